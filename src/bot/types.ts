@@ -1,0 +1,88 @@
+import type { Entity, ImageSize } from '../grounding/types.ts';
+import type { TaskId } from '../inference/types.ts';
+
+/** Where a conversation lives: one per platform + workspace/guild + channel + thread. */
+export interface ConversationKey {
+  platform: string;
+  workspace: string;
+  channel: string;
+  thread?: string;
+}
+
+export type OptionType = 'text' | 'image' | 'box' | 'number';
+
+export interface PluginOption {
+  name: string;
+  type: OptionType;
+  /** At most 100 characters (Discord's limit for option descriptions). */
+  description: string;
+  required?: boolean;
+}
+
+/** An image a user sent, already downloaded by the adapter. */
+export interface InputImage {
+  bytes: Uint8Array;
+  name?: string;
+  contentType?: string;
+}
+
+/** A platform-neutral request: what an adapter makes of a slash command, a mention or a console line. */
+export interface BotRequest {
+  key: ConversationKey;
+  user: { id: string; name?: string };
+  /** Plugin name (`refer`, `vqa`, ...). Free text with no command is `chat` (a leading `[task]` tag picks the task). */
+  command: string;
+  /** Option values by option name, as the user gave them. */
+  args: Record<string, string | number | undefined>;
+  image?: InputImage;
+}
+
+/** An annotated image ready to upload. */
+export interface OutputImage {
+  bytes: Uint8Array;
+  mime: 'image/png' | 'image/jpeg';
+  name: string;
+}
+
+/**
+ * What goes back to the chat. `user-error` replies are short, meant to be shown only to the asker where the
+ * platform allows (Discord ephemeral); `error` is the one generic line for anything unexpected.
+ */
+export interface BotReply {
+  kind: 'answer' | 'info' | 'user-error' | 'error';
+  text: string;
+  image?: OutputImage;
+  /** The model's raw answer and parsed entities (pixels), for answers. */
+  raw?: string;
+  entities?: Entity[];
+  imageSize?: ImageSize;
+  task?: TaskId;
+}
+
+/** How an adapter hears about a request's progress while it runs. */
+export interface ReplyStream {
+  /** Called with the whole text so far (people's text, box tokens removed) as tokens arrive. */
+  onText?(textSoFar: string): void;
+  /** Called when the request has to wait: position 1 is next. */
+  onQueued?(position: number): void;
+}
+
+/** What every adapter gets from the framework: the command list to register and one way to run a request. */
+export interface BotCore {
+  commands(): readonly CommandSpec[];
+  handle(request: BotRequest, stream: ReplyStream, limits: ReplyLimits): Promise<BotReply>;
+}
+
+export interface CommandSpec {
+  name: string;
+  description: string;
+  options: readonly PluginOption[];
+  /** Whether the command works on an image (its `image` option is then optional when the conversation has one). */
+  usesImage: boolean;
+}
+
+/** Limits an adapter passes so the reply fits the platform. */
+export interface ReplyLimits {
+  /** Largest upload in bytes (Discord: interaction.attachmentSizeLimit). */
+  imageBytes: number;
+}
