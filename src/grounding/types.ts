@@ -11,3 +11,21 @@ export interface ImageSize {
   width: number;
   height: number;
 }
+
+/** A user's mistake as a value: an identifier code can branch on, and a short message a person can read. */
+export interface Failure<E extends string = string> {
+  ok: false;
+  error: E;
+  message: string;
+}
+
+/** Parsers of user input return this instead of throwing. */
+export type Result<T, E extends string = string> = { ok: true; value: T } | Failure<E>;
+
+/** One drawn box as users see it: `#number`, counted over entities in order, then each entity's boxes in order. */
+export interface NumberedBox {
+  number: number;
+  entityIndex: number;
+  phrase: string;
+  box: Box;
+}

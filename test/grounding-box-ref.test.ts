@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { parseBoxRef } from '../src/grounding/box-ref.ts';
+import type { Entity } from '../src/grounding/types.ts';
+
+const size = { width: 640, height: 480 };
+const last: Entity[] = [
+  { phrase: 'circles', boxes: [[10, 10, 50, 50], [100, 10, 150, 60]] },
+  { phrase: 'star', boxes: [[200, 200, 300, 300]] },
+];
+
+describe('parseBoxRef', () => {
+  it.each([
+    ['10,20,30,40', [10, 20, 30, 40]],
+    [' 10, 20 ,30 , 40 ', [10, 20, 30, 40]],
+    ['[10, 20, 30, 40]', [10, 20, 30, 40]],
+    ['(10 20 30 40)', [10, 20, 30, 40]],
+    ['30,40,10,20', [10, 20, 30, 40]],
+    ['0,0,640,480', [0, 0, 640, 480]],
+    ['10.5,20,30,40', [10.5, 20, 30, 40]],
+    ['10%,20%,30%,40%', [64, 96, 192, 192]],
+    ['#1', [10, 10, 50, 50]],
+    ['#2', [100, 10, 150, 60]],
+    ['# 3', [200, 200, 300, 300]],
+  ])('GIVEN %j THEN the pixel box is %j', (input, box) => {
+    expect(parseBoxRef(input, size, last)).toEqual({ ok: true, value: box });
+  });
+
+  it.each([
+    ['', 'box-missing', /No box given/],
+    ['10,20,30', 'box-format', /x1,y1,x2,y2/],
+    ['a,b,c,d', 'box-format', /could not read "a,b,c,d"/],
+    ['-1,0,10,10', 'box-format', /x1,y1,x2,y2/],
+    ['10%,20,30%,40', 'box-mixed-units', /not a mix/],
+    ['10,10,700,50', 'box-outside', /640×480/],
+    ['10%,10%,120%,50%', 'box-outside', /past the image/],
+    ['10,10,10,50', 'box-empty', /no area/],
+    ['#4', 'box-number-unknown', /no box #4: the last answer has #1–#3/],
+    ['#0', 'box-number-unknown', /no box #0/],
+  ])('GIVEN %j THEN it is refused as %s with a short explanation', (input, error, message) => {
+    const result = parseBoxRef(input, size, last);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.error).toBe(error);
+      expect(result.message).toMatch(message);
+      expect(result.message.length).toBeLessThan(160);
+    }
+  });
+
+  it('GIVEN #1 and no earlier answer with boxes THEN the user is told there are none yet', () => {
+    expect(parseBoxRef('#1', size, [])).toMatchObject({ ok: false, error: 'no-boxes-yet' });
+  });
+});
