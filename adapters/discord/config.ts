@@ -1,0 +1,35 @@
+import { z } from 'zod';
+
+const MiB = 1024 * 1024;
+
+/** The Discord adapter's settings: the token comes from DISCORD_TOKEN, the rest from the config file. */
+export const Config = z.object({
+  token: z.string().min(1, 'DISCORD_TOKEN is empty'),
+  /** REST base URL (DISCORD_API_URL), e.g. http://127.0.0.1:8080/api; the gateway URL then comes from that API. */
+  apiUrl: z.url().optional(),
+  /** Channel ids where the bot answers every message, without a mention (threads under them included). */
+  channels: z.array(z.string()).default([]),
+  /** Largest image the bot downloads, in bytes. */
+  maxImageBytes: z.number().int().positive().default(20 * MiB),
+  /** How long one image download may take. */
+  downloadTimeoutMs: z.number().int().positive().default(15_000),
+  /** Least time between two edits of streamed text in one channel (Discord does not document an edit limit). */
+  editIntervalMs: z.number().int().min(1000).default(1500),
+  /** Work finishing later than this after the command ends in a channel message (interaction tokens last 15 min). */
+  interactionDeadlineMs: z.number().int().positive().max(15 * 60_000).default(14 * 60_000),
+  /** Register the slash commands at start-up (skipped when Discord already has the same ones). */
+  registerCommands: z.boolean().default(true),
+  /** Register per guild instead of globally: guild commands update at once, which suits development. */
+  guild: z.string().optional(),
+});
+
+export type Config = z.output<typeof Config>;
+export type ConfigInput = z.input<typeof Config>;
+
+/** Reads the adapter's settings from the environment over the file's; names the bad key when one is wrong. */
+export function parseConfig(input: ConfigInput): { ok: true; config: Config } | { ok: false; message: string } {
+  const parsed = Config.safeParse(input);
+  if (parsed.success) return { ok: true, config: parsed.data };
+  const issue = parsed.error.issues[0];
+  return { ok: false, message: `discord.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}` };
+}
