@@ -86,3 +86,13 @@ export interface ReplyLimits {
   /** Largest upload in bytes (Discord: interaction.attachmentSizeLimit). */
   imageBytes: number;
 }
+
+/** The part of the inference engine the framework uses (src/inference/engine.ts's Engine fits it). */
+export interface BotEngine {
+  generate(
+    request: import('../inference/types.ts').GenerateRequest,
+    onText?: (textSoFar: string) => void,
+  ): Promise<import('../inference/types.ts').GenerateResult>;
+  /** Drops a conversation's cached image embeddings and KV. */
+  forget(conversation: string): void;
+}

@@ -1,0 +1,32 @@
+/**
+ * Every sentence the framework says to a user, keyed by identifier, so flow code never holds prose and a
+ * translation or rewording is one table edit. `{name}` placeholders are filled from the error's context.
+ */
+export const MESSAGES = {
+  'unknown-command': 'There is no /{command} command. Try /help.',
+  'needs-image': 'This needs an image: attach one (in the terminal: /image PATH) and ask again.',
+  'not-an-image': 'I could not read {name} as an image (PNG, JPEG, WebP or GIF).',
+  'image-too-large': 'That image is {size} MB; the limit is {limit} MB.',
+  'image-too-many-pixels': 'That image is {width}×{height} pixels; the limit is {limit} megapixels.',
+  'missing-option': '/{command} needs {option}: {description}',
+  'bad-number': '{option} must be a number, not "{value}".',
+  'bad-box': '{message}',
+  'blocked-user': 'You are not allowed to use this bot.',
+  'admin-only': '/{command} is for admins only.',
+  'blocked-channel': 'This bot does not answer in this channel.',
+  'rate-limited': 'You have asked {limit} times in {window} s; try again in {retry} s.',
+  'queue-full': 'Too many requests are waiting ({waiting}); try again in a minute.',
+  queued: 'Waiting in the queue: you are #{position}.',
+  'reset-done': 'Conversation cleared: send a new image to start again.',
+  'reset-empty': 'There was nothing to clear.',
+  'no-box-found': 'The answer holds no box, so there is nothing to draw.',
+  unexpected: 'Something went wrong while answering; it has been logged. Please try again.',
+} as const;
+
+export type MessageId = keyof typeof MESSAGES;
+export type MessageContext = Record<string, string | number>;
+
+/** Fills a message's placeholders; an unknown placeholder stays visible rather than vanishing silently. */
+export function message(id: MessageId, context: MessageContext = {}): string {
+  return MESSAGES[id].replace(/\{(\w+)\}/g, (whole, name: string) => (name in context ? String(context[name]) : whole));
+}

@@ -1,0 +1,82 @@
+import { z } from 'zod';
+import { DEFAULT_MODEL_DIR } from '../inference/model-dir.ts';
+
+/**
+ * The whole configuration, one schema with a default for every key, so an empty file (or none) runs.
+ * Objects are strict: a misspelt key is an error that names it, not a silently ignored setting.
+ */
+const ids = z.array(z.string().min(1)).prefault([]);
+const positiveInt = z.number().int().positive();
+
+export const AccessConfig = z.strictObject({
+  admins: ids,
+  allowUsers: ids,
+  blockUsers: ids,
+  allowChannels: ids,
+  blockChannels: ids,
+});
+
+export const LimitsConfig = z.strictObject({
+  maxConcurrent: positiveInt.prefault(1),
+  maxQueue: z.number().int().nonnegative().prefault(20),
+  perUser: z
+    .strictObject({ requests: positiveInt.prefault(20), windowSeconds: positiveInt.prefault(60) })
+    .prefault({}),
+  imageMegabytes: z.number().positive().prefault(20),
+  imageMegapixels: z.number().positive().prefault(40),
+});
+
+export const ConversationsConfig = z.strictObject({
+  idleMinutes: z.number().positive().prefault(60),
+  maxLive: positiveInt.prefault(500),
+  maxTurns: positiveInt.prefault(8),
+});
+
+/** `disabled` lists commands to leave out; every other key is a plugin's own section, checked by its schema. */
+export const PluginsConfig = z.looseObject({ disabled: ids });
+
+/** The part the framework (createBot) reads. */
+export const BotSettings = z.strictObject({
+  access: AccessConfig.prefault({}),
+  limits: LimitsConfig.prefault({}),
+  conversations: ConversationsConfig.prefault({}),
+  plugins: PluginsConfig.prefault({}),
+});
+export type BotSettings = z.infer<typeof BotSettings>;
+
+export const GenerationOverrides = z.strictObject({
+  maxNewTokens: positiveInt.optional(),
+  doSample: z.boolean().optional(),
+  temperature: z.number().nonnegative().optional(),
+  topK: z.number().int().nonnegative().optional(),
+  topP: z.number().gt(0).lte(1).optional(),
+  repetitionPenalty: z.number().positive().optional(),
+  seed: z.number().int().optional(),
+});
+
+export const ModelConfig = z.strictObject({
+  dir: z.string().min(1).prefault(DEFAULT_MODEL_DIR),
+  device: z.enum(['cpu', 'webgpu', 'cuda']).prefault('cpu'),
+  threads: positiveInt.optional(),
+});
+
+export const ConsoleConfig = z.strictObject({
+  /** Where annotated answers are saved. */
+  outDir: z.string().min(1).prefault('out'),
+  /** The image a console session starts with; the sample that ships with the project by default. */
+  image: z.string().min(1).optional(),
+});
+
+/** Adapter sections are validated by the adapters themselves; secrets come from the environment only. */
+const AdapterSection = z.looseObject({}).prefault({});
+
+export const Config = z.strictObject({
+  model: ModelConfig.prefault({}),
+  generation: GenerationOverrides.prefault({}),
+  ...BotSettings.shape,
+  console: ConsoleConfig.prefault({}),
+  discord: AdapterSection,
+  slack: AdapterSection,
+  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).prefault('info') }).prefault({}),
+});
+export type Config = z.infer<typeof Config>;

@@ -1,0 +1,41 @@
+import sharp from 'sharp';
+import type { BotEngine } from '../../src/bot/types.ts';
+import type { GenerateRequest, GenerateResult } from '../../src/inference/types.ts';
+
+/**
+ * An engine whose answers a test chooses, for framework behaviour that must not depend on a model's quality
+ * (queueing, conversations, box references). It streams the answer word by word like the real one and records
+ * every request and every `forget`.
+ */
+export class ScriptedEngine implements BotEngine {
+  readonly requests: GenerateRequest[] = [];
+  readonly forgotten: string[] = [];
+
+  constructor(private readonly answer: (request: GenerateRequest) => string | Promise<string>) {}
+
+  async generate(request: GenerateRequest, onText?: (textSoFar: string) => void): Promise<GenerateResult> {
+    this.requests.push(structuredClone({ ...request, image: new Uint8Array() }));
+    const raw = await this.answer(request);
+    const words = raw.split(/(?<= )/);
+    words.forEach((_, i) => onText?.(words.slice(0, i + 1).join('')));
+    const meta = await sharp(request.image).metadata();
+    return {
+      raw,
+      ids: [],
+      imageSize: { width: meta.width!, height: meta.height! },
+      timings: { preprocessMs: 0, visionMs: 0, prefillMs: 0, decodeMs: 0, firstTokenMs: 0, tokens: 0, prefillTokens: 0 },
+      visionCached: false,
+    };
+  }
+
+  forget(conversation: string): void {
+    this.forgotten.push(conversation);
+  }
+}
+
+/** Resolves when `release` is called: lets a test hold a request mid-generation. */
+export function gate(): { wait: Promise<void>; release: () => void } {
+  let release!: () => void;
+  const wait = new Promise<void>((resolve) => (release = resolve));
+  return { wait, release };
+}
