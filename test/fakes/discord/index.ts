@@ -1,0 +1,303 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FakeGateway, sessionId } from './gateway.ts';
+import {
+  guildCreate,
+  messagePayload,
+  snowflake,
+  textChannel,
+  thread,
+  user,
+  type FakeAttachment,
+  type FakeChannel,
+  type FakeGuild,
+  type FakeMessage,
+  type FakeUser,
+} from './payloads.ts';
+import { decodeRequest, type RecordedRequest } from './rest.ts';
+
+export * from './payloads.ts';
+export type { RecordedRequest } from './rest.ts';
+
+/** Longest any wait in a test may take: every loop on the fake is bounded. */
+const WAIT_LIMIT_MS = 10_000;
+
+type Reply = { status: number; body?: unknown };
+type Route = (request: RecordedRequest, match: RegExpMatchArray) => Reply;
+
+/**
+ * A local Discord: REST under /api/v10, a gateway WebSocket at /gateway, attachments served from /attachments.
+ * It keeps one guild with a text channel and a thread, records every REST request, and lets a test push
+ * gateway dispatches as if users had typed them.
+ */
+export class FakeDiscord {
+  readonly token = 'fake-bot-token';
+  readonly application = { id: snowflake(), name: 'minigpt-bot-test', flags: 0 };
+  readonly botUser: FakeUser = { ...user('minigpt-bot', true), id: this.application.id };
+  readonly guild: FakeGuild;
+  readonly channel: FakeChannel;
+  readonly thread: FakeChannel;
+  readonly requests: RecordedRequest[] = [];
+  /** Registered commands: key 'global' or a guild id. */
+  readonly commands = new Map<string, Record<string, unknown>[]>();
+  readonly messages = new Map<string, FakeMessage>();
+  readonly gateway: FakeGateway;
+  private readonly files = new Map<string, { bytes: Uint8Array; contentType: string }>();
+  private readonly server: Server;
+  private readonly waiters = new Set<() => void>();
+  private readonly routes: [string, RegExp, Route][];
+  private ready = false;
+  /** Interaction token → its channel, and the reply each token's callback created. */
+  private readonly interactionChannel = new Map<string, string>();
+  private readonly originals = new Map<string, FakeMessage>();
+
+  private constructor(readonly url: string, server: Server) {
+    this.server = server;
+    const guildId = snowflake();
+    this.channel = textChannel(guildId, 'general');
+    this.thread = thread(this.channel, 'a thread', this.botUser.id);
+    this.guild = { id: guildId, name: 'Test guild', channels: [this.channel], threads: [this.thread] };
+    this.gateway = new FakeGateway({
+      token: this.token,
+      heartbeatIntervalMs: 45_000,
+      onIdentify: () => {
+        this.ready = true;
+        this.notify();
+        return [
+          {
+            t: 'READY',
+            d: {
+              v: 10,
+              user: this.botUser,
+              guilds: [{ id: this.guild.id, unavailable: true }],
+              session_id: sessionId(),
+              resume_gateway_url: this.gatewayUrl,
+              shard: [0, 1],
+              application: { id: this.application.id, flags: this.application.flags },
+              private_channels: [],
+            },
+          },
+          { t: 'GUILD_CREATE', d: guildCreate(this.guild, this.botUser) },
+        ];
+      },
+    });
+    this.routes = this.makeRoutes();
+  }
+
+  static async start(): Promise<FakeDiscord> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const fake = new FakeDiscord(`http://127.0.0.1:${port}`, server);
+    server.on('request', (req, res) => void fake.serve(req, res));
+    server.on('upgrade', (req, socket, head) => {
+      if (req.url?.startsWith('/gateway')) fake.gateway.upgrade(req, socket, head);
+      else socket.destroy();
+    });
+    return fake;
+  }
+
+  /** What DISCORD_API_URL is set to for the bot. */
+  get apiUrl(): string {
+    return `${this.url}/api`;
+  }
+
+  get gatewayUrl(): string {
+    return this.url.replace('http', 'ws') + '/gateway';
+  }
+
+  /** Stores bytes as an attachment on the fake CDN, described the way Discord describes it. */
+  attachment(bytes: Uint8Array, filename: string, contentType: string): FakeAttachment {
+    const id = snowflake();
+    const url = `${this.url}/attachments/${this.channel.id}/${id}/${encodeURIComponent(filename)}`;
+    this.files.set(new URL(url).pathname, { bytes, contentType });
+    return { id, filename, size: bytes.byteLength, url, proxy_url: url, content_type: contentType };
+  }
+
+  /** A user's message arriving over the gateway; returns what was sent. */
+  userMessage(fields: Parameters<typeof messagePayload>[0]): FakeMessage {
+    const message = messagePayload(fields);
+    this.messages.set(message.id, message);
+    this.gateway.dispatch('MESSAGE_CREATE', message);
+    return message;
+  }
+
+  /** Waits for a request matching `predicate`, made after `since` (ms timestamp). */
+  async waitForRequest(predicate: (r: RecordedRequest) => boolean, since = 0, timeoutMs = WAIT_LIMIT_MS): Promise<RecordedRequest> {
+    const found = await this.waitFor(() => this.requests.find((r) => r.at >= since && predicate(r)), timeoutMs);
+    return found;
+  }
+
+  async waitForReady(timeoutMs = WAIT_LIMIT_MS): Promise<void> {
+    await this.waitFor(() => (this.ready ? true : undefined), timeoutMs);
+  }
+
+  async close(): Promise<void> {
+    this.gateway.close();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private waitFor<T>(check: () => T | undefined, timeoutMs: number): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const attempt = (): boolean => {
+        const value = check();
+        if (value === undefined) return false;
+        clearTimeout(timer);
+        this.waiters.delete(listener);
+        resolve(value);
+        return true;
+      };
+      const listener = (): void => void attempt();
+      const timer = setTimeout(() => {
+        this.waiters.delete(listener);
+        reject(new Error(`fake Discord: nothing matched within ${timeoutMs} ms`));
+      }, timeoutMs);
+      if (!attempt()) this.waiters.add(listener);
+    });
+  }
+
+  private notify(): void {
+    for (const waiter of [...this.waiters]) waiter();
+  }
+
+  private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.url);
+    const file = this.files.get(url.pathname);
+    if (req.method === 'GET' && file) {
+      res.writeHead(200, { 'content-type': file.contentType, 'content-length': file.bytes.byteLength });
+      res.end(file.bytes);
+      return;
+    }
+    if (!url.pathname.startsWith('/api/v10/')) return json(res, 404, { message: '404: Not Found', code: 0 });
+    const path = url.pathname.slice('/api/v10'.length);
+    const recorded = await decodeRequest(req, path, url.searchParams);
+    this.requests.push(recorded);
+    const reply = this.route(recorded);
+    json(res, reply.status, reply.body);
+    this.notify();
+  }
+
+  private route(request: RecordedRequest): Reply {
+    for (const [method, pattern, handler] of this.routes) {
+      const match = request.path.match(pattern);
+      if (match && method === request.method) {
+        const needsBotToken = !request.path.startsWith('/interactions/') && !request.path.startsWith('/webhooks/');
+        if (needsBotToken && request.authorization !== `Bot ${this.token}`) {
+          return { status: 401, body: { message: '401: Unauthorized', code: 0 } };
+        }
+        return handler(request, match);
+      }
+    }
+    return { status: 404, body: { message: `404: no route for ${request.method} ${request.path}`, code: 0 } };
+  }
+
+  /** A message the bot posted (channel message, interaction reply, follow-up), with its uploads as attachments. */
+  private botMessage(channelId: string, request: RecordedRequest, existing?: FakeMessage): FakeMessage {
+    const body = (request.body ?? {}) as { content?: string; flags?: number };
+    const attachments = request.files.map((f) => ({
+      id: snowflake(),
+      filename: f.name,
+      size: f.bytes.byteLength,
+      url: `${this.url}/attachments/${channelId}/uploaded/${f.name}`,
+      proxy_url: `${this.url}/attachments/${channelId}/uploaded/${f.name}`,
+      content_type: f.contentType,
+    }));
+    const channel = channelId === this.thread.id ? this.thread : channelId === this.channel.id ? this.channel : { id: channelId, type: 1 };
+    const message = existing ?? messagePayload({ channel, author: this.botUser, content: '' });
+    message.content = body.content ?? message.content;
+    if (request.files.length > 0) message.attachments = attachments;
+    if (existing) message.edited_timestamp = new Date().toISOString();
+    message.flags = body.flags ?? message.flags;
+    this.messages.set(message.id, message);
+    return message;
+  }
+
+  private makeRoutes(): [string, RegExp, Route][] {
+    const { interactionChannel, originals } = this;
+    const commandsKey = (match: RegExpMatchArray): string => match[2] ?? 'global';
+    return [
+      ['GET', /^\/gateway\/bot$/, () => ({
+        status: 200,
+        body: { url: this.gatewayUrl, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 } },
+      })],
+      ['GET', /^\/(oauth2\/)?applications\/@me$/, () => ({ status: 200, body: { ...this.application, bot: this.botUser, bot_public: true, description: '' } })],
+      ['GET', /^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/, (_r, m) => ({ status: 200, body: this.commands.get(commandsKey(m)) ?? [] })],
+      ['PUT', /^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/, (r, m) => {
+        const stored = (r.body as Record<string, unknown>[]).map((command) => registered(command, this.application.id, m[2]));
+        this.commands.set(commandsKey(m), stored);
+        return { status: 200, body: stored };
+      }],
+      ['POST', /^\/interactions\/(\d+)\/([^/]+)\/callback$/, (r, m) => {
+        const token = m[2]!;
+        const data = (r.body as { data?: { content?: string; flags?: number } }).data ?? {};
+        const channelId = interactionChannel.get(token) ?? this.channel.id;
+        originals.set(token, this.botMessage(channelId, { ...r, body: data }));
+        return { status: 204 };
+      }],
+      ['PATCH', /^\/webhooks\/(\d+)\/([^/]+)\/messages\/@original$/, (r, m) => {
+        const original = originals.get(m[2]!);
+        if (!original) return { status: 404, body: { message: 'Unknown Webhook', code: 10015 } };
+        return { status: 200, body: this.botMessage(original.channel_id, r, original) };
+      }],
+      ['DELETE', /^\/webhooks\/(\d+)\/([^/]+)\/messages\/@original$/, (_r, m) => {
+        const original = originals.get(m[2]!);
+        if (original) this.messages.delete(original.id);
+        return { status: 204 };
+      }],
+      ['POST', /^\/webhooks\/(\d+)\/([^/]+)$/, (r, m) => {
+        const channelId = originals.get(m[2]!)?.channel_id ?? this.channel.id;
+        return { status: 200, body: this.botMessage(channelId, r) };
+      }],
+      ['POST', /^\/channels\/(\d+)\/messages$/, (r, m) => {
+        const message = this.botMessage(m[1]!, r);
+        const reference = (r.body as { message_reference?: { message_id: string } }).message_reference;
+        if (reference) message.message_reference = { message_id: reference.message_id, channel_id: m[1]! };
+        this.gateway.dispatch('MESSAGE_CREATE', message);
+        return { status: 200, body: message };
+      }],
+      ['PATCH', /^\/channels\/(\d+)\/messages\/(\d+)$/, (r, m) => {
+        const existing = this.messages.get(m[2]!);
+        if (!existing) return { status: 404, body: { message: 'Unknown Message', code: 10008 } };
+        return { status: 200, body: this.botMessage(m[1]!, r, existing) };
+      }],
+      ['GET', /^\/channels\/(\d+)\/messages\/(\d+)$/, (_r, m) => {
+        const message = this.messages.get(m[2]!);
+        return message ? { status: 200, body: message } : { status: 404, body: { message: 'Unknown Message', code: 10008 } };
+      }],
+      ['POST', /^\/channels\/(\d+)\/typing$/, () => ({ status: 204 })],
+    ];
+  }
+
+  /** Sends a slash command over the gateway, as Discord does when a user runs it. */
+  interaction(payload: Record<string, unknown> & { token: string; channel_id?: unknown }): void {
+    this.interactionChannel.set(payload.token, String(payload.channel_id));
+    this.gateway.dispatch('INTERACTION_CREATE', payload);
+  }
+}
+
+/** A command as Discord stores it: ids and defaults added, `required: false` left out as Discord does. */
+function registered(command: Record<string, unknown>, applicationId: string, guildId?: string): Record<string, unknown> {
+  const options = (command.options as Record<string, unknown>[] | undefined)?.map(({ required, ...rest }) => (required ? { ...rest, required } : rest));
+  return {
+    id: snowflake(),
+    application_id: applicationId,
+    version: snowflake(),
+    default_member_permissions: null,
+    type: 1,
+    nsfw: false,
+    ...command,
+    ...(guildId ? { guild_id: guildId } : {}),
+    ...(options ? { options } : {}),
+  };
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  if (status === 204 || body === undefined) {
+    res.writeHead(status);
+    res.end();
+    return;
+  }
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
