@@ -1,0 +1,156 @@
+import type { App, webApi } from '@slack/bolt';
+import type { BotCore, BotReply, BotRequest, CommandSpec, ConversationKey, ReplyStream } from '../../src/bot/types.ts';
+import { argsFromText, commandFromText, conversationKey, isPersonMessage, pickImageFile, plainText, threadOf } from './decode.ts';
+import { SeenEvents } from './dedupe.ts';
+import { downloadFile, type DownloadLimits } from './download.ts';
+import { ThreadReply } from './encode.ts';
+import { downloadMessage, MESSAGES } from './messages.ts';
+import type { Config } from './config.ts';
+import type { Log, SlackMessageEvent } from './types.ts';
+
+/** How many channels' "latest image thread" are remembered for slash commands. */
+const MAX_CHANNELS_REMEMBERED = 5000;
+
+/** The thread of the newest image per channel: where slash commands (which carry no thread) find their image. */
+class LatestImageThreads {
+  private readonly threads = new Map<string, string>();
+
+  get(team: string, channel: string): string | undefined {
+    return this.threads.get(`${team}/${channel}`);
+  }
+
+  set(team: string, channel: string, threadTs: string): void {
+    const key = `${team}/${channel}`;
+    this.threads.delete(key);
+    this.threads.set(key, threadTs);
+    const oldest = this.threads.keys().next();
+    if (this.threads.size > MAX_CHANNELS_REMEMBERED && !oldest.done) this.threads.delete(oldest.value);
+  }
+}
+
+/** Mentions, DMs and slash commands turned into core requests, answered in the conversation's thread. */
+export class SlackBot {
+  private readonly seen = new SeenEvents();
+  private readonly imageThreads = new LatestImageThreads();
+  private readonly downloadLimits: DownloadLimits;
+
+  constructor(
+    private readonly core: BotCore,
+    private readonly config: Config,
+    private readonly log: Log,
+  ) {
+    this.downloadLimits = {
+      maxBytes: config.downloadMaxBytes,
+      timeoutMs: config.downloadTimeoutMs,
+      trustedOrigins: config.apiUrl ? [new URL(config.apiUrl).origin] : [],
+    };
+  }
+
+  register(app: App): void {
+    app.event('app_mention', async ({ event, body, context, client }) => {
+      await this.onMessage(client, body.event_id, body.team_id, event as SlackMessageEvent, context.botUserId);
+    });
+    app.event('message', async ({ event, body, context, client }) => {
+      const message = event as SlackMessageEvent;
+      if (message.channel_type !== 'im' || !isPersonMessage(message)) return;
+      await this.onMessage(client, body.event_id, body.team_id, message, context.botUserId);
+    });
+    for (const spec of this.core.commands()) {
+      app.command(`/${spec.name}`, async ({ command, ack, respond, client }) => {
+        const team = command.team_id;
+        const imageThread = this.imageThreads.get(team, command.channel_id);
+        const missingImage = spec.usesImage && imageThread === undefined;
+        await ack(missingImage ? MESSAGES.noImageForCommand(spec.name) : spec.usesImage ? MESSAGES.answeringInThread : undefined);
+        if (missingImage) return;
+        await this.onSlashCommand(client, spec, command, imageThread, respond);
+      });
+    }
+    app.error(async (error) => {
+      this.log.error({ err: error }, 'slack listener failed');
+    });
+  }
+
+  private async onMessage(
+    client: webApi.WebClient,
+    eventId: string,
+    team: string,
+    event: SlackMessageEvent,
+    botUserId: string | undefined,
+  ): Promise<void> {
+    // A retry carries the same event_id; the same message can also arrive as another event: skip both.
+    if (!this.seen.claim(`event:${eventId}`, `message:${event.channel}:${event.ts}`)) {
+      this.log.debug({ eventId, channel: event.channel }, 'slack event already taken');
+      return;
+    }
+    const thread = threadOf(event);
+    const reply = new ThreadReply(client, { channel: event.channel, threadTs: thread }, this.config.updateIntervalMs, this.log);
+    const file = pickImageFile(event.files);
+    if (file === 'not-an-image') return reply.finish(userError(MESSAGES.notAnImage));
+    await reply.begin(MESSAGES.working);
+    let image: BotRequest['image'];
+    if (file) {
+      const download = await downloadFile(file, this.config.botToken, this.downloadLimits);
+      if (!download.ok) {
+        this.log.warn({ channel: event.channel, file: file.id, reason: download.reason, detail: download.detail }, 'slack download failed');
+        return reply.finish(userError(downloadMessage(download.reason, this.config.downloadMaxBytes)));
+      }
+      image = download.image;
+    }
+    const { command, args } = commandFromText(this.core.commands(), plainText(event.text ?? '', botUserId));
+    const key = conversationKey(team, event.channel, thread);
+    const request: BotRequest = { key, user: { id: event.user ?? '' }, command, args, ...(image ? { image } : {}) };
+    const result = await this.run(request, streamTo(reply));
+    if (image && result.kind === 'answer') this.imageThreads.set(team, event.channel, thread);
+    await reply.finish(result);
+  }
+
+  private async onSlashCommand(
+    client: webApi.WebClient,
+    spec: CommandSpec,
+    command: { team_id: string; channel_id: string; user_id: string; text: string },
+    imageThread: string | undefined,
+    respond: (message: { text: string; response_type: 'ephemeral' }) => Promise<unknown>,
+  ): Promise<void> {
+    const key: ConversationKey = conversationKey(command.team_id, command.channel_id, imageThread);
+    const request: BotRequest = {
+      key,
+      user: { id: command.user_id },
+      command: spec.name,
+      args: argsFromText(spec, command.text.trim()),
+    };
+    if (!spec.usesImage || imageThread === undefined) {
+      // Commands about the bot or the conversation (help, reset) answer only the person who asked.
+      const result = await this.run(request, {});
+      await respond({ text: result.text, response_type: 'ephemeral' });
+      return;
+    }
+    const heading = MESSAGES.askedBy(command.user_id, spec.name, command.text.trim());
+    const reply = new ThreadReply(
+      client,
+      { channel: command.channel_id, threadTs: imageThread },
+      this.config.updateIntervalMs,
+      this.log,
+      heading,
+    );
+    await reply.begin(MESSAGES.working);
+    await reply.finish(await this.run(request, streamTo(reply)));
+  }
+
+  /** The one place that catches the unexpected: it is logged, and the chat gets one generic line. */
+  private async run(request: BotRequest, stream: ReplyStream): Promise<BotReply> {
+    try {
+      return await this.core.handle(request, stream, { imageBytes: this.config.uploadMaxBytes });
+    } catch (error) {
+      this.log.error({ err: error, command: request.command, channel: request.key.channel }, 'slack request failed');
+      return { kind: 'error', text: MESSAGES.generic };
+    }
+  }
+}
+
+function userError(text: string): BotReply {
+  return { kind: 'user-error', text };
+}
+
+function streamTo(reply: ThreadReply): ReplyStream {
+  return { onText: (text) => reply.onText(text), onQueued: (position) => reply.onQueued(position) };
+}

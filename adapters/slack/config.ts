@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+/** Largest image the bot downloads from Slack, by default. */
+const DEFAULT_DOWNLOAD_MAX_BYTES = 20 * 1024 * 1024;
+/** Slack itself accepts far larger uploads; this keeps annotated images quick to post and view. */
+const DEFAULT_UPLOAD_MAX_BYTES = 8 * 1024 * 1024;
+
+/** The Slack adapter's settings. Secrets come from the environment (see `configFromEnv`). */
+export const Config = z
+  .strictObject({
+    botToken: z.string().startsWith('xoxb-', 'must be a bot token (xoxb-…)'),
+    /** App-level token: when set, the bot connects over Socket Mode and opens no port. */
+    appToken: z.string().startsWith('xapp-', 'must be an app-level token (xapp-…)').optional(),
+    /** Verifies HTTP requests; required unless Socket Mode is used. */
+    signingSecret: z.string().min(1).optional(),
+    port: z.number().int().min(0).max(65535).default(3000),
+    /** Interface the HTTP receiver listens on; all interfaces when unset. */
+    host: z.string().optional(),
+    /** Web API base URL, for local servers and enterprise proxies. Download URLs on its host are trusted too. */
+    apiUrl: z.url().optional(),
+    downloadMaxBytes: z.number().int().positive().default(DEFAULT_DOWNLOAD_MAX_BYTES),
+    downloadTimeoutMs: z.number().int().positive().default(15_000),
+    uploadMaxBytes: z.number().int().positive().default(DEFAULT_UPLOAD_MAX_BYTES),
+    /** Shortest gap between two streaming edits of one message (chat.update is rate limited). */
+    updateIntervalMs: z.number().int().min(0).default(1000),
+  })
+  .refine((c) => c.appToken !== undefined || c.signingSecret !== undefined, {
+    path: ['signingSecret'],
+    message: 'is required for the HTTP receiver (or set an app token for Socket Mode)',
+  });
+export type Config = z.output<typeof Config>;
+export type ConfigInput = z.input<typeof Config>;
+
+/** Where each key can be set, so an error names what the user actually typed. */
+const ENV_NAMES: Record<string, string> = {
+  botToken: 'SLACK_BOT_TOKEN',
+  appToken: 'SLACK_APP_TOKEN',
+  signingSecret: 'SLACK_SIGNING_SECRET',
+  port: 'SLACK_PORT',
+  apiUrl: 'SLACK_API_URL',
+};
+
+/** Checks the settings; the error names the environment variable or `slack.<key>` that is wrong. */
+export function parseConfig(input: ConfigInput): { ok: true; config: Config } | { ok: false; message: string } {
+  const parsed = Config.safeParse(input);
+  if (parsed.success) return { ok: true, config: parsed.data };
+  const problems = parsed.error.issues.map((issue) => {
+    const unknownKeys = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : '';
+    const key = issue.path.length > 0 ? issue.path.join('.') : unknownKeys;
+    return `${ENV_NAMES[key] ?? `slack.${key}`}: ${issue.message}`;
+  });
+  return { ok: false, message: problems.join('; ') };
+}
+
+/**
+ * The Slack settings: tokens and secrets from the environment only, the rest from the config file's `slack`
+ * section (SLACK_PORT and SLACK_API_URL override it). Undefined when SLACK_BOT_TOKEN is unset: Slack stays off.
+ */
+export function configFromEnv(env: NodeJS.ProcessEnv, section: Record<string, unknown> = {}): ConfigInput | undefined {
+  if (!env.SLACK_BOT_TOKEN) return undefined;
+  const port = env.SLACK_PORT ? Number(env.SLACK_PORT) : section.port;
+  return {
+    ...section,
+    botToken: env.SLACK_BOT_TOKEN,
+    appToken: env.SLACK_APP_TOKEN || undefined,
+    signingSecret: env.SLACK_SIGNING_SECRET || undefined,
+    port,
+    apiUrl: env.SLACK_API_URL || section.apiUrl,
+  } as ConfigInput;
+}
