@@ -1,13 +1,10 @@
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { resizeBicubic, type RawImage } from './bicubic-resize.ts';
+import { InputError } from './errors.ts';
 
 /** Larger images are refused: decoding them could exhaust memory (decompression bombs). PIL warns at ~89 MP. */
 export const MAX_IMAGE_PIXELS = 50_000_000;
 
-/** A user-caused image problem: the message is safe to show as is. */
-export class ImageInputError extends Error {
-  override name = 'ImageInputError';
-}
 
 export interface PreparedImage {
   /** Normalised float32 CHW, [3, size, size]. */
@@ -28,16 +25,16 @@ export interface Normalisation {
  * people see it; alpha is dropped without flattening, as PIL's convert('RGB') does.
  */
 export async function decodeRgb(bytes: Uint8Array, maxPixels = MAX_IMAGE_PIXELS): Promise<RawImage> {
-  if (bytes.length === 0) throw new ImageInputError('the image is empty (0 bytes)');
-  let meta: sharp.Metadata;
+  if (bytes.length === 0) throw new InputError('the image is empty (0 bytes)');
+  let meta: Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch {
-    throw new ImageInputError('the file is not an image this bot can read (corrupt or unsupported format)');
+    throw new InputError('the file is not an image this bot can read (corrupt or unsupported format)');
   }
   const { width = 0, height = 0 } = meta;
   if (width * height > maxPixels) {
-    throw new ImageInputError(`the image is too large (${width}×${height}; at most ${(maxPixels / 1e6).toFixed(0)} megapixels)`);
+    throw new InputError(`the image is too large (${width}×${height}; at most ${(maxPixels / 1e6).toFixed(0)} megapixels)`);
   }
   try {
     const { data, info } = await sharp(bytes, { limitInputPixels: maxPixels })
@@ -49,7 +46,7 @@ export async function decodeRgb(bytes: Uint8Array, maxPixels = MAX_IMAGE_PIXELS)
     if (info.channels !== 3) throw new Error(`unexpected ${info.channels} channels`);
     return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height, channels: 3 };
   } catch {
-    throw new ImageInputError('the image could not be decoded (corrupt or truncated data)');
+    throw new InputError('the image could not be decoded (corrupt or truncated data)');
   }
 }
 

@@ -65,3 +65,6 @@ export interface EngineCounters {
   decodeSteps: number;
   cacheHits: number;
 }
+
+/** Parsed model.json (snake_case keys as in the file), exposed as `Engine.model`. */
+export type { ModelInfo } from './model-config.ts';

@@ -1,0 +1,112 @@
+import { Worker } from 'node:worker_threads';
+import { InputError } from './errors.ts';
+import { type ModelInfo, readModelInfo } from './model-config.ts';
+import type { Device } from './sessions.ts';
+import type { EngineCounters, GenerateRequest, GenerateResult } from './types.ts';
+import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.ts';
+
+export interface EngineOptions {
+  device?: Device;
+  /** onnxruntime intra-op threads; default: every available core. */
+  threads?: number;
+  /** Conversations whose KV cache is kept between turns (least recently used dropped first). */
+  maxConversations?: number;
+  /** Where a missing execution provider is reported; default console.warn. */
+  warn?: (line: string) => void;
+}
+
+interface Pending {
+  resolve: (value: never) => void;
+  reject: (err: Error) => void;
+  onText?: (text: string) => void;
+}
+
+/**
+ * MiniGPT-v2 behind a worker thread, so tensors never block the caller's event loop. Requests are answered in
+ * arrival order; each carries its image and history as plain data, and the worker reuses what it cached for
+ * the conversation (image embeddings, KV) when it still matches.
+ */
+export class Engine {
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private dead: Error | undefined;
+
+  private constructor(
+    private readonly worker: Worker,
+    readonly model: ModelInfo,
+    /** The execution provider in use, after any fallback to the CPU. */
+    readonly device: Device,
+  ) {
+    worker.on('message', (m: FromWorker) => this.receive(m));
+    worker.on('error', (err) => this.shutDown(new Error(`inference worker crashed: ${err.message}`)));
+    worker.on('exit', () => this.shutDown(new Error('inference worker stopped')));
+  }
+
+  static async load(modelDir: string, options: EngineOptions = {}): Promise<Engine> {
+    const model = await readModelInfo(modelDir);
+    const init: WorkerInit = { modelDir, device: options.device, threads: options.threads, maxConversations: options.maxConversations };
+    const worker = new Worker(new URL('./worker-bootstrap.mjs', import.meta.url), { workerData: init });
+    const warn = options.warn ?? console.warn;
+    const device = await new Promise<Device>((resolve, reject) => {
+      const onMessage = (m: FromWorker): void => {
+        if (m.type === 'warn') warn(m.line);
+        if (m.type === 'ready') resolve(m.device);
+        if (m.type === 'failed') reject(new Error(`cannot load the model in ${modelDir}: ${m.message}`));
+        if (m.type === 'ready' || m.type === 'failed') worker.off('message', onMessage);
+      };
+      worker.on('message', onMessage);
+      worker.once('error', reject);
+    });
+    return new Engine(worker, model, device);
+  }
+
+  /** Answers one question; `onText` gets the raw text so far (box tokens included) as tokens arrive. */
+  generate(request: GenerateRequest, onText?: (textSoFar: string) => void): Promise<GenerateResult> {
+    return this.call((id) => ({ type: 'generate', id, request, stream: onText !== undefined }), onText);
+  }
+
+  counters(): Promise<EngineCounters> {
+    return this.call((id) => ({ type: 'counters', id }));
+  }
+
+  /** Drops a conversation's cached image and KV (the next request on it starts cold). */
+  forget(conversation: string): void {
+    if (!this.dead) this.worker.postMessage({ type: 'forget', conversation } satisfies ToWorker);
+  }
+
+  async close(): Promise<void> {
+    if (this.dead) return;
+    await this.call((id) => ({ type: 'close', id }));
+    await this.worker.terminate();
+  }
+
+  private call<T>(message: (id: number) => ToWorker, onText?: (text: string) => void): Promise<T> {
+    if (this.dead) return Promise.reject(this.dead);
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (value: never) => void, reject, onText });
+      this.worker.postMessage(message(id));
+    });
+  }
+
+  private receive(m: FromWorker): void {
+    if (!('id' in m)) return;
+    const waiter = this.pending.get(m.id);
+    if (!waiter) return;
+    if (m.type === 'text') {
+      waiter.onText?.(m.text);
+      return;
+    }
+    this.pending.delete(m.id);
+    if (m.type === 'error') waiter.reject(m.inputError ? new InputError(m.message) : new Error(m.message));
+    else if (m.type === 'result') waiter.resolve(m.result as never);
+    else if (m.type === 'counters') waiter.resolve(m.counters as never);
+    else if (m.type === 'closed') waiter.resolve(undefined as never);
+  }
+
+  private shutDown(reason: Error): void {
+    this.dead ??= reason;
+    for (const waiter of this.pending.values()) waiter.reject(reason);
+    this.pending.clear();
+  }
+}

@@ -1,0 +1,130 @@
+import { createHash } from 'node:crypto';
+import * as ort from 'onnxruntime-node';
+import { decoderStep, embedTokens, emptyKv } from './decoder-step.ts';
+import { InputError } from './errors.ts';
+import { GenerationTask } from './generation-task.ts';
+import { ConversationCache, type ConversationState, commonPrefixLength, imageSlots, truncateKv } from './kv-cache.ts';
+import { generationConfig, type ModelInfo, readModelInfo } from './model-config.ts';
+import { preprocessImage } from './preprocess.ts';
+import { buildPrompt } from './prompt.ts';
+import { ModelSessions, type SessionOptions } from './sessions.ts';
+import { PromptTokenizer } from './tokenizer.ts';
+import type { EngineCounters, GenerateRequest } from './types.ts';
+
+export interface CoreOptions extends SessionOptions {
+  /** How many conversations keep their KV cache (least recently used dropped first). */
+  maxConversations?: number;
+  warn?: (line: string) => void;
+}
+
+const elapsed = (since: number): number => performance.now() - since;
+
+/** The model in one thread: sessions, tokenizer, per-conversation caches; hands out generation tasks. */
+export class InferenceCore {
+  readonly counters: EngineCounters = { visionRuns: 0, prefillTokens: 0, decodeSteps: 0, cacheHits: 0 };
+  private readonly cache: ConversationCache;
+
+  private constructor(
+    readonly model: ModelInfo,
+    readonly tokenizer: PromptTokenizer,
+    readonly sessions: ModelSessions,
+    options: CoreOptions,
+  ) {
+    this.cache = new ConversationCache(options.maxConversations);
+  }
+
+  static async load(modelDir: string, options: CoreOptions = {}): Promise<InferenceCore> {
+    const model = await readModelInfo(modelDir);
+    const [tokenizer, sessions] = await Promise.all([PromptTokenizer.load(modelDir), ModelSessions.create(modelDir, options, options.warn)]);
+    return new InferenceCore(model, tokenizer, sessions, options);
+  }
+
+  /** pixel_values [3, S, S] → image embeddings [N, D]. */
+  async encodeImage(pixelValues: Float32Array): Promise<Float32Array> {
+    const size = this.model.vision.image_size;
+    const out = await this.sessions.run('vision', { pixel_values: new ort.Tensor('float32', pixelValues, [1, 3, size, size]) });
+    this.counters.visionRuns++;
+    return out['image_embeds']!.data as Float32Array;
+  }
+
+  /** Image embeddings for the conversation: the cached ones when the image is the same, else a fresh start. */
+  private async conversationFor(request: GenerateRequest, timings: { preprocessMs: number; visionMs: number }): Promise<{ state: ConversationState; cached: boolean }> {
+    const imageHash = createHash('sha256').update(request.image).digest('hex');
+    const known = this.cache.get(request.conversation);
+    if (known && known.imageHash === imageHash) {
+      this.counters.cacheHits++;
+      return { state: known, cached: true };
+    }
+    let t = performance.now();
+    const { vision } = this.model;
+    const image = await preprocessImage(request.image, { size: vision.image_size, mean: vision.mean, std: vision.std });
+    timings.preprocessMs = elapsed(t);
+    t = performance.now();
+    const imageEmbeds = await this.encodeImage(image.pixelValues);
+    timings.visionMs = elapsed(t);
+    const state = { imageHash, imageEmbeds, imageSize: { width: image.width, height: image.height }, sequence: [], kv: emptyKv(this.model) };
+    return { state, cached: false };
+  }
+
+  /** Embeddings for `positions`: token ids through embed_tokens, image slots from the image embeddings. */
+  private async embedPositions(positions: number[], imageEmbeds: Float32Array): Promise<Float32Array> {
+    const D = this.model.llm.hidden_size;
+    const ids = positions.filter((p) => p >= 0);
+    const tokenEmbeds = ids.length > 0 ? await embedTokens(this.sessions, ids) : new Float32Array(0);
+    const out = new Float32Array(positions.length * D);
+    let token = 0;
+    positions.forEach((p, i) => {
+      const row = p >= 0 ? token++ : -p - 1;
+      const source = p >= 0 ? tokenEmbeds : imageEmbeds;
+      out.set(source.subarray(row * D, (row + 1) * D), i * D);
+    });
+    return out;
+  }
+
+  /**
+   * Prepares a generation: vision only for a new image, then a prefill of the positions the conversation's KV
+   * does not already hold (the longest common prefix is kept, the rest recomputed), and the first token.
+   */
+  async start(request: GenerateRequest, onText?: (text: string) => void): Promise<GenerationTask> {
+    const began = performance.now();
+    const timings = { preprocessMs: 0, visionMs: 0 };
+    const { state, cached } = await this.conversationFor(request, timings);
+    const { seg0, seg1 } = buildPrompt(this.model, this.tokenizer, request.history, request.task, request.question);
+    const sequence = [...seg0, ...imageSlots(this.model.vision.tokens), ...seg1];
+    const limit = Math.min(this.model.generation.context_limit, this.model.llm.max_positions);
+    if (sequence.length >= limit) {
+      throw new InputError(`the conversation is too long for this model (${sequence.length} of ${limit} positions): start a new one`);
+    }
+    // Keep at least one position to recompute: its logits choose the first new token.
+    const reuse = Math.min(commonPrefixLength(state.sequence, sequence), sequence.length - 1);
+    const rest = sequence.slice(reuse);
+    const t = performance.now();
+    const embeds = await this.embedPositions(rest, state.imageEmbeds);
+    const first = await decoderStep(this.sessions, this.model, embeds, rest.length, truncateKv(state.kv, reuse), reuse);
+    this.counters.prefillTokens += rest.length;
+    const conversation: ConversationState = { ...state, sequence, kv: first.kv };
+    return new GenerationTask(this, request, conversation, first.logits, {
+      ...timings,
+      prefillMs: elapsed(t),
+      prefillTokens: rest.length,
+      began,
+      visionCached: cached,
+      config: generationConfig(this.model, request.generation),
+      limit,
+      onText,
+    });
+  }
+
+  /** Called by a finished task: the conversation's KV now covers the answer too. */
+  remember(key: string, state: ConversationState): void {
+    this.cache.set(key, state);
+  }
+
+  forget(key: string): void {
+    this.cache.delete(key);
+  }
+
+  async close(): Promise<void> {
+    await this.sessions.release();
+  }
+}

@@ -1,0 +1,77 @@
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+
+export type Device = 'cpu' | 'webgpu' | 'cuda';
+
+export interface SessionOptions {
+  device?: Device;
+  threads?: number;
+}
+
+/** The model directory's three graphs, by role. */
+export const SESSION_FILES = {
+  vision: 'vision.onnx',
+  embedTokens: 'embed_tokens.onnx',
+  decoder: 'decoder.onnx',
+} as const;
+export type SessionName = keyof typeof SESSION_FILES;
+
+export type Feeds = Record<string, ort.Tensor>;
+
+function describeFeeds(feeds: Feeds): string {
+  return Object.entries(feeds)
+    .map(([name, t]) => `${name}: ${t.type}[${t.dims.join(',')}]`)
+    .join(', ');
+}
+
+/** The sessions, created once in parallel and shared by every request. */
+export class ModelSessions {
+  private constructor(
+    private readonly sessions: Record<SessionName, ort.InferenceSession>,
+    /** The execution provider actually in use (after any fallback to CPU). */
+    readonly device: Device,
+  ) {}
+
+  /** Opens the graphs on `device`; when that provider is missing, says so once (via `warn`) and uses the CPU. */
+  static async create(modelDir: string, options: SessionOptions = {}, warn: (line: string) => void = console.warn): Promise<ModelSessions> {
+    const device = options.device ?? 'cpu';
+    const threads = options.threads ?? availableParallelism();
+    const open = (ep: Device): Promise<Record<SessionName, ort.InferenceSession>> =>
+      openAll(modelDir, { executionProviders: [ep], intraOpNumThreads: threads, graphOptimizationLevel: 'all' });
+    if (device === 'cpu') return new ModelSessions(await open('cpu'), 'cpu');
+    try {
+      return new ModelSessions(await open(device), device);
+    } catch (err) {
+      const reason = (err as Error).message.split('\n')[0];
+      warn(`inference: execution provider '${device}' is not available (${reason}); running on the CPU`);
+      return new ModelSessions(await open('cpu'), 'cpu');
+    }
+  }
+
+  /** Runs one graph after checking the feeds: every missing input is named in one error, shapes on failure. */
+  async run(name: SessionName, feeds: Feeds): Promise<ort.InferenceSession.OnnxValueMapType> {
+    const session = this.sessions[name];
+    const missing = session.inputNames.filter((n) => !(n in feeds));
+    if (missing.length > 0) throw new Error(`${SESSION_FILES[name]}: missing inputs ${missing.join(', ')}`);
+    try {
+      return await session.run(feeds);
+    } catch (err) {
+      throw new Error(`${SESSION_FILES[name]} failed with ${describeFeeds(feeds)}: ${(err as Error).message}`);
+    }
+  }
+
+  inputNames(name: SessionName): readonly string[] {
+    return this.sessions[name].inputNames;
+  }
+
+  async release(): Promise<void> {
+    await Promise.all(Object.values(this.sessions).map((s) => s.release()));
+  }
+}
+
+async function openAll(modelDir: string, options: ort.InferenceSession.SessionOptions): Promise<Record<SessionName, ort.InferenceSession>> {
+  const names = Object.keys(SESSION_FILES) as SessionName[];
+  const sessions = await Promise.all(names.map((n) => ort.InferenceSession.create(join(modelDir, SESSION_FILES[n]), options)));
+  return Object.fromEntries(names.map((n, i) => [n, sessions[i]!])) as Record<SessionName, ort.InferenceSession>;
+}
