@@ -4,6 +4,7 @@ import { FakeGateway, sessionId } from './gateway.ts';
 import {
   guildCreate,
   messagePayload,
+  slashCommand,
   snowflake,
   textChannel,
   thread,
@@ -37,6 +38,10 @@ export class FakeDiscord {
   readonly guild: FakeGuild;
   readonly channel: FakeChannel;
   readonly thread: FakeChannel;
+  /** A second text channel, where the bot is not configured to answer without a mention. */
+  readonly quiet: FakeChannel;
+  /** Paths fetched from the fake CDN, in order. */
+  readonly downloads: string[] = [];
   readonly requests: RecordedRequest[] = [];
   /** Registered commands: key 'global' or a guild id. */
   readonly commands = new Map<string, Record<string, unknown>[]>();
@@ -55,8 +60,9 @@ export class FakeDiscord {
     this.server = server;
     const guildId = snowflake();
     this.channel = textChannel(guildId, 'general');
+    this.quiet = textChannel(guildId, 'quiet');
     this.thread = thread(this.channel, 'a thread', this.botUser.id);
-    this.guild = { id: guildId, name: 'Test guild', channels: [this.channel], threads: [this.thread] };
+    this.guild = { id: guildId, name: 'Test guild', channels: [this.channel, this.quiet], threads: [this.thread] };
     this.gateway = new FakeGateway({
       token: this.token,
       heartbeatIntervalMs: 45_000,
@@ -165,6 +171,7 @@ export class FakeDiscord {
     const url = new URL(req.url ?? '/', this.url);
     const file = this.files.get(url.pathname);
     if (req.method === 'GET' && file) {
+      this.downloads.push(url.pathname);
       res.writeHead(200, { 'content-type': file.contentType, 'content-length': file.bytes.byteLength });
       res.end(file.bytes);
       return;
@@ -203,7 +210,8 @@ export class FakeDiscord {
       proxy_url: `${this.url}/attachments/${channelId}/uploaded/${f.name}`,
       content_type: f.contentType,
     }));
-    const channel = channelId === this.thread.id ? this.thread : channelId === this.channel.id ? this.channel : { id: channelId, type: 1 };
+    const known = [this.channel, this.quiet, this.thread].find((c) => c.id === channelId);
+    const channel = known ?? { id: channelId, type: 1 };
     const message = existing ?? messagePayload({ channel, author: this.botUser, content: '' });
     message.content = body.content ?? message.content;
     if (request.files.length > 0) message.attachments = attachments;
@@ -267,6 +275,11 @@ export class FakeDiscord {
       }],
       ['POST', /^\/channels\/(\d+)\/typing$/, () => ({ status: 204 })],
     ];
+  }
+
+  /** A slash command by `user` in the general channel unless another is named. */
+  interactionPayload(fields: Omit<Parameters<typeof slashCommand>[0], 'applicationId' | 'channel'> & { channel?: FakeChannel }) {
+    return slashCommand({ applicationId: this.application.id, channel: this.channel, ...fields });
   }
 
   /** Sends a slash command over the gateway, as Discord does when a user runs it. */
