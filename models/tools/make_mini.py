@@ -165,6 +165,23 @@ TOKENIZER_CASES = ["", " ", "hello world", "  two  spaces ", "The red circle is 
                    " ".join(["describe the purple triangle and the orange star"] * 40)]
 
 
+_FUZZ_ATOMS = ["red", "circle", "stars", "the", "what", "describe", "image", "[vqa]", "[/INST]", "<p>", "</p>",
+               "<delim>", "{<", "><", ">}", "0", "7", "42", "100", " ", " ", " ", "  ", ",", ".", "?", "!", "\n",
+               "caf\u00e9", "\u00fc", "\u65e5\u672c", "\U0001F600", "\u2581", "xyz", "Hello", "IMG", "qu", "ing"]
+
+
+def fuzz_texts(count: int) -> list[str]:
+    """Random strings of words, markup, digits, spaces and non-ASCII text: a broad check that another BPE
+    implementation reading tokenizer.json picks the same merges (no literal special tokens in them)."""
+    rng = np.random.default_rng(SEED + 99)
+    out = []
+    while len(out) < count:
+        text = "".join(_FUZZ_ATOMS[i] for i in rng.integers(0, len(_FUZZ_ATOMS), rng.integers(1, 25)))
+        if not any(sp in text for sp in ("<s>", "</s>", "<unk>")):
+            out.append(text)
+    return out
+
+
 def main() -> None:
     cfg = mini_config()
     model = build_model(cfg)
@@ -212,6 +229,7 @@ def main() -> None:
         "prompts": prompts,
         "tokenizer": [{"text": t, "ids": tok.encode(t), "decoded": tok.decode(tok.encode(t))}
                       for t in TOKENIZER_CASES],
+        "tokenizer_fuzz": [{"text": t, "ids": tok.encode(t)} for t in fuzz_texts(200)],
     }
     (GOLDEN / "mini.json").write_text(json.dumps(golden, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {MODEL_DIR} and {GOLDEN}")
