@@ -21,6 +21,8 @@ export const Config = z
     downloadMaxBytes: z.number().int().positive().default(DEFAULT_DOWNLOAD_MAX_BYTES),
     downloadTimeoutMs: z.number().int().positive().default(15_000),
     uploadMaxBytes: z.number().int().positive().default(DEFAULT_UPLOAD_MAX_BYTES),
+    /** Retries of a failed Web API call; the library's default (10, over about 30 minutes) when unset. */
+    apiRetries: z.number().int().min(0).optional(),
     /** Shortest gap between two streaming edits of one message (chat.update is rate limited). */
     updateIntervalMs: z.number().int().min(0).default(1000),
   })

@@ -38,6 +38,7 @@ export function createTransport(config: Config, log: Log): Transport {
   const logger = boltLogger(log);
   const clientOptions = {
     ...(config.apiUrl ? { slackApiUrl: config.apiUrl.endsWith('/') ? config.apiUrl : `${config.apiUrl}/` } : {}),
+    ...(config.apiRetries === undefined ? {} : { retryConfig: { retries: config.apiRetries } }),
   };
   const socketMode = config.appToken !== undefined;
   const receiver = socketMode

@@ -226,7 +226,7 @@ function flatten(payload: Record<string, unknown>): Record<string, string> {
 /** files.uploadV2 posts the bytes as multipart form data; raw bodies are taken as they are. */
 async function fileBytes(body: Buffer, contentType: string): Promise<Buffer> {
   if (!contentType.startsWith('multipart/form-data')) return body;
-  const form = await new Response(body, { headers: { 'content-type': contentType } }).formData();
+  const form = await new Response(new Uint8Array(body), { headers: { 'content-type': contentType } }).formData();
   for (const value of form.values()) {
     if (typeof value !== 'string') return Buffer.from(await value.arrayBuffer());
   }

@@ -1,0 +1,214 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { start, type SlackAdapter } from '../adapters/slack/index.ts';
+import { MESSAGES } from '../adapters/slack/messages.ts';
+import { PLUGINS } from '../plugins/index.ts';
+import { createBot } from '../src/bot/core.ts';
+import { formatBox } from '../src/grounding/format.ts';
+import { pixelsToGrid } from '../src/grounding/scale.ts';
+import { PALETTE } from '../src/render/palette.ts';
+import { FakeSlack } from './fakes/slack/server.ts';
+import { messageEnvelope, sendSigned, slashCommandBody, type MessageSpec } from './fakes/slack/requests.ts';
+import { findDrawnBox } from './helpers/drawn-boxes.ts';
+import { drawScene } from './helpers/scene.ts';
+import { ScriptedEngine } from './helpers/scripted-engine.ts';
+
+const SECRET = 'signing-secret-for-tests';
+const CHANNEL = 'C0GENERAL';
+const USER = 'U0ALICE';
+
+// A red circle and a blue square; the scripted model finds the circle when asked to refer.
+const scene = drawScene({
+  width: 320,
+  height: 240,
+  objects: [
+    { colour: 'red', shape: 'circle', box: [40, 60, 120, 140] },
+    { colour: 'blue', shape: 'square', box: [200, 100, 270, 170] },
+  ],
+});
+const circle = scene.objects[0]!.box;
+const circleGrid = pixelsToGrid(circle, { width: scene.width, height: scene.height });
+
+const errors: object[] = [];
+const log = { debug() {}, info() {}, warn() {}, error: (obj: object) => void errors.push(obj) };
+
+let fake: FakeSlack;
+let engine: ScriptedEngine;
+let adapter: SlackAdapter;
+let eventsUrl: string;
+let tsCounter = 0;
+
+const nextTs = () => `1800000000.${String(++tsCounter).padStart(6, '0')}`;
+const mention = (text: string, extra: Partial<MessageSpec> = {}): MessageSpec => ({
+  team: fake.team,
+  channel: CHANNEL,
+  user: USER,
+  text: `<@${fake.botUserId}> ${text}`,
+  ts: nextTs(),
+  ...extra,
+});
+const sendEvent = (body: string, retryNum?: number) =>
+  sendSigned(eventsUrl, SECRET, body, 'application/json', retryNum === undefined ? {} : { retryNum });
+
+/** The thread's messages once the bot's last one no longer shows the streaming mark or a placeholder. */
+async function settledThread(channel: string, threadTs: string, count = 1) {
+  return fake.waitFor(() => {
+    const messages = fake.thread(channel, threadTs);
+    const done = messages.length >= count && messages.every((m) => !m.text.includes(MESSAGES.working) && !m.text.endsWith(MESSAGES.streamingMark));
+    return done && messages;
+  }, `an answer in thread ${threadTs}`);
+}
+
+beforeAll(async () => {
+  fake = await FakeSlack.start();
+  engine = new ScriptedEngine((request) =>
+    request.task === 'refer' ? `<p>${request.question}</p>${formatBox(circleGrid)}` : `a ${request.task} answer about ${request.question}`,
+  );
+  const bot = createBot({ engine, plugins: PLUGINS });
+  adapter = await start(
+    bot,
+    { botToken: fake.botToken, signingSecret: SECRET, port: 0, host: '127.0.0.1', apiUrl: fake.apiUrl, updateIntervalMs: 50, apiRetries: 0 },
+    log,
+  );
+  eventsUrl = `http://127.0.0.1:${adapter.port}/slack/events`;
+});
+
+afterAll(async () => {
+  await adapter?.stop();
+  await fake?.close();
+});
+
+beforeEach(() => {
+  errors.length = 0;
+});
+
+describe('Slack adapter against a local Slack', () => {
+  it('answers a mention with an image in its thread and uploads the annotated PNG with the box around the object', async () => {
+    const file = fake.addFile(scene.png, { name: 'scene.png' });
+    const event = mention('[refer] the red circle', { files: [file] });
+    const res = await sendEvent(messageEnvelope(event));
+    expect(res.status).toBe(200);
+
+    const upload = await fake.waitFor(() => [...fake.uploads.values()].find((u) => u.threadTs === event.ts && u.bytes.length > 0), 'the upload');
+    const [answer] = await settledThread(CHANNEL, event.ts);
+    expect(answer?.text).toContain('the red circle');
+    expect(upload.channel).toBe(CHANNEL);
+    expect(upload.bytes.subarray(1, 4).toString()).toBe('PNG');
+    const drawn = findDrawnBox(upload.bytes, PALETTE[0]!.rgb);
+    expect(drawn).not.toBeNull();
+    drawn!.forEach((v, i) => expect(Math.abs(v - circle[i]!)).toBeLessThanOrEqual(8));
+
+    const download = fake.callsTo('download').at(-1);
+    expect(download?.authorization).toBe(`Bearer ${fake.botToken}`);
+    expect(engine.requests.at(-1)).toMatchObject({ task: 'refer', question: 'the red circle' });
+    expect(errors).toEqual([]);
+  });
+
+  it('continues the conversation when mentioned again in the thread, without a new file', async () => {
+    const file = fake.addFile(scene.png);
+    const first = mention('what is in the picture?', { files: [file] });
+    await sendEvent(messageEnvelope(first));
+    await settledThread(CHANNEL, first.ts);
+    const downloads = fake.callsTo('download').length;
+
+    const followUp = mention('and what colour is the square?', { threadTs: first.ts });
+    await sendEvent(messageEnvelope(followUp));
+    const messages = await settledThread(CHANNEL, first.ts, 2);
+
+    expect(messages[1]?.text).toContain('what colour is the square?');
+    expect(fake.callsTo('download').length).toBe(downloads);
+    const last = engine.requests.at(-1)!;
+    expect(last.history.map((t) => t.question)).toEqual(['what is in the picture?']);
+    expect(last.conversation).toContain(encodeURIComponent(first.ts));
+  });
+
+  it('answers a DM without a mention, in the DM thread', async () => {
+    const file = fake.addFile(scene.png);
+    const dm: MessageSpec = { team: fake.team, channel: 'D0DIRECT', user: USER, text: 'describe this', ts: nextTs(), files: [file] };
+    await sendEvent(messageEnvelope(dm, 'message'));
+    const [answer] = await settledThread('D0DIRECT', dm.ts);
+    expect(answer?.text).toContain('describe this');
+  });
+
+  it('acknowledges a slash command at once and answers about the channel\'s latest image in its thread', async () => {
+    const file = fake.addFile(scene.png);
+    const image = mention('[refer] the red circle', { channel: 'C0SLASH', files: [file] });
+    await sendEvent(messageEnvelope(image));
+    await settledThread('C0SLASH', image.ts);
+
+    const started = Date.now();
+    const res = await sendSigned(
+      eventsUrl,
+      SECRET,
+      slashCommandBody({ command: '/vqa', text: 'what shape is red?', team: fake.team, channel: 'C0SLASH', user: USER, responseUrl: fake.responseUrl() }),
+      'application/x-www-form-urlencoded',
+    );
+    expect(res.status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(await res.text()).toContain(MESSAGES.answeringInThread);
+
+    const messages = await settledThread('C0SLASH', image.ts, 2);
+    expect(messages[1]?.text).toContain(`<@${USER}> asked \`/vqa what shape is red?\``);
+    expect(messages[1]?.text).toContain('a vqa answer about what shape is red?');
+    expect(engine.requests.at(-1)?.history).toHaveLength(1);
+  });
+
+  it('explains how to attach an image when a slash command finds none in the channel', async () => {
+    const before = engine.requests.length;
+    const res = await sendSigned(
+      eventsUrl,
+      SECRET,
+      slashCommandBody({ command: '/refer', text: 'the cat', team: fake.team, channel: 'C0EMPTY', user: USER, responseUrl: fake.responseUrl() }),
+      'application/x-www-form-urlencoded',
+    );
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('There is no image in this channel yet');
+    expect(engine.requests.length).toBe(before);
+  });
+
+  it('answers a retried event once, and the same message under another event id not at all', async () => {
+    const file = fake.addFile(scene.png);
+    const event = mention('[vqa] how many shapes?', { files: [file], eventId: 'Ev0RETRY01' });
+    const body = messageEnvelope(event);
+    const before = engine.requests.length;
+    expect((await sendEvent(body)).status).toBe(200);
+    expect((await sendEvent(body, 1)).status).toBe(200);
+    expect((await sendEvent(messageEnvelope({ ...event, eventId: 'Ev0RETRY02' }), 2)).status).toBe(200);
+    await settledThread(CHANNEL, event.ts);
+    // Give a duplicate every chance to show up before counting.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(engine.requests.length).toBe(before + 1);
+    expect(fake.thread(CHANNEL, event.ts)).toHaveLength(1);
+  });
+
+  it('rejects unsigned, badly signed and stale requests before doing anything', async () => {
+    const calls = fake.calls.length;
+    const body = messageEnvelope(mention('hello'));
+    const unsigned = await sendSigned(eventsUrl, SECRET, body, 'application/json', { signature: null });
+    const wrongSecret = await sendSigned(eventsUrl, 'not-the-secret', body, 'application/json');
+    const tampered = await sendSigned(eventsUrl, SECRET, body, 'application/json', { signature: `v0=${'0'.repeat(64)}` });
+    const stale = await sendSigned(eventsUrl, SECRET, body, 'application/json', { timestamp: Math.floor(Date.now() / 1000) - 10 * 60 });
+    for (const res of [unsigned, wrongSecret, tampered, stale]) expect(res.status).toBe(401);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(fake.calls.length).toBe(calls);
+  });
+
+  it('says the files:read scope is missing when Slack answers the download with its login page', async () => {
+    const file = fake.addFile(scene.png, { loginPage: true });
+    const event = mention('[refer] the red circle', { files: [file] });
+    const before = engine.requests.length;
+    await sendEvent(messageEnvelope(event));
+    const [reply] = await settledThread(CHANNEL, event.ts);
+    expect(reply?.text).toContain('`files:read`');
+    expect(engine.requests.length).toBe(before);
+  });
+
+  it('tells the user when the attached file is not an image', async () => {
+    const file = fake.addFile(Buffer.from('%PDF-1.4'), { name: 'report.pdf', mimetype: 'application/pdf' });
+    const event = mention('what is this?', { files: [file] });
+    await sendEvent(messageEnvelope(event));
+    const [reply] = await settledThread(CHANNEL, event.ts);
+    expect(reply?.text).toBe(MESSAGES.notAnImage);
+    expect(fake.callsTo('download').some((c) => c.path.includes(file.id))).toBe(false);
+  });
+});
+
