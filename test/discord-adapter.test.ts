@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { start, type DiscordAdapter, type Log } from '../adapters/discord/index.ts';
 import { createBot } from '../src/bot/core.ts';
 import { formatBox } from '../src/grounding/format.ts';
@@ -45,7 +45,7 @@ const longAnswer = [
 ].join('\n');
 
 const errors: object[] = [];
-const log: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: (fields) => errors.push(fields) };
+const log: Log = { debug: () => {}, info: () => {}, warn: (fields) => errors.push(fields), error: (fields) => errors.push(fields) };
 
 let fake: FakeDiscord;
 let engine: ScriptedEngine;
@@ -56,6 +56,11 @@ beforeAll(async () => {
   engine = new ScriptedEngine(scriptedAnswer);
   const bot = createBot({ engine, plugins: PLUGINS, settings: { limits: { perUser: { requests: RATE_LIMIT, windowSeconds: 600 } } } });
   adapter = await start(bot, { token: fake.token, apiUrl: fake.apiUrl, channels: [fake.channel.id], editIntervalMs: 1000 }, log);
+});
+
+afterEach(() => {
+  // Every REST call the adapter made was one the fake (like Discord) accepted.
+  expect(errors).toEqual([]);
 });
 
 afterAll(async () => {
@@ -85,11 +90,120 @@ describe('discord adapter', () => {
     const edit = await fake.waitForRequest((r) => byToken(interaction.token)(r) && r.method === 'PATCH' && r.files.length > 0, since);
     const forThis = fake.requests.filter((r) => r.at >= since && byToken(interaction.token)(r));
     expect(forThis[0]).toMatchObject({ method: 'POST', path: expect.stringMatching(/\/callback$/), body: { type: 5 } });
+    expect(forThis[0]!.at - since).toBeLessThan(3000);
     expect(edit.files[0]!.contentType).toBe('image/png');
     const drawn = findDrawnBox(edit.files[0]!.bytes, PALETTE[0]!.rgb);
     const blue = scene.objects.find((o) => o.colour === 'blue')!.box;
     expect(drawn).not.toBeNull();
     drawn!.forEach((v, i) => expect(Math.abs(v - blue[i]!)).toBeLessThanOrEqual(6));
     expect(edit.body.content).toMatch(/blue square/);
+  });
+
+  it('answers a mention with an image as a reply carrying the annotated image', async () => {
+    const since = Date.now();
+    const bob = user('bob');
+    const asked = fake.userMessage({
+      channel: fake.quiet,
+      author: bob,
+      content: `<@${fake.botUser.id}> [refer] the red circle`,
+      mentions: [fake.botUser],
+      attachments: [png()],
+    });
+    const inQuiet = (r: RecordedRequest) => r.path.startsWith(`/channels/${fake.quiet.id}/messages`);
+    const final = await fake.waitForRequest((r) => inQuiet(r) && r.files.length > 0, since);
+    const replyCreate = fake.requests.find((r) => r.at >= since && inQuiet(r) && r.method === 'POST')!;
+    expect(replyCreate.body.message_reference.message_id).toBe(asked.id);
+    const red = scene.objects.find((o) => o.colour === 'red')!.box;
+    const drawn = findDrawnBox(final.files[0]!.bytes, PALETTE[0]!.rgb);
+    expect(drawn).not.toBeNull();
+    drawn!.forEach((v, i) => expect(Math.abs(v - red[i]!)).toBeLessThanOrEqual(6));
+  });
+
+  it('continues a thread conversation without a new image, with the earlier turn as history', async () => {
+    const since = Date.now();
+    const carol = user('carol');
+    const asked = engine.requests.length;
+    fake.userMessage({ channel: fake.thread, author: carol, content: `<@${fake.botUser.id}> what is in it?`, mentions: [fake.botUser], attachments: [png()] });
+    const inThread = (r: RecordedRequest) => r.path.startsWith(`/channels/${fake.thread.id}/messages`);
+    await fake.waitForRequest((r) => inThread(r) && /answer 1 about/.test(r.body?.content ?? ''), since);
+    const followUpAt = Date.now();
+    fake.userMessage({ channel: fake.thread, author: carol, content: `<@${fake.botUser.id}> and what else?`, mentions: [fake.botUser] });
+    const second = await fake.waitForRequest((r) => inThread(r) && /answer 2 about/.test(r.body?.content ?? ''), followUpAt);
+    expect(second.body.content).not.toMatch(/needs an image/);
+    const [first, next] = engine.requests.slice(asked);
+    expect(next!.conversation).toBe(first!.conversation);
+    expect(next!.history.map((t) => t.question)).toEqual(['what is in it?']);
+  });
+
+  it('refuses a non-image attachment with a short ephemeral reply, without downloading it', async () => {
+    const since = Date.now();
+    const notes = fake.attachment(new TextEncoder().encode('just text'), 'notes.txt', 'text/plain');
+    const interaction = fake.interactionPayload({
+      name: 'caption',
+      user: user('dave'),
+      options: [{ name: 'image', type: 11, value: notes.id }],
+      attachments: [notes],
+    });
+    fake.interaction(interaction);
+    const callback = await fake.waitForRequest(byToken(interaction.token), since);
+    expect(callback.body).toMatchObject({ type: 4, data: { flags: 64 } });
+    expect(callback.body.data.content).toMatch(/notes\.txt/);
+    expect(callback.body.data.content.length).toBeLessThan(200);
+    expect(fake.downloads.filter((p) => p.includes(notes.id))).toEqual([]);
+  });
+
+  it('tells a user over the rate limit, only them, while their earlier requests are answered', async () => {
+    const since = Date.now();
+    const erin = user('erin');
+    const interactions = Array.from({ length: RATE_LIMIT + 1 }, () => {
+      const attachment = png();
+      return fake.interactionPayload({ name: 'caption', user: erin, options: [{ name: 'image', type: 11, value: attachment.id }], attachments: [attachment] });
+    });
+    for (const interaction of interactions) fake.interaction(interaction);
+    const refusal = await fake.waitForRequest((r) => r.method === 'POST' && r.path.startsWith('/webhooks/') && /asked 3 times/.test(r.body?.content ?? ''), since);
+    expect(refusal.body.flags).toBe(64);
+    const refused = interactions.find((i) => refusal.path.includes(i.token))!;
+    await fake.waitForRequest((r) => r.method === 'DELETE' && byToken(refused.token)(r), since);
+    const answered = interactions.filter((i) => i !== refused);
+    for (const interaction of answered) {
+      await fake.waitForRequest((r) => byToken(interaction.token)(r) && r.method === 'PATCH' && /about the picture/.test(r.body?.content ?? ''), since);
+    }
+    // Three replies streaming into one channel share its edit budget: never two edits within a second.
+    const edits = fake.requests.filter((r) => r.method === 'PATCH' && answered.some((i) => byToken(i.token)(r))).map((r) => r.at);
+    expect(edits.length).toBeGreaterThanOrEqual(answered.length);
+    edits.slice(1).forEach((at, i) => expect(at - edits[i]!).toBeGreaterThanOrEqual(950));
+  });
+
+  it('splits a long answer into messages under 2000 characters, between words', async () => {
+    const since = Date.now();
+    const attachment = png();
+    const interaction = fake.interactionPayload({
+      name: 'vqa',
+      user: user('frank'),
+      options: [{ name: 'question', type: 3, value: 'give me a long answer' }, { name: 'image', type: 11, value: attachment.id }],
+      attachments: [attachment],
+    });
+    fake.interaction(interaction);
+    await fake.waitForRequest((r) => byToken(interaction.token)(r) && r.method === 'POST' && /all\./.test(r.body?.content ?? ''), since);
+    const finalEdit = fake.requests.filter((r) => r.at >= since && byToken(interaction.token)(r) && r.method === 'PATCH').at(-1)!;
+    const followUps = fake.requests.filter((r) => r.at >= since && byToken(interaction.token)(r) && r.method === 'POST' && r.path.startsWith('/webhooks/'));
+    const parts = [finalEdit, ...followUps].map((r) => r.body.content as string);
+    expect(parts.length).toBeGreaterThan(2);
+    for (const part of parts) expect(part.length).toBeLessThanOrEqual(2000);
+    for (let i = 0; i < 120; i++) {
+      expect(parts.filter((p) => p.includes(`const value${i} = ${i};`))).toHaveLength(1);
+    }
+  });
+
+  it('answers without a mention in a configured channel and in DMs, and stays quiet elsewhere', async () => {
+    const since = Date.now();
+    const grace = user('grace');
+    fake.userMessage({ channel: fake.quiet, author: grace, content: 'nobody asked the bot here', attachments: [png()] });
+    fake.userMessage({ channel: fake.channel, author: grace, content: 'what is this?', attachments: [png()] });
+    await fake.waitForRequest((r) => r.path === `/channels/${fake.channel.id}/messages` && /about the picture/.test(r.body?.content ?? ''), since);
+    const dm = { id: '1' + String(Date.now()).padStart(17, '0'), type: 1 };
+    fake.userMessage({ channel: dm, author: grace, content: 'and in private?', attachments: [png()] });
+    await fake.waitForRequest((r) => r.path === `/channels/${dm.id}/messages` && /about the picture/.test(r.body?.content ?? ''), since);
+    expect(fake.requests.filter((r) => r.at >= since && r.path.startsWith(`/channels/${fake.quiet.id}/`))).toEqual([]);
   });
 });

@@ -124,7 +124,8 @@ export class FakeDiscord {
   userMessage(fields: Parameters<typeof messagePayload>[0]): FakeMessage {
     const message = messagePayload(fields);
     this.messages.set(message.id, message);
-    this.gateway.dispatch('MESSAGE_CREATE', message);
+    // The gateway event names the channel's type (REST message objects do not): a DM is known by it.
+    this.gateway.dispatch('MESSAGE_CREATE', { ...message, channel_type: fields.channel.type });
     return message;
   }
 
@@ -177,7 +178,7 @@ export class FakeDiscord {
       return;
     }
     if (!url.pathname.startsWith('/api/v10/')) return json(res, 404, { message: '404: Not Found', code: 0 });
-    const path = url.pathname.slice('/api/v10'.length);
+    const path = decodeURIComponent(url.pathname.slice('/api/v10'.length));
     const recorded = await decodeRequest(req, path, url.searchParams);
     this.requests.push(recorded);
     const reply = this.route(recorded);
