@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { providerUnavailable } from './execution-provider.ts';
 
 export type Device = 'cpu' | 'webgpu' | 'cuda';
 
@@ -36,17 +37,17 @@ export class ModelSessions {
   /** Opens the graphs on `device`; when that provider is missing, says so once (via `warn`) and uses the CPU. */
   static async create(modelDir: string, options: SessionOptions = {}, warn: (line: string) => void = console.warn): Promise<ModelSessions> {
     const device = options.device ?? 'cpu';
-    const threads = options.threads ?? availableParallelism();
-    const open = (ep: Device): Promise<Record<SessionName, ort.InferenceSession>> =>
-      openAll(modelDir, { executionProviders: [ep], intraOpNumThreads: threads, graphOptimizationLevel: 'all' });
-    if (device === 'cpu') return new ModelSessions(await open('cpu'), 'cpu');
-    try {
-      return new ModelSessions(await open(device), device);
-    } catch (err) {
-      const reason = (err as Error).message.split('\n')[0];
+    const base: ort.InferenceSession.SessionOptions = {
+      intraOpNumThreads: options.threads ?? availableParallelism(),
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+    };
+    if (device !== 'cpu') {
+      const reason = providerUnavailable(device) ?? (await providerProblem(modelDir, device, base));
+      if (!reason) return new ModelSessions(await openAll(modelDir, { ...base, executionProviders: [device] }), device);
       warn(`inference: execution provider '${device}' is not available (${reason}); running on the CPU`);
-      return new ModelSessions(await open('cpu'), 'cpu');
     }
+    return new ModelSessions(await openAll(modelDir, { ...base, executionProviders: ['cpu'] }), 'cpu');
   }
 
   /** Runs one graph after checking the feeds: every missing input is named in one error, shapes on failure. */
@@ -67,6 +68,17 @@ export class ModelSessions {
 
   async release(): Promise<void> {
     await Promise.all(Object.values(this.sessions).map((s) => s.release()));
+  }
+}
+
+/** Tries the provider on the smallest graph first, so a failure is reported once rather than per session. */
+async function providerProblem(modelDir: string, device: Device, base: ort.InferenceSession.SessionOptions): Promise<string | undefined> {
+  try {
+    const probe = await ort.InferenceSession.create(join(modelDir, SESSION_FILES.embedTokens), { ...base, executionProviders: [device], logSeverityLevel: 4 });
+    await probe.release();
+    return undefined;
+  } catch (err) {
+    return (err as Error).message.split('\n')[0];
   }
 }
 

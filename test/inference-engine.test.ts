@@ -1,0 +1,127 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Engine } from '../src/inference/engine.ts';
+import { InputError } from '../src/inference/errors.ts';
+import { MINI_MODEL_DIR } from '../src/inference/model-dir.ts';
+import type { EngineCounters, GenerateRequest } from '../src/inference/types.ts';
+import { imageBytes } from './helpers/mini-golden.ts';
+
+const GREEDY = { doSample: false, maxNewTokens: 12 };
+const photo = imageBytes('photo-640x480.jpg');
+const other = imageBytes('wide-300x200.png');
+
+let engine: Engine;
+beforeAll(async () => {
+  engine = await Engine.load(MINI_MODEL_DIR, { threads: 1, maxConversations: 2 });
+});
+afterAll(() => engine.close());
+
+function ask(conversation: string, request: Partial<GenerateRequest> = {}): GenerateRequest {
+  return { conversation, image: photo, history: [], task: 'refer', question: 'the red circle', generation: GREEDY, ...request };
+}
+
+async function delta<T>(work: () => Promise<T>): Promise<{ result: T; counters: EngineCounters }> {
+  const before = await engine.counters();
+  const result = await work();
+  const after = await engine.counters();
+  const counters = Object.fromEntries(Object.entries(after).map(([k, v]) => [k, v - before[k as keyof EngineCounters]])) as unknown as EngineCounters;
+  return { result, counters };
+}
+
+describe('Engine (worker thread, models/mini)', () => {
+  it('exposes the parsed model.json', () => {
+    expect(engine.model.name).toBe('mini');
+    expect(engine.model.vision.image_size).toBe(112);
+    expect(engine.device).toBe('cpu');
+  });
+
+  it('answers a follow-up on the same image without vision, prefilling only the new turn, with the ids of a cold run', async () => {
+    const first = await engine.generate(ask('kv-a'));
+    const history = [{ task: 'refer' as const, question: 'the red circle', answer: first.raw }];
+    const followUp = { history, task: 'vqa' as const, question: 'what colour is it?' };
+    const warm = await delta(() => engine.generate(ask('kv-a', followUp)));
+    expect(warm.counters.visionRuns).toBe(0);
+    expect(warm.result.visionCached).toBe(true);
+    const newTurnTokens = warm.result.timings.prefillTokens;
+    expect(newTurnTokens).toBe(warm.counters.prefillTokens);
+
+    const cold = await delta(() => engine.generate(ask('kv-b', followUp)));
+    expect(cold.counters.visionRuns).toBe(1);
+    // The cold run prefills seg0, the 16 image slots and every turn; the warm one far fewer.
+    expect(cold.result.timings.prefillTokens).toBeGreaterThan(newTurnTokens + 16);
+    expect(warm.result.ids).toEqual(cold.result.ids);
+  });
+
+  it('starts over when a conversation gets a new image', async () => {
+    await engine.generate(ask('kv-c'));
+    const { counters, result } = await delta(() => engine.generate(ask('kv-c', { image: other })));
+    expect(counters.visionRuns).toBe(1);
+    expect(result.imageSize).toEqual({ width: 300, height: 200 });
+  });
+
+  it('forgets a conversation on request', async () => {
+    await engine.generate(ask('kv-d'));
+    engine.forget('kv-d');
+    const { counters } = await delta(() => engine.generate(ask('kv-d')));
+    expect(counters.visionRuns).toBe(1);
+  });
+
+  it('streams growing text and keeps the event loop free while generating', async () => {
+    let ticks = 0;
+    let last = performance.now();
+    let longestStall = 0;
+    const timer = setInterval(() => {
+      ticks++;
+      longestStall = Math.max(longestStall, performance.now() - last);
+      last = performance.now();
+    }, 1);
+    const seen: string[] = [];
+    const result = await engine.generate(ask('stream', { generation: { doSample: true, seed: 7, maxNewTokens: 40, minLength: 40 } }), (t) => seen.push(t));
+    clearInterval(timer);
+    expect(result.ids).toHaveLength(40);
+    expect(seen.length).toBeGreaterThan(5);
+    expect(seen[seen.length - 1]).toBe(result.raw);
+    expect(ticks).toBeGreaterThan(5);
+    expect(longestStall).toBeLessThan(100);
+  });
+
+  it('reproduces a sampled answer from its seed', async () => {
+    const sampled = { doSample: true, seed: 42, maxNewTokens: 20 };
+    const a = await engine.generate(ask('seed-a', { generation: sampled }));
+    const b = await engine.generate(ask('seed-b', { generation: sampled }));
+    const c = await engine.generate(ask('seed-c', { generation: { ...sampled, seed: 43 } }));
+    expect(a.ids).toEqual(b.ids);
+    expect(c.ids).not.toEqual(a.ids);
+  });
+
+  it('rejects bad images with a short message and keeps serving', async () => {
+    await expect(engine.generate(ask('bad', { image: new Uint8Array(0) }))).rejects.toThrow(InputError);
+    await expect(engine.generate(ask('bad', { image: new TextEncoder().encode('GIF89a nonsense') }))).rejects.toThrow(/not an image|could not be decoded/);
+    const ok = await engine.generate(ask('bad'));
+    expect(ok.ids.length).toBeGreaterThan(0);
+  });
+
+  it('refuses a conversation longer than the context limit', async () => {
+    const long = 'describe the purple triangle and the orange star '.repeat(300);
+    await expect(engine.generate(ask('long', { question: long }))).rejects.toThrow(/too long/);
+  });
+});
+
+describe('Engine device option', () => {
+  it('falls back to the CPU with one clear line when the execution provider is missing', async () => {
+    const lines: string[] = [];
+    const onCuda = await Engine.load(MINI_MODEL_DIR, { device: 'cuda', threads: 1, warn: (l) => lines.push(l) });
+    try {
+      expect(onCuda.device).toBe('cpu');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/'cuda' is not available .*running on the CPU/);
+      const answer = await onCuda.generate(ask('fallback'));
+      expect(answer.ids.length).toBeGreaterThan(0);
+    } finally {
+      await onCuda.close();
+    }
+  });
+
+  it('says which model directory is missing', async () => {
+    await expect(Engine.load('/nonexistent/model')).rejects.toThrow(/no model at \/nonexistent\/model/);
+  });
+});
