@@ -50,7 +50,9 @@ export class FakeSlack {
   readonly calls: RecordedCall[] = [];
   readonly messages: FakeMessage[] = [];
   readonly uploads = new Map<string, FakeUpload>();
-  private readonly files = new Map<string, { bytes: Buffer; mimetype: string; loginPage: boolean }>();
+  /** Web API methods that answer `{ ok: false }` (e.g. to make uploads fail without `files:write`). */
+  readonly failing = new Set<string>();
+  private readonly files = new Map<string, { bytes: Buffer; mimetype: string; loginPage: boolean; stallMs: number }>();
   private nextId = 1;
   private clock = 1_700_000_000;
 
@@ -83,11 +85,11 @@ export class FakeSlack {
   }
 
   /** Hosts a file the way Slack does; the result is the `files[]` entry of an event. */
-  addFile(bytes: Uint8Array, options: { name?: string; mimetype?: string; loginPage?: boolean } = {}) {
+  addFile(bytes: Uint8Array, options: { name?: string; mimetype?: string; loginPage?: boolean; stallMs?: number } = {}) {
     const id = `F${this.nextId++}`;
     const name = options.name ?? 'image.png';
     const mimetype = options.mimetype ?? 'image/png';
-    this.files.set(id, { bytes: Buffer.from(bytes), mimetype, loginPage: options.loginPage ?? false });
+    this.files.set(id, { bytes: Buffer.from(bytes), mimetype, loginPage: options.loginPage ?? false, stallMs: options.stallMs ?? 0 });
     return { id, name, mimetype, size: bytes.byteLength, url_private_download: `${this.url}/files-pri/${id}/${name}` };
   }
 
@@ -155,6 +157,7 @@ export class FakeSlack {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
     };
     if (authorization !== `Bearer ${this.botToken}`) return json({ ok: false, error: 'invalid_auth' });
+    if (this.failing.has(method)) return json({ ok: false, error: 'missing_scope' });
     json(this.apiMethod(method, params));
   }
 
@@ -206,10 +209,11 @@ export class FakeSlack {
   }
 
   /** Slack answers a missing or wrong token, and a token without files:read, with its login page and 200. */
-  private download(path: string, authorization: string | undefined, res: ServerResponse): void {
+  private async download(path: string, authorization: string | undefined, res: ServerResponse): Promise<void> {
     const id = path.split('/')[2] ?? '';
     const file = this.files.get(id);
     if (!file) return void res.writeHead(404).end();
+    if (file.stallMs > 0) await new Promise((resolve) => setTimeout(resolve, file.stallMs));
     if (file.loginPage || authorization !== `Bearer ${this.botToken}`) {
       return void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(LOGIN_PAGE);
     }
