@@ -45,6 +45,6 @@ describe('project tokenizer.json', () => {
   it('keeps world words whole and digits and box punctuation single', () => {
     const pieces = (t: string) => tokenizer.tokenize(t, { add_special_tokens: false });
     expect(pieces('the purple triangle')).toEqual(['\u2581the', '\u2581purple', '\u2581triangle']);
-    expect(pieces('{<34><100>}').filter((p) => p !== '\u2581')).toEqual(['{', '<', '3', '4', '>', '<', '1', '0', '0', '>', '}']);
+    expect(pieces('{<34><100>}').filter((p: string) => p !== '\u2581')).toEqual(['{', '<', '3', '4', '>', '<', '1', '0', '0', '>', '}']);
   });
 });
