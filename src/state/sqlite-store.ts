@@ -1,0 +1,104 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { Conversation, ConversationStore } from '../bot/conversations.ts';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS conversations (
+  id          TEXT PRIMARY KEY,
+  key         TEXT NOT NULL,
+  image       BLOB,
+  image_hash  TEXT,
+  width       INTEGER,
+  height      INTEGER,
+  turns       TEXT NOT NULL,
+  entities    TEXT NOT NULL,
+  last_active INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS conversations_last_active ON conversations (last_active);
+`;
+
+interface Row {
+  id: string;
+  key: string;
+  image: Buffer | null;
+  image_hash: string | null;
+  width: number | null;
+  height: number | null;
+  turns: string;
+  entities: string;
+  last_active: number;
+}
+
+/**
+ * Conversations in an embedded SQLite file, so that a restart keeps every thread's image and history (the
+ * engine rebuilds the KV cache with one prefill). Image bytes are stored, never platform URLs: those expire.
+ */
+export class SqliteConversationStore implements ConversationStore {
+  private readonly db: Database.Database;
+  private readonly statements;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.exec(SCHEMA);
+    this.statements = {
+      get: this.db.prepare<[string], Row>('SELECT * FROM conversations WHERE id = ?'),
+      upsert: this.db.prepare(
+        `INSERT INTO conversations (id, key, image, image_hash, width, height, turns, entities, last_active)
+         VALUES (@id, @key, @image, @image_hash, @width, @height, @turns, @entities, @last_active)
+         ON CONFLICT (id) DO UPDATE SET key = excluded.key, image = excluded.image, image_hash = excluded.image_hash,
+           width = excluded.width, height = excluded.height, turns = excluded.turns, entities = excluded.entities,
+           last_active = excluded.last_active`,
+      ),
+      remove: this.db.prepare<[string]>('DELETE FROM conversations WHERE id = ?'),
+      activity: this.db.prepare<[], { id: string; lastActive: number }>(
+        'SELECT id, last_active AS lastActive FROM conversations',
+      ),
+    };
+  }
+
+  get(id: string): Conversation | undefined {
+    const row = this.statements.get.get(id);
+    if (!row) return undefined;
+    const hasImage = row.image !== null && row.image_hash !== null;
+    return {
+      id: row.id,
+      key: JSON.parse(row.key),
+      image: hasImage
+        ? { bytes: new Uint8Array(row.image!), hash: row.image_hash!, size: { width: row.width!, height: row.height! } }
+        : undefined,
+      turns: JSON.parse(row.turns),
+      entities: JSON.parse(row.entities),
+      lastActive: row.last_active,
+    };
+  }
+
+  set(conversation: Conversation): void {
+    const { image } = conversation;
+    this.statements.upsert.run({
+      id: conversation.id,
+      key: JSON.stringify(conversation.key),
+      image: image ? Buffer.from(image.bytes.buffer, image.bytes.byteOffset, image.bytes.byteLength) : null,
+      image_hash: image?.hash ?? null,
+      width: image?.size.width ?? null,
+      height: image?.size.height ?? null,
+      turns: JSON.stringify(conversation.turns),
+      entities: JSON.stringify(conversation.entities),
+      last_active: conversation.lastActive,
+    });
+  }
+
+  delete(id: string): void {
+    this.statements.remove.run(id);
+  }
+
+  activity(): Iterable<{ id: string; lastActive: number }> {
+    return this.statements.activity.all();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
