@@ -1,0 +1,62 @@
+import { parseArgs } from 'node:util';
+import { EXIT_USAGE } from '../main.ts';
+import { parseAnswer } from '../../grounding/parse.ts';
+import { numberBoxes } from '../../grounding/numbering.ts';
+import { entitiesToPixels } from '../../grounding/scale.ts';
+import type { ImageSize } from '../../grounding/types.ts';
+
+export const summary = 'parse "RAW ANSWER" [--json] [--size WxH]: the text and boxes of a model answer';
+
+const USAGE = 'usage: minigpt-bot parse "RAW ANSWER" [--json] [--size WxH]   (RAW ANSWER "-" reads stdin)';
+const SIZE = /^(\d+)x(\d+)$/i;
+
+/** One line on stderr: the first sentence of the reason, and where to look. */
+function fail(message: string): number {
+  console.error(`minigpt-bot parse: ${message.split(/\.\s/)[0]!.replace(/\.$/, '')} (try --help)`);
+  return EXIT_USAGE;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * Prints what the model's answer says: the text for people and every box on the 100-grid, numbered as they
+ * are drawn (`--size WxH` adds pixel boxes for an image of that size). `--json`: `{text, entities}`.
+ */
+export async function run(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false }, size: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } } });
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) return fail(positionals.length === 0 ? 'give the raw answer as one argument' : 'give the raw answer as one quoted argument');
+  const sizeMatch = values.size === undefined ? null : SIZE.exec(values.size);
+  if (values.size !== undefined && (!sizeMatch || Number(sizeMatch[1]) === 0 || Number(sizeMatch[2]) === 0)) {
+    return fail(`--size must look like 640x480, got "${values.size}"`);
+  }
+  const size: ImageSize | undefined = sizeMatch ? { width: Number(sizeMatch[1]), height: Number(sizeMatch[2]) } : undefined;
+  const raw = positionals[0] === '-' ? await readStdin() : positionals[0]!;
+  const answer = parseAnswer(raw);
+  const pixels = size ? entitiesToPixels(answer.entities, size) : undefined;
+  if (values.json) {
+    console.log(JSON.stringify(pixels ? { ...answer, size, pixelEntities: pixels } : answer));
+    return 0;
+  }
+  console.log(`text: ${answer.text}`);
+  const pixelBoxes = pixels ? numberBoxes(pixels) : [];
+  for (const b of numberBoxes(answer.entities)) {
+    const inPixels = pixelBoxes[b.number - 1] ? `  pixels [${pixelBoxes[b.number - 1]!.box.join(', ')}]` : '';
+    console.log(`#${b.number} ${b.phrase || '(no phrase)'}  grid [${b.box.join(', ')}]${inPixels}`);
+  }
+  if (answer.entities.length === 0) console.log('no boxes');
+  return 0;
+}
