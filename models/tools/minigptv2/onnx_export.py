@@ -3,6 +3,7 @@ batch / sequence / past axes), model.json and tokenizer.json."""
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 
 import torch
@@ -46,12 +47,18 @@ class _Decoder(nn.Module):
 
 
 def _export(module, args, path: Path, inputs, outputs, axes, param_bytes: int):
-    large = param_bytes > EXTERNAL_DATA_BYTES
-    torch.onnx.export(module, args, str(path), input_names=inputs, output_names=outputs, dynamic_axes=axes,
-                      opset_version=OPSET, do_constant_folding=True)
-    if large:  # re-save with the weights beside the graph
-        import onnx
-        model = onnx.load(str(path))
+    def export(to: Path):
+        torch.onnx.export(module, args, str(to), input_names=inputs, output_names=outputs, dynamic_axes=axes,
+                          opset_version=OPSET, do_constant_folding=True)
+
+    if param_bytes <= EXTERNAL_DATA_BYTES:
+        export(path)
+        return
+    # The exporter writes one file per tensor for large graphs; gather them into a single `<graph>.data`.
+    import onnx
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+        export(Path(tmp) / path.name)
+        model = onnx.load(str(Path(tmp) / path.name))
         onnx.save_model(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True,
                         location=path.name + ".data")
 
