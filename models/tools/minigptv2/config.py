@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 FORMAT = "minigpt-bot/1"
@@ -109,14 +109,28 @@ class ModelConfig:
     def from_dict(cls, d: dict) -> "ModelConfig":
         if d.get("format") != FORMAT:
             raise ValueError(f"model.json: format must be {FORMAT!r}, got {d.get('format')!r}")
-        try:
-            return cls(name=d["name"], description=d["description"], vision=VisionConfig(**d["vision"]),
-                       llm=LlmConfig(**d["llm"]), tokens=TokensConfig(**d["tokens"]),
-                       prompt=PromptConfig(**d["prompt"]), generation=GenerationConfig(**d["generation"]))
-        except KeyError as e:
-            raise ValueError(f"model.json: missing key {e}") from None
-        except TypeError as e:
-            raise ValueError(f"model.json: {e}") from None
+        for key in ("name", "description"):
+            if key not in d:
+                raise ValueError(f"model.json: missing key {key!r}")
+        parts = {key: _section(d, key, kind) for key, kind in
+                 (("vision", VisionConfig), ("llm", LlmConfig), ("tokens", TokensConfig), ("prompt", PromptConfig),
+                  ("generation", GenerationConfig))}
+        return cls(name=d["name"], description=d["description"], **parts)
+
+
+def _section(d: dict, key: str, kind):
+    """Every key of a section is required (defaults exist only for building configs in code)."""
+    section = d.get(key)
+    if not isinstance(section, dict):
+        raise ValueError(f"model.json: missing key {key!r}")
+    names = [f.name for f in fields(kind)]
+    for name in names:
+        if name not in section:
+            raise ValueError(f"model.json: missing key '{key}.{name}'")
+    unknown = sorted(set(section) - set(names))
+    if unknown:
+        raise ValueError(f"model.json: unknown key '{key}.{unknown[0]}'")
+    return kind(**section)
 
 
 def load_config(path: str | Path) -> ModelConfig:
