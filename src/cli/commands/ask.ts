@@ -13,10 +13,18 @@ import type { GenerateResult, TaskId } from '../../inference/types.ts';
 import { annotate } from '../../render/annotate.ts';
 import { describeAnswer } from '../../render/describe.ts';
 
-export const summary = 'ask --image PATH [--model DIR] [--task T] [--json] [--out FILE.png] "TEXT": one question about an image';
+export const summary = 'one question about an image: --image PATH [--model DIR] [--task T] [--json] [--out FILE.png] "TEXT"';
 
-const USAGE =
-  'usage: minigpt-bot ask --image PATH [--model DIR] [--task T] [--device cpu|webgpu|cuda] [--greedy] [--seed N] [--json] [--out FILE.png] "TEXT"';
+const USAGE = `usage: minigpt-bot ask --image PATH [options] "TEXT"
+  TEXT may start with a task identifier: "[refer] the red circle"
+  --model DIR        model directory (default: ${DEFAULT_MODEL_DIR})
+  --task T           vqa, caption, grounding, refer, identify, detection or chat (default: from TEXT, else chat)
+  --device D         cpu (default), webgpu or cuda; falls back to cpu when unavailable
+  --greedy           greedy decoding instead of the model's sampling
+  --seed N           seed for sampling, to reproduce an answer
+  --max-tokens N     stop after N new tokens
+  --json             print {task, raw, text, entities, timings} as one JSON object
+  --out FILE.png     write the image with the boxes drawn`;
 const DEVICES: readonly Device[] = ['cpu', 'webgpu', 'cuda'];
 /** A local file has no upload limit; this only stops a runaway encode. */
 const OUT_MAX_BYTES = 64 * 1024 * 1024;
@@ -33,9 +41,10 @@ interface AskArgs {
   out?: string;
   greedy: boolean;
   seed?: number;
+  maxTokens?: number;
 }
 
-function parse(argv: string[]): AskArgs {
+function parse(argv: string[]): AskArgs | 'help' {
   let parsed;
   try {
     parsed = parseArgs({
@@ -50,12 +59,15 @@ function parse(argv: string[]): AskArgs {
         greedy: { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         out: { type: 'string' },
+        'max-tokens': { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
       },
     });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
   const { values, positionals } = parsed;
+  if (values.help) return 'help';
   if (!values.image) throw new UsageError('--image PATH is required');
   const tagged = splitTaskTag(positionals.join(' '));
   let task = tagged.task;
@@ -68,6 +80,10 @@ function parse(argv: string[]): AskArgs {
   if (!DEVICES.includes(device)) throw new UsageError(`unknown --device '${values.device}' (cpu, webgpu, cuda)`);
   const seed = values.seed === undefined ? undefined : Number(values.seed);
   if (seed !== undefined && !Number.isInteger(seed)) throw new UsageError(`--seed must be an integer, got '${values.seed}'`);
+  const maxTokens = values['max-tokens'] === undefined ? undefined : Number(values['max-tokens']);
+  if (maxTokens !== undefined && !(Number.isInteger(maxTokens) && maxTokens > 0)) {
+    throw new UsageError(`--max-tokens must be a positive integer, got '${values['max-tokens']}'`);
+  }
   return {
     image: values.image,
     model: values.model ?? DEFAULT_MODEL_DIR,
@@ -78,6 +94,7 @@ function parse(argv: string[]): AskArgs {
     out: values.out,
     greedy: values.greedy,
     seed,
+    maxTokens,
   };
 }
 
@@ -101,7 +118,12 @@ export async function run(argv: string[]): Promise<number> {
   let args: AskArgs;
   let image: Uint8Array;
   try {
-    args = parse(argv);
+    const parsed = parse(argv);
+    if (parsed === 'help') {
+      console.log(USAGE);
+      return 0;
+    }
+    args = parsed;
     image = await readFile(args.image).catch(() => {
       throw new UsageError(`cannot read image '${args.image}'`);
     });
@@ -110,13 +132,16 @@ export async function run(argv: string[]): Promise<number> {
     });
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    console.error(`minigpt-bot ask: ${err.message}`);
-    if (err.message.startsWith('--image') || err.message.startsWith('nothing')) console.error(USAGE);
+    console.error(`minigpt-bot ask: ${err.message} (see minigpt-bot ask --help)`);
     return EXIT_USAGE;
   }
   const engine = await Engine.load(args.model, { device: args.device, warn: (line) => console.error(line) });
   try {
-    const generation = { ...(args.greedy ? { doSample: false } : {}), ...(args.seed !== undefined ? { seed: args.seed } : {}) };
+    const generation = {
+      ...(args.greedy ? { doSample: false } : {}),
+      ...(args.seed !== undefined ? { seed: args.seed } : {}),
+      ...(args.maxTokens !== undefined ? { maxNewTokens: args.maxTokens } : {}),
+    };
     const result = await engine.generate({ conversation: 'cli', image, history: [], task: args.task, question: args.text, generation });
     const { text, json, pixelEntities } = report(args, result);
     if (args.out) {

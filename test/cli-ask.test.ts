@@ -1,0 +1,84 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { run } from '../src/cli/commands/ask.ts';
+import { MINI_MODEL_DIR } from '../src/inference/model-dir.ts';
+import { IMAGES_DIR } from './helpers/mini-golden.ts';
+
+const BIN = fileURLToPath(new URL('../bin/minigpt-bot.js', import.meta.url));
+const PHOTO = join(IMAGES_DIR, 'photo-640x480.jpg');
+const MINI = ['--model', MINI_MODEL_DIR, '--max-tokens', '12'];
+
+function spawnCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, 'ask', ...args], { timeout: 30_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Runs the command in this process, capturing what it prints. */
+async function ask(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
+  vi.spyOn(console, 'error').mockImplementation((line: string) => void err.push(line));
+  const code = await run(args);
+  vi.restoreAllMocks();
+  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+}
+
+afterEach(() => vi.restoreAllMocks());
+
+describe('minigpt-bot ask', () => {
+  it('prints one JSON object with the task from the text, the answer and timings, and draws --out', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'ask-')), 'answer.png');
+    const { code, stdout, stderr } = await spawnCli('--image', PHOTO, ...MINI, '--greedy', '--json', '--out', out, '[refer] the red circle');
+    expect(code, stderr).toBe(0);
+    const lines = stdout.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    const answer = JSON.parse(lines[0]!);
+    expect(Object.keys(answer).sort()).toEqual(['entities', 'raw', 'task', 'text', 'timings']);
+    expect(answer.task).toBe('refer');
+    expect(answer.raw.length).toBeGreaterThan(0);
+    expect(Array.isArray(answer.entities)).toBe(true);
+    for (const key of ['preprocess', 'vision', 'prefill', 'decode']) expect(answer.timings[key]).toBeGreaterThan(0);
+    expect(answer.timings.tokens).toBe(12);
+    const drawn = await sharp(out).metadata();
+    expect([drawn.format, drawn.width, drawn.height]).toEqual(['png', 640, 480]);
+  });
+
+  it('takes the task from --task and gives the same greedy answer as the tagged text', async () => {
+    const tagged = await ask('--image', PHOTO, ...MINI, '--greedy', '--json', '[vqa] what colour is it?');
+    const flagged = await ask('--image', PHOTO, ...MINI, '--greedy', '--json', '--task', 'vqa', 'what colour is it?');
+    expect(JSON.parse(flagged.stdout).task).toBe('vqa');
+    expect(JSON.parse(flagged.stdout).raw).toBe(JSON.parse(tagged.stdout).raw);
+  });
+
+  it('exits 2 with one line for bad arguments, a missing or corrupt image, or no model', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ask-'));
+    const corrupt = join(dir, 'corrupt.jpg');
+    writeFileSync(corrupt, 'not really a jpeg');
+    const cases: [string[], RegExp][] = [
+      [['--model', MINI_MODEL_DIR, 'no image given'], /--image PATH is required/],
+      [['--image', PHOTO, '--task', 'dance', 'hi'], /unknown --task 'dance'/],
+      [['--image', PHOTO, '--frobnicate', 'hi'], /frobnicate/],
+      [['--image', PHOTO, '--max-tokens', 'lots', 'hi'], /--max-tokens must be a positive integer/],
+      [['--image', PHOTO, '--model', MINI_MODEL_DIR], /nothing to ask/],
+      [['--image', join(dir, 'missing.png'), '--model', MINI_MODEL_DIR, 'hi'], /cannot read image/],
+      [['--image', corrupt, '--model', MINI_MODEL_DIR, 'hi'], /not an image/],
+      [['--image', PHOTO, '--model', dir, 'hi'], /no model at/],
+    ];
+    for (const [args, message] of cases) {
+      const c = await ask(...args);
+      expect(c.code, args.join(' ')).toBe(2);
+      expect(c.stdout).toBe('');
+      expect(c.stderr.split('\n')).toHaveLength(1);
+      expect(c.stderr).toMatch(message);
+    }
+  });
+});
