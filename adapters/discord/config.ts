@@ -3,7 +3,7 @@ import { z } from 'zod';
 const MiB = 1024 * 1024;
 
 /** The Discord adapter's settings: the token comes from DISCORD_TOKEN, the rest from the config file. */
-export const Config = z.object({
+export const Config = z.strictObject({
   token: z.string().min(1, 'DISCORD_TOKEN is empty'),
   /** REST base URL (DISCORD_API_URL), e.g. http://127.0.0.1:8080/api; the gateway URL then comes from that API. */
   apiUrl: z.url().optional(),
@@ -30,6 +30,21 @@ export type ConfigInput = z.input<typeof Config>;
 export function parseConfig(input: ConfigInput): { ok: true; config: Config } | { ok: false; message: string } {
   const parsed = Config.safeParse(input);
   if (parsed.success) return { ok: true, config: parsed.data };
-  const issue = parsed.error.issues[0];
-  return { ok: false, message: `discord.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}` };
+  const issue = parsed.error.issues[0]!;
+  const path = [...issue.path, ...(issue.code === 'unrecognized_keys' ? issue.keys.slice(0, 1) : [])];
+  return { ok: false, message: ['discord', ...path].join('.') + `: ${issue.message}` };
+}
+
+/**
+ * The adapter's settings from the config file's `discord` section plus the environment: DISCORD_TOKEN (required
+ * to start; without it the adapter stays off and this returns null) and DISCORD_API_URL.
+ */
+export function configFromEnv(
+  section: Record<string, unknown>,
+  env: NodeJS.ProcessEnv = process.env,
+): { ok: true; config: Config } | { ok: false; message: string } | null {
+  const token = env.DISCORD_TOKEN;
+  if (!token) return null;
+  if ('token' in section) return { ok: false, message: 'discord.token: keep the token in DISCORD_TOKEN, not in the config file' };
+  return parseConfig({ ...section, token, ...(env.DISCORD_API_URL ? { apiUrl: env.DISCORD_API_URL } : {}) } as ConfigInput);
 }
