@@ -1,3 +1,4 @@
+import { PermissionFlagsBits } from 'discord.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { start, type DiscordAdapter, type Log } from '../adapters/discord/index.ts';
 import { createBot } from '../src/bot/core.ts';
@@ -50,12 +51,14 @@ const log: Log = { debug: () => {}, info: () => {}, warn: (fields) => errors.pus
 let fake: FakeDiscord;
 let engine: ScriptedEngine;
 let adapter: DiscordAdapter;
+let core: ReturnType<typeof createBot>;
+const bot = () => core;
 
 beforeAll(async () => {
   fake = await FakeDiscord.start();
   engine = new ScriptedEngine(scriptedAnswer);
-  const bot = createBot({ engine, plugins: PLUGINS, settings: { limits: { perUser: { requests: RATE_LIMIT, windowSeconds: 600 } } } });
-  adapter = await start(bot, { token: fake.token, apiUrl: fake.apiUrl, channels: [fake.channel.id], editIntervalMs: 1000 }, log);
+  core = createBot({ engine, plugins: PLUGINS, settings: { limits: { perUser: { requests: RATE_LIMIT, windowSeconds: 600 } } } });
+  adapter = await start(core, { token: fake.token, apiUrl: fake.apiUrl, channels: [fake.channel.id], editIntervalMs: 1000 }, log);
 });
 
 afterEach(() => {
@@ -168,6 +171,8 @@ describe('discord adapter', () => {
     for (const interaction of answered) {
       await fake.waitForRequest((r) => byToken(interaction.token)(r) && r.method === 'PATCH' && /about the picture/.test(r.body?.content ?? ''), since);
     }
+    const shown = fake.requests.filter((r) => answered.some((i) => byToken(i.token)(r))).map((r) => r.body?.content);
+    expect(shown).toContain('Waiting in the queue: you are #1.');
     // Three replies streaming into one channel share its edit budget: never two edits within a second.
     const edits = fake.requests.filter((r) => r.method === 'PATCH' && answered.some((i) => byToken(i.token)(r))).map((r) => r.at);
     expect(edits.length).toBeGreaterThanOrEqual(answered.length);
@@ -205,5 +210,51 @@ describe('discord adapter', () => {
     fake.userMessage({ channel: dm, author: grace, content: 'and in private?', attachments: [png()] });
     await fake.waitForRequest((r) => r.path === `/channels/${dm.id}/messages` && /about the picture/.test(r.body?.content ?? ''), since);
     expect(fake.requests.filter((r) => r.at >= since && r.path.startsWith(`/channels/${fake.quiet.id}/`))).toEqual([]);
+  });
+});
+
+describe('discord adapter start-up', () => {
+  it('registered the commands and made an invite link with both scopes and the permissions it needs', () => {
+    expect(fake.commands.get('global')!.map((c) => c.name)).toEqual(bot().commands().map((c) => c.name));
+    const invite = new URL(adapter.inviteUrl);
+    expect(invite.searchParams.get('client_id')).toBe(fake.application.id);
+    expect(invite.searchParams.get('scope')!.split(' ').sort()).toEqual(['applications.commands', 'bot']);
+    const permissions = BigInt(invite.searchParams.get('permissions')!);
+    for (const needed of [PermissionFlagsBits.SendMessages, PermissionFlagsBits.AttachFiles, PermissionFlagsBits.SendMessagesInThreads]) {
+      expect(permissions & needed).toBe(needed);
+    }
+  });
+});
+
+describe('discord adapter past the interaction deadline', () => {
+  let late: FakeDiscord;
+  let lateAdapter: DiscordAdapter;
+  beforeAll(async () => {
+    late = await FakeDiscord.start();
+    const core = createBot({ engine: new ScriptedEngine(scriptedAnswer), plugins: PLUGINS });
+    // A deadline already passed when the answer comes: what a 15-minute job looks like, without the wait.
+    lateAdapter = await start(core, { token: late.token, apiUrl: late.apiUrl, interactionDeadlineMs: 1, registerCommands: false }, log);
+  });
+  afterAll(async () => {
+    await lateAdapter?.stop();
+    await late?.close();
+  });
+
+  it('answers in a normal channel message that names the asker, not by editing the expired reply', async () => {
+    const since = Date.now();
+    const henry = user('henry');
+    const attachment = late.attachment(scene.png, 'scene.png', 'image/png');
+    const interaction = late.interactionPayload({
+      name: 'refer',
+      user: henry,
+      options: [{ name: 'phrase', type: 3, value: 'the red circle' }, { name: 'image', type: 11, value: attachment.id }],
+      attachments: [attachment],
+    });
+    late.interaction(interaction);
+    const posted = await late.waitForRequest((r) => r.path === `/channels/${late.channel.id}/messages` && r.method === 'POST', since);
+    expect(posted.body.content).toMatch(new RegExp(`^<@${henry.id}> `));
+    expect(posted.body.allowed_mentions).toEqual({ users: [henry.id] });
+    expect(posted.files[0]!.contentType).toBe('image/png');
+    expect(late.requests.filter((r) => r.method === 'PATCH')).toEqual([]);
   });
 });

@@ -38,7 +38,7 @@ export async function handleInteraction(interaction: ChatInputCommandInteraction
   const uploadLimit = interaction.attachmentSizeLimit ?? DEFAULT_UPLOAD_LIMIT;
   const reply = await h.run({ ...request, image }, {
     onText: (text) => !pastDeadline() && live.update(text),
-    onQueued: (position) => live.update(message('queued', { position })),
+    onQueued: (position) => !pastDeadline() && live.update(message('queued', { position })),
   }, { imageBytes: uploadLimit });
   await live.finish();
 
