@@ -102,6 +102,24 @@ describe('discord adapter', () => {
     expect(edit.body.content).toMatch(/blue square/);
   });
 
+  it('keeps the uploaded image under the interaction’s attachment size limit', async () => {
+    const since = Date.now();
+    const limit = 3000;
+    const attachment = png();
+    const interaction = fake.interactionPayload({
+      name: 'refer',
+      user: user('ivy'),
+      options: [{ name: 'phrase', type: 3, value: 'the red circle' }, { name: 'image', type: 11, value: attachment.id }],
+      attachments: [attachment],
+      attachmentSizeLimit: limit,
+    });
+    fake.interaction(interaction);
+    // The final edit is the one that sets the message's attachments (streamed text edits leave them alone).
+    const final = await fake.waitForRequest((r) => byToken(interaction.token)(r) && r.method === 'PATCH' && r.body?.attachments !== undefined, since);
+    for (const file of final.files) expect(file.bytes.byteLength).toBeLessThanOrEqual(limit);
+    expect(final.files.length > 0 || /upload limit/.test(final.body.content)).toBe(true);
+  });
+
   it('answers a mention with an image as a reply carrying the annotated image', async () => {
     const since = Date.now();
     const bob = user('bob');

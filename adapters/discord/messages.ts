@@ -43,25 +43,23 @@ export async function handleMessage(msg: Message, botId: string, h: Handling): P
   }
   if (msg.channel.isSendable()) void msg.channel.sendTyping().catch(() => undefined);
 
-  let answer: Message | null = null;
+  // The reply message, once the first streamed text has created it; later text edits it.
+  const answer: { message?: Message } = {};
   const show = async (content: string): Promise<void> => {
-    answer = answer ? await answer.edit({ content, allowedMentions: NO_PINGS }) : await msg.reply({ content, allowedMentions: NO_PINGS });
+    const options = { content, allowedMentions: NO_PINGS };
+    answer.message = answer.message ? await answer.message.edit(options) : await msg.reply(options);
   };
   const live = new LiveText(msg.channelId, h.throttle, (text) => show(preview(text)), (error) =>
     h.log.warn({ err: error }, 'discord: streaming edit failed'),
   );
-  const reply = await h.run({ ...request, image }, {
-    onText: (text) => live.update(text),
-    onQueued: () => undefined,
-  }, { imageBytes: DEFAULT_UPLOAD_LIMIT });
+  const reply = await h.run({ ...request, image }, { onText: (text) => live.update(text) }, { imageBytes: DEFAULT_UPLOAD_LIMIT });
   await live.finish();
 
   const encoded = encodeReply(reply, DEFAULT_UPLOAD_LIMIT);
   const first = { ...encoded.first, allowedMentions: NO_PINGS };
-  const streamed: Message | null = answer;
-  if (streamed) {
+  if (answer.message) {
     await h.throttle.wait(msg.channelId);
-    await (streamed as Message).edit(first);
+    await answer.message.edit(first);
   } else {
     await msg.reply(first);
   }
