@@ -65,6 +65,14 @@ describe('Engine (worker thread, models/mini)', () => {
     expect(counters.visionRuns).toBe(1);
   });
 
+  it('forgets a conversation even while its answer is being generated', async () => {
+    const running = engine.generate(ask('kv-e', { generation: { ...GREEDY, maxNewTokens: 60, minLength: 60 } }));
+    engine.forget('kv-e');
+    await running;
+    const { counters } = await delta(() => engine.generate(ask('kv-e')));
+    expect(counters.visionRuns).toBe(1);
+  });
+
   it('streams growing text and keeps the event loop free while generating', async () => {
     let ticks = 0;
     let last = performance.now();
@@ -119,6 +127,14 @@ describe('Engine device option', () => {
     } finally {
       await onCuda.close();
     }
+  });
+
+  it('finishes the answer under way before closing, then refuses new work', async () => {
+    const second = await Engine.load(MINI_MODEL_DIR, { threads: 1 });
+    const running = second.generate(ask('closing', { generation: { ...GREEDY, maxNewTokens: 30, minLength: 30 } }));
+    await second.close();
+    expect((await running).ids).toHaveLength(30);
+    await expect(second.generate(ask('closing'))).rejects.toThrow(/stopped/);
   });
 
   it('says which model directory is missing', async () => {

@@ -56,6 +56,7 @@ export class Engine {
       };
       worker.on('message', onMessage);
       worker.once('error', reject);
+      worker.once('exit', (code) => reject(new Error(`the inference worker stopped while loading ${modelDir} (exit code ${code})`)));
     });
     return new Engine(worker, model, device);
   }

@@ -1,7 +1,7 @@
 import type * as ort from 'onnxruntime-node';
 import { decoderStep, embedTokens } from './decoder-step.ts';
 import { isFinished, pickToken, type TokenPicker, tokenPicker } from './generation/pipeline.ts';
-import type { InferenceCore } from './inference-core.ts';
+import type { InferenceCore, RunFlag } from './inference-core.ts';
 import type { ConversationState } from './kv-cache.ts';
 import type { GenerateRequest, GenerateResult, GenerationConfig } from './types.ts';
 
@@ -16,6 +16,8 @@ export interface TaskSetup {
   config: GenerationConfig;
   /** Positions the conversation may reach, prompt included. */
   limit: number;
+  /** Raised when the conversation is forgotten while this task runs. */
+  run: RunFlag;
   onText?: (text: string) => void;
 }
 
@@ -74,7 +76,7 @@ export class GenerationTask {
     const positions = this.conversation.sequence.length + 1;
     this.finished = isFinished(this.picker, this.generated, positions);
     this.stream();
-    if (this.finished) this.core.remember(this.request.conversation, this.conversation);
+    if (this.finished) this.core.remember(this.request.conversation, this.conversation, this.setup.run);
   }
 
   /** Streams the text so far, holding back a half-decoded multi-byte character. */

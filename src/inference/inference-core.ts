@@ -17,12 +17,18 @@ export interface CoreOptions extends SessionOptions {
   warn?: (line: string) => void;
 }
 
+export interface RunFlag {
+  forgotten: boolean;
+}
+
 const elapsed = (since: number): number => performance.now() - since;
 
 /** The model in one thread: sessions, tokenizer, per-conversation caches; hands out generation tasks. */
 export class InferenceCore {
   readonly counters: EngineCounters = { visionRuns: 0, prefillTokens: 0, decodeSteps: 0, cacheHits: 0 };
   private readonly cache: ConversationCache;
+  /** Conversations with a generation under way, so that forgetting one also stops its task from caching. */
+  private readonly running = new Map<string, RunFlag>();
 
   private constructor(
     readonly model: ModelInfo,
@@ -87,6 +93,7 @@ export class InferenceCore {
    */
   async start(request: GenerateRequest, onText?: (text: string) => void): Promise<GenerationTask> {
     const began = performance.now();
+    const run = this.markRunning(request.conversation);
     const timings = { preprocessMs: 0, visionMs: 0 };
     const { state, cached } = await this.conversationFor(request, timings);
     const { seg0, seg1 } = buildPrompt(this.model, this.tokenizer, request.history, request.task, request.question);
@@ -111,17 +118,27 @@ export class InferenceCore {
       visionCached: cached,
       config: generationConfig(this.model, request.generation),
       limit,
+      run,
       onText,
     });
   }
 
-  /** Called by a finished task: the conversation's KV now covers the answer too. */
-  remember(key: string, state: ConversationState): void {
-    this.cache.set(key, state);
+  private markRunning(key: string): RunFlag {
+    const run = { forgotten: false };
+    this.running.set(key, run);
+    return run;
+  }
+
+  /** Called by a finished task: the conversation's KV now covers the answer too (unless forgotten meanwhile). */
+  remember(key: string, state: ConversationState, run: RunFlag): void {
+    if (!run.forgotten) this.cache.set(key, state);
+    if (this.running.get(key) === run) this.running.delete(key);
   }
 
   forget(key: string): void {
     this.cache.delete(key);
+    const run = this.running.get(key);
+    if (run) run.forgotten = true;
   }
 
   async close(): Promise<void> {

@@ -35,6 +35,8 @@ try {
 const waiting: Job[] = [];
 const active: { job: Job; task: GenerationTask }[] = [];
 let pumping = false;
+/** Set by 'close': the sessions are released once the work already accepted is done. */
+let closeRequest: number | undefined;
 
 async function admit(job: Job): Promise<void> {
   const onText = job.stream ? (text: string) => post({ type: 'text', id: job.id, text }) : undefined;
@@ -62,11 +64,23 @@ async function pump(): Promise<void> {
     }
   }
   pumping = false;
+  if (closeRequest !== undefined) shutDown(closeRequest);
+}
+
+function shutDown(id: number): void {
+  void core.close().finally(() => {
+    post({ type: 'closed', id });
+    port.close();
+  });
 }
 
 port.on('message', (message: ToWorker) => {
   switch (message.type) {
     case 'generate':
+      if (closeRequest !== undefined) {
+        fail(message.id, new Error('the engine is closing'));
+        break;
+      }
       waiting.push({ id: message.id, request: message.request, stream: message.stream });
       void pump();
       break;
@@ -77,10 +91,8 @@ port.on('message', (message: ToWorker) => {
       core.forget(message.conversation);
       break;
     case 'close':
-      void core.close().finally(() => {
-        post({ type: 'closed', id: message.id });
-        port.close();
-      });
+      closeRequest = message.id;
+      if (!pumping) shutDown(message.id);
       break;
   }
 });
