@@ -68,6 +68,7 @@ beforeAll(async () => {
     bot,
     { botToken: fake.botToken, signingSecret: SECRET, port: 0, host: '127.0.0.1', apiUrl: fake.apiUrl, updateIntervalMs: 50, apiRetries: 0 },
     log,
+    {},
   );
   eventsUrl = `http://127.0.0.1:${adapter.port}/slack/events`;
 });

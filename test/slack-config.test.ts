@@ -1,25 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { configFromEnv, parseConfig } from '../adapters/slack/config.ts';
+import { parseConfig, withEnvironment } from '../adapters/slack/config.ts';
 import { SeenEvents } from '../adapters/slack/dedupe.ts';
 
 describe('Slack settings', () => {
-  it('stays off without SLACK_BOT_TOKEN and reads the HTTP mode settings from the environment', () => {
-    expect(configFromEnv({})).toBeUndefined();
-    const input = configFromEnv({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', SLACK_PORT: '3100' }, { updateIntervalMs: 500 });
-    const parsed = parseConfig(input!);
-    expect(parsed.ok && parsed.config).toMatchObject({ botToken: 'xoxb-1', port: 3100, updateIntervalMs: 500 });
-    const defaults = parseConfig(configFromEnv({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' })!);
+  it('reads tokens, SLACK_PORT and SLACK_API_URL from the environment over the file section', () => {
+    const env = { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', SLACK_PORT: '3100', SLACK_API_URL: 'http://127.0.0.1:9/api/' };
+    const parsed = parseConfig(withEnvironment({ updateIntervalMs: 500, port: 4000 }, env));
+    expect(parsed.ok && parsed.config).toMatchObject({ botToken: 'xoxb-1', port: 3100, updateIntervalMs: 500, apiUrl: env.SLACK_API_URL });
+    const defaults = parseConfig(withEnvironment({}, { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' }));
     expect(defaults.ok && defaults.config.port).toBe(3000);
   });
 
   it('names the variable or key that is wrong', () => {
-    const noSecret = parseConfig(configFromEnv({ SLACK_BOT_TOKEN: 'xoxb-1' })!);
+    const noSecret = parseConfig(withEnvironment({}, { SLACK_BOT_TOKEN: 'xoxb-1' }));
     expect(!noSecret.ok && noSecret.message).toMatch(/^SLACK_SIGNING_SECRET: /);
-    const userToken = parseConfig(configFromEnv({ SLACK_BOT_TOKEN: 'xoxp-1', SLACK_SIGNING_SECRET: 's' })!);
+    const userToken = parseConfig(withEnvironment({}, { SLACK_BOT_TOKEN: 'xoxp-1', SLACK_SIGNING_SECRET: 's' }));
     expect(!userToken.ok && userToken.message).toMatch(/^SLACK_BOT_TOKEN: must be a bot token/);
-    const badPort = parseConfig(configFromEnv({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', SLACK_PORT: 'http' })!);
+    const badPort = parseConfig(withEnvironment({}, { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's', SLACK_PORT: 'http' }));
     expect(!badPort.ok && badPort.message).toMatch(/^SLACK_PORT: /);
-    const typo = parseConfig(configFromEnv({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' }, { updateIntervalMS: 5 })!);
+    const typo = parseConfig(withEnvironment({ updateIntervalMS: 5 }, { SLACK_BOT_TOKEN: 'xoxb-1', SLACK_SIGNING_SECRET: 's' }));
     expect(!typo.ok && typo.message).toContain('slack.updateIntervalMS');
   });
 });

@@ -5,7 +5,7 @@ const DEFAULT_DOWNLOAD_MAX_BYTES = 20 * 1024 * 1024;
 /** Slack itself accepts far larger uploads; this keeps annotated images quick to post and view. */
 const DEFAULT_UPLOAD_MAX_BYTES = 8 * 1024 * 1024;
 
-/** The Slack adapter's settings. Secrets come from the environment (see `configFromEnv`). */
+/** The Slack adapter's settings. Secrets come from the environment (see `withEnvironment`). */
 export const Config = z
   .strictObject({
     botToken: z.string().startsWith('xoxb-', 'must be a bot token (xoxb-…)'),
@@ -55,18 +55,14 @@ export function parseConfig(input: ConfigInput): { ok: true; config: Config } | 
 }
 
 /**
- * The Slack settings: tokens and secrets from the environment only, the rest from the config file's `slack`
- * section (SLACK_PORT and SLACK_API_URL override it). Undefined when SLACK_BOT_TOKEN is unset: Slack stays off.
+ * The settings with the environment applied over the config file's `slack` section: SLACK_BOT_TOKEN,
+ * SLACK_APP_TOKEN and SLACK_SIGNING_SECRET (secrets live only there), SLACK_PORT and SLACK_API_URL.
  */
-export function configFromEnv(env: NodeJS.ProcessEnv, section: Record<string, unknown> = {}): ConfigInput | undefined {
-  if (!env.SLACK_BOT_TOKEN) return undefined;
-  const port = env.SLACK_PORT ? Number(env.SLACK_PORT) : section.port;
-  return {
-    ...section,
-    botToken: env.SLACK_BOT_TOKEN,
-    appToken: env.SLACK_APP_TOKEN || undefined,
-    signingSecret: env.SLACK_SIGNING_SECRET || undefined,
-    port,
-    apiUrl: env.SLACK_API_URL || section.apiUrl,
-  } as ConfigInput;
+export function withEnvironment(section: Record<string, unknown>, env: NodeJS.ProcessEnv): ConfigInput {
+  const fromEnv: Record<string, unknown> = {};
+  for (const [key, name] of Object.entries(ENV_NAMES)) {
+    const value = env[name];
+    if (value) fromEnv[key] = key === 'port' ? Number(value) : value;
+  }
+  return { ...section, ...fromEnv } as ConfigInput;
 }

@@ -1,10 +1,10 @@
 import type { BotCore } from '../../src/bot/types.ts';
 import { SlackBot } from './bot.ts';
-import { parseConfig, type ConfigInput } from './config.ts';
+import { parseConfig, withEnvironment, type ConfigInput } from './config.ts';
 import { createTransport } from './transport.ts';
 import type { Log } from './types.ts';
 
-export { Config, configFromEnv, parseConfig, type ConfigInput } from './config.ts';
+export { Config, parseConfig, withEnvironment, type ConfigInput } from './config.ts';
 export { buildManifest } from './manifest.ts';
 export type { Log } from './types.ts';
 
@@ -16,10 +16,11 @@ export interface SlackAdapter {
 
 /**
  * Starts the Slack bot: Socket Mode when the settings have an app token, otherwise the HTTP receiver on
- * `port` at /slack/events. Answers mentions, DMs and the registry's slash commands until stopped.
+ * `port` at /slack/events. Answers mentions, DMs and the registry's slash commands until stopped. `input` is the
+ * config file's `slack` section; the SLACK_* variables of `env` apply over it.
  */
-export async function start(core: BotCore, input: ConfigInput, log: Log): Promise<SlackAdapter> {
-  const parsed = parseConfig(input);
+export async function start(core: BotCore, input: ConfigInput, log: Log, env: NodeJS.ProcessEnv = process.env): Promise<SlackAdapter> {
+  const parsed = parseConfig(withEnvironment(input as Record<string, unknown>, env));
   if (!parsed.ok) throw new Error(parsed.message);
   const config = parsed.config;
   const transport = createTransport(config, log);
