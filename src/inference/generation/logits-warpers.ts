@@ -24,7 +24,10 @@ export class TopPLogitsWarper implements LogitsProcessor {
   constructor(private readonly p: number) {}
 
   apply(logits: Float32Array): void {
-    const order = Array.from(logits.keys()).sort((a, b) => logits[a]! - logits[b]!);
+    // Only tokens still in play need sorting (after top-k that is a few dozen of a 32k vocabulary).
+    const order = Array.from(logits.keys())
+      .filter((i) => logits[i]! > -Infinity)
+      .sort((a, b) => logits[a]! - logits[b]!);
     const max = logits[order[order.length - 1]!]!;
     let total = 0;
     for (const i of order) total += Math.exp(logits[i]! - max);
