@@ -153,6 +153,42 @@ describe('Slack adapter against a local Slack', () => {
     expect(engine.requests.at(-1)?.history).toHaveLength(1);
   });
 
+  it('answers /help only to the asker, through the response URL', async () => {
+    const responseUrl = fake.responseUrl();
+    const res = await sendSigned(
+      eventsUrl,
+      SECRET,
+      slashCommandBody({ command: '/help', text: '', team: fake.team, channel: 'C0HELP', user: USER, responseUrl }),
+      'application/x-www-form-urlencoded',
+    );
+    expect(res.status).toBe(200);
+    const response = await fake.waitFor(() => fake.callsTo('respond').find((c) => c.path === new URL(responseUrl).pathname), 'the response');
+    expect(response.params.response_type).toBe('ephemeral');
+    expect(response.params.text).toContain('/refer');
+    expect(fake.messages.filter((m) => m.channel === 'C0HELP')).toEqual([]);
+  });
+
+  it('passes a box typed after a slash command to the command, in pixels of the channel image', async () => {
+    const file = fake.addFile(scene.png);
+    const image = mention('what is in the picture?', { channel: 'C0BOX', files: [file] });
+    await sendEvent(messageEnvelope(image));
+    await settledThread('C0BOX', image.ts);
+    await sendSigned(
+      eventsUrl,
+      SECRET,
+      slashCommandBody({ command: '/identify', text: '40,60,120,140', team: fake.team, channel: 'C0BOX', user: USER, responseUrl: fake.responseUrl() }),
+      'application/x-www-form-urlencoded',
+    );
+    await settledThread('C0BOX', image.ts, 2);
+    expect(engine.requests.at(-1)).toMatchObject({ task: 'identify', question: `what is this ${formatBox(circleGrid)}` });
+  });
+
+  it('answers Slack\'s URL verification challenge', async () => {
+    const res = await sendEvent(JSON.stringify({ token: 't', challenge: 'ch4ll3nge', type: 'url_verification' }));
+    expect(res.status).toBe(200);
+    expect(await res.text()).toContain('ch4ll3nge');
+  });
+
   it('explains how to attach an image when a slash command finds none in the channel', async () => {
     const before = engine.requests.length;
     const res = await sendSigned(
