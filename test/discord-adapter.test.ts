@@ -231,7 +231,12 @@ describe('discord adapter', () => {
   });
 });
 
+const MESSAGE_CONTENT_INTENT = 1 << 15;
+const identifiedIntents = (discord: FakeDiscord): number =>
+  (discord.gateway.received.find((p) => p.op === 2)!.d as { intents: number }).intents;
+
 describe('discord adapter start-up', () => {
+
   it('registered the commands and made an invite link with both scopes and the permissions it needs', () => {
     expect(fake.commands.get('global')!.map((c) => c.name)).toEqual(bot().commands().map((c) => c.name));
     const invite = new URL(adapter.inviteUrl);
@@ -244,7 +249,7 @@ describe('discord adapter start-up', () => {
   });
 });
 
-describe('discord adapter past the interaction deadline', () => {
+describe('discord adapter past the interaction deadline, configured without answer channels', () => {
   let late: FakeDiscord;
   let lateAdapter: DiscordAdapter;
   beforeAll(async () => {
@@ -256,6 +261,11 @@ describe('discord adapter past the interaction deadline', () => {
   afterAll(async () => {
     await lateAdapter?.stop();
     await late?.close();
+  });
+
+  it('asks for the privileged Message Content intent only when it answers in channels without a mention', () => {
+    expect(identifiedIntents(fake) & MESSAGE_CONTENT_INTENT).toBe(MESSAGE_CONTENT_INTENT);
+    expect(identifiedIntents(late) & MESSAGE_CONTENT_INTENT).toBe(0);
   });
 
   it('answers in a normal channel message that names the asker, not by editing the expired reply', async () => {

@@ -39,7 +39,9 @@ export async function start(core: BotCore, input: ConfigInput, log: Log): Promis
       GatewayIntentBits.Guilds,
       GatewayIntentBits.GuildMessages,
       GatewayIntentBits.DirectMessages,
-      GatewayIntentBits.MessageContent,
+      // Privileged (it must be switched on in the developer portal), and only needed to read messages that do not
+      // mention the bot: mentions and DMs carry their content without it.
+      ...(config.channels.length > 0 ? [GatewayIntentBits.MessageContent] : []),
     ],
     // DM channels are not cached before their first message; without this their messages are dropped.
     partials: [Partials.Channel],
@@ -76,7 +78,12 @@ export async function start(core: BotCore, input: ConfigInput, log: Log): Promis
   client.on(Events.Error, (error) => log.error({ err: error }, 'discord: client error'));
 
   const ready = once(client, Events.ClientReady);
-  await client.login(config.token);
+  try {
+    await client.login(config.token);
+  } catch (error) {
+    await client.destroy();
+    throw new Error(`discord: could not log in: ${error instanceof Error ? error.message : String(error)}`);
+  }
   await ready;
   const applicationId = client.application!.id;
 
