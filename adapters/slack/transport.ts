@@ -42,7 +42,8 @@ export function createTransport(config: Config, log: Log): Transport {
   };
   const socketMode = config.appToken !== undefined;
   const receiver = socketMode
-    ? new SocketModeReceiver({ appToken: config.appToken ?? '', logger })
+    ? // Bolt hands the installer's client options to the Socket Mode client, so SLACK_API_URL reaches it too.
+      new SocketModeReceiver({ appToken: config.appToken ?? '', logger, installerOptions: { clientOptions } })
     : new HTTPReceiver({ signingSecret: config.signingSecret ?? '', endpoints: EVENTS_PATH, logger });
   const app = new App({ token: config.botToken, receiver, logger, clientOptions });
   return {

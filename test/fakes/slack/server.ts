@@ -32,6 +32,8 @@ export interface FakeUpload {
 
 export interface FakeSlackOptions {
   botToken?: string;
+  /** App-level token accepted by apps.connections.open (Socket Mode). */
+  appToken?: string;
   team?: string;
   botUserId?: string;
 }
@@ -45,6 +47,7 @@ const LOGIN_PAGE = '<!DOCTYPE html><html><head><title>Slack</title></head><body>
  */
 export class FakeSlack {
   readonly botToken: string;
+  readonly appToken: string;
   readonly team: string;
   readonly botUserId: string;
   readonly calls: RecordedCall[] = [];
@@ -57,11 +60,13 @@ export class FakeSlack {
   private clock = 1_700_000_000;
 
   private constructor(
-    private readonly server: Server,
+    /** The HTTP server, for a Socket Mode link to share. */
+    readonly server: Server,
     readonly url: string,
     options: FakeSlackOptions,
   ) {
     this.botToken = options.botToken ?? 'xoxb-fake-token';
+    this.appToken = options.appToken ?? 'xapp-fake-token';
     this.team = options.team ?? 'T0TEAM';
     this.botUserId = options.botUserId ?? 'U0BOT';
   }
@@ -156,6 +161,11 @@ export class FakeSlack {
     const json = (payload: object) => {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
     };
+    if (method === 'apps.connections.open') {
+      // Socket Mode: only the app-level token opens a link, to the WebSocket on this server.
+      const ok = authorization === `Bearer ${this.appToken}`;
+      return json(ok ? { ok, url: `${this.url.replace('http', 'ws')}/link` } : { ok, error: 'invalid_auth' });
+    }
     if (authorization !== `Bearer ${this.botToken}`) return json({ ok: false, error: 'invalid_auth' });
     if (this.failing.has(method)) return json({ ok: false, error: 'missing_scope' });
     json(this.apiMethod(method, params));
