@@ -2,7 +2,7 @@ import { z } from 'zod';
 
 const MiB = 1024 * 1024;
 
-/** The Discord adapter's settings: the token comes from DISCORD_TOKEN, the rest from the config file. */
+/** The `discord` section of the config file, with `token` (DISCORD_TOKEN) and `apiUrl` (DISCORD_API_URL) from the environment. */
 export const Config = z.strictObject({
   token: z.string().min(1, 'DISCORD_TOKEN is empty'),
   /** REST base URL (DISCORD_API_URL), e.g. http://127.0.0.1:8080/api; the gateway URL then comes from that API. */
@@ -35,16 +35,3 @@ export function parseConfig(input: ConfigInput): { ok: true; config: Config } | 
   return { ok: false, message: ['discord', ...path].join('.') + `: ${issue.message}` };
 }
 
-/**
- * The adapter's settings from the config file's `discord` section plus the environment: DISCORD_TOKEN (required
- * to start; without it the adapter stays off and this returns null) and DISCORD_API_URL.
- */
-export function configFromEnv(
-  section: Record<string, unknown>,
-  env: NodeJS.ProcessEnv = process.env,
-): { ok: true; config: Config } | { ok: false; message: string } | null {
-  const token = env.DISCORD_TOKEN;
-  if (!token) return null;
-  if ('token' in section) return { ok: false, message: 'discord.token: keep the token in DISCORD_TOKEN, not in the config file' };
-  return parseConfig({ ...section, token, ...(env.DISCORD_API_URL ? { apiUrl: env.DISCORD_API_URL } : {}) } as ConfigInput);
-}

@@ -10,7 +10,7 @@ import { handleMessage, isForBot } from './messages.ts';
 import { EditThrottle } from './throttle.ts';
 import type { DiscordAdapter, Log } from './types.ts';
 
-export { Config, configFromEnv, parseConfig, type ConfigInput } from './config.ts';
+export { Config, parseConfig, type ConfigInput } from './config.ts';
 export { commandsPayload, registerCommands } from './commands.ts';
 export type { DiscordAdapter, Log } from './types.ts';
 
