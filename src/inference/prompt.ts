@@ -1,3 +1,4 @@
+import { InputError } from './errors.ts';
 import type { ModelInfo } from './model-config.ts';
 import type { PromptTokenizer } from './tokenizer.ts';
 import type { TaskId, Turn } from './types.ts';
@@ -24,7 +25,8 @@ export function neutraliseUserText(text: string): string {
 
 /** A question as the model was trained on it: the task's tag, a space, the text (just the text when untagged). */
 export function taskQuestion(model: ModelInfo, task: TaskId, text: string): string {
-  const tag = model.prompt.tasks[task];
+  const tag = model.prompt.tasks[task] as string | undefined;
+  if (tag === undefined) throw new InputError(`unknown task '${task}'`);
   const clean = neutraliseUserText(text);
   return tag ? `${tag} ${clean}` : clean;
 }
