@@ -239,6 +239,13 @@ describe('Slack adapter against a local Slack', () => {
     expect(engine.requests.length).toBe(before);
   });
 
+  it('explains how to give an image when a mention starts a conversation without one', async () => {
+    const event = mention('what is this?');
+    await sendEvent(messageEnvelope(event));
+    const [reply] = await settledThread(CHANNEL, event.ts);
+    expect(reply?.text).toBe(MESSAGES.noImageForMention);
+  });
+
   it('tells the user when the attached file is not an image', async () => {
     const file = fake.addFile(Buffer.from('%PDF-1.4'), { name: 'report.pdf', mimetype: 'application/pdf' });
     const event = mention('what is this?', { files: [file] });

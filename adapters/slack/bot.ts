@@ -1,4 +1,5 @@
 import type { App, webApi } from '@slack/bolt';
+import { message } from '../../src/bot/messages.ts';
 import type { BotCore, BotReply, BotRequest, CommandSpec, ConversationKey, ReplyStream } from '../../src/bot/types.ts';
 import { argsFromText, commandFromText, conversationKey, isPersonMessage, pickImageFile, plainText, threadOf } from './decode.ts';
 import { SeenEvents } from './dedupe.ts';
@@ -7,6 +8,9 @@ import { ThreadReply } from './encode.ts';
 import { downloadMessage, MESSAGES } from './messages.ts';
 import type { Config } from './config.ts';
 import type { Log, SlackMessageEvent } from './types.ts';
+
+/** The framework's "needs an image" reply, which Slack users get in Slack's own words. */
+const NEEDS_IMAGE = message('needs-image');
 
 /** How many channels' "latest image thread" are remembered for slash commands. */
 const MAX_CHANNELS_REMEMBERED = 5000;
@@ -101,7 +105,8 @@ export class SlackBot {
     const request: BotRequest = { key, user: { id: event.user ?? '' }, command, args, ...(image ? { image } : {}) };
     const result = await this.run(request, streamTo(reply));
     if (image && result.kind === 'answer') this.imageThreads.set(team, event.channel, thread);
-    await reply.finish(result);
+    const needsImage = result.kind === 'user-error' && result.text === NEEDS_IMAGE;
+    await reply.finish(needsImage ? userError(MESSAGES.noImageForMention) : result);
   }
 
   private async onSlashCommand(
