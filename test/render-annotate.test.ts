@@ -36,6 +36,20 @@ describe('annotate draws each box around the object it names', () => {
     expect(iou(second, scene.objects[1]!.box)).toBeGreaterThan(0.9);
   });
 
+  it.each([4, 8, 15])('GIVEN an unannotated scene (seed %i) THEN no palette colour is mistaken for a drawn box', (seed) => {
+    const scene = drawScene(seed);
+    for (const colour of PALETTE) expect(findDrawnBox(scene.png, colour.rgb), colour.name).toBeNull();
+  });
+
+  it('GIVEN JPEG output THEN the box is still found with a looser colour tolerance', async () => {
+    const scene = drawScene(11);
+    const entities: Entity[] = [{ phrase: 'first', boxes: [scene.objects[0]!.box] }];
+    const png = await annotate(scene.png, entities, { maxBytes: LIMIT });
+    const out = await annotate(scene.png, entities, { maxBytes: png.bytes.length - 1 });
+    expect(out.mime).toBe('image/jpeg');
+    expect(iou(findDrawnBox(out.bytes, PALETTE[0]!.rgb, 30)!, scene.objects[0]!.box)).toBeGreaterThan(0.8);
+  });
+
   it('GIVEN no entities THEN the image comes back unchanged in pixels', async () => {
     const scene = drawScene(5);
     const out = await annotate(scene.png, [], { maxBytes: LIMIT });

@@ -16,12 +16,14 @@ export interface FitReport {
 }
 
 const JPEG_QUALITIES = [90, 80, 70, 60, 50];
+/** Full-resolution colour: 4:2:0 subsampling smears 2-px coloured box lines into a faint blur. */
+const JPEG_OPTIONS = { chromaSubsampling: '4:4:4' } as const;
 const DOWNSCALE_STEP = 0.75;
 const DOWNSCALED_QUALITY = 75;
 /** Below this side length an image says nothing; stop shrinking. */
 const MIN_SIDE = 32;
 
-const megabytes = (n: number): string => `${(n / 1_000_000).toFixed(1)} MB`;
+const megabytes = (n: number): string => (n >= 1_000_000 ? `${(n / 1_000_000).toFixed(1)} MB` : `${Math.round(n / 1000)} kB`);
 
 /**
  * Encodes RGBA pixels to fit `maxBytes`: PNG when it fits (lossless, sharp lines), else JPEG at decreasing
@@ -35,7 +37,7 @@ export async function encodeToFit(rgba: Uint8Array, width: number, height: numbe
   }
   const opaque = () => pixels().flatten({ background: '#ffffff' });
   for (const quality of JPEG_QUALITIES) {
-    const jpeg = await opaque().jpeg({ quality }).toBuffer();
+    const jpeg = await opaque().jpeg({ quality, ...JPEG_OPTIONS }).toBuffer();
     if (jpeg.length <= maxBytes) {
       const note = `JPEG quality ${quality} to fit ${megabytes(maxBytes)}`;
       return { bytes: jpeg, report: { mime: 'image/jpeg', width, height, scale: 1, quality, fits: true, note } };
@@ -46,7 +48,7 @@ export async function encodeToFit(rgba: Uint8Array, width: number, height: numbe
     scale *= DOWNSCALE_STEP;
     const w = Math.max(1, Math.round(width * scale));
     const h = Math.max(1, Math.round(height * scale));
-    const jpeg = await opaque().resize(w, h, { fit: 'fill' }).jpeg({ quality: DOWNSCALED_QUALITY }).toBuffer();
+    const jpeg = await opaque().resize(w, h, { fit: 'fill' }).jpeg({ quality: DOWNSCALED_QUALITY, ...JPEG_OPTIONS }).toBuffer();
     const fits = jpeg.length <= maxBytes;
     if (fits || Math.min(w, h) <= MIN_SIDE) {
       const note = `downscaled to ${w}×${h} and JPEG quality ${DOWNSCALED_QUALITY} ${fits ? 'to fit' : 'but still over'} ${megabytes(maxBytes)}`;
