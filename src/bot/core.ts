@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { parseBoxRef } from '../grounding/box-ref.ts';
 import { parseAnswer } from '../grounding/parse.ts';
+import { InputError } from '../inference/errors.ts';
 import type { GenerationConfig } from '../inference/types.ts';
 import { BotSettings } from '../config/schema.ts';
 import { buildAnswerReply } from './answer.ts';
@@ -133,6 +134,7 @@ export function createBot(options: BotOptions): Bot {
       try {
         return await dispatch(request, stream, limits);
       } catch (error) {
+        if (error instanceof InputError) return userError({ identifier: 'input-refused', context: { message: error.message } });
         options.log?.error(
           { err: error, command: request.command, plugin: registry.get(request.command)?.name, platform: request.key.platform },
           'request failed',

@@ -75,8 +75,12 @@ export function createRegistry(
       configs.set(plugin.name, parsed.data);
     }
   }
+  const known = (name: string): boolean => plugins.some((p) => p.name === name);
   for (const name of Object.keys(sections)) {
-    if (!plugins.some((p) => p.name === name)) throw new PluginError(`plugins.${name}: there is no plugin '${name}'`);
+    if (!known(name)) throw new PluginError(`plugins.${name}: there is no plugin '${name}'`);
+  }
+  for (const name of disabled) {
+    if (!known(name)) throw new PluginError(`plugins.disabled: there is no plugin '${name}'`);
   }
   const specs = [...byName.values()].map(specOf);
   return {

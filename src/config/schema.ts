@@ -77,6 +77,7 @@ export const Config = z.strictObject({
   console: ConsoleConfig.prefault({}),
   discord: AdapterSection,
   slack: AdapterSection,
-  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).prefault('info') }).prefault({}),
+  /** Unset: `info` with a chat adapter, `warn` for the console alone (its log shares the terminal). */
+  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional() }).prefault({}),
 });
 export type Config = z.infer<typeof Config>;

@@ -1,0 +1,106 @@
+import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import sharp from 'sharp';
+import type { BotCore, InputImage, ReplyLimits } from '../../src/bot/types.ts';
+import type { Logger } from '../../src/log.ts';
+import { decodeLine } from './decode.ts';
+import { replyText, saveImage, StreamPrinter } from './encode.ts';
+
+/** The image a console session starts with: a scene of the default model's world that ships with the project. */
+export const SAMPLE_IMAGE = fileURLToPath(new URL('../../assets/sample.png', import.meta.url));
+
+/** A terminal has no upload limit; this only keeps saved files a sensible size. */
+const LIMITS: ReplyLimits = { imageBytes: 16 * 1024 * 1024 };
+
+export interface ConsoleConfig {
+  outDir: string;
+  image?: string;
+}
+
+export interface ConsoleIo {
+  input: NodeJS.ReadableStream & { isTTY?: boolean };
+  output: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+export interface ConsoleAdapter {
+  /** Resolves when the input ends (EOF, /quit) and the last answer has been printed. */
+  finished: Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function loadImage(path: string): Promise<{ ok: true; image: InputImage; note: string } | { ok: false; note: string }> {
+  const bytes = await readFile(path).catch(() => undefined);
+  if (!bytes) return { ok: false, note: `! cannot read ${path}` };
+  const meta = await sharp(bytes).metadata().catch(() => undefined);
+  if (!meta?.width || !meta.height) return { ok: false, note: `! ${path} is not an image` };
+  return { ok: true, image: { bytes, name: path }, note: `image: ${path} (${meta.width}×${meta.height})` };
+}
+
+/**
+ * A chat in the terminal, one line at a time: `/name args` runs a command, free text chats, `/image PATH` changes
+ * the image. Works the same on piped input, where it answers every line in order and ends at EOF.
+ */
+export async function start(core: BotCore, config: ConsoleConfig, log: Logger, io?: ConsoleIo): Promise<ConsoleAdapter> {
+  const { input, output } = io ?? { input: process.stdin, output: process.stdout };
+  const interactive = Boolean(input.isTTY && output.isTTY);
+  const say = (text: string): void => void output.write(text);
+  const key = { platform: 'console', workspace: 'local', channel: 'terminal' };
+  const user = { id: 'console', name: 'you' };
+  const commands = core.commands();
+  const imageCommands = new Set(commands.filter((c) => c.usesImage).map((c) => c.name));
+
+  const first = await loadImage(config.image ?? SAMPLE_IMAGE);
+  let image = first.ok ? first.image : undefined;
+  if (interactive) say('minigpt-bot: /help lists the commands, /image PATH changes the image, /quit leaves.\n');
+  say(`${first.note}\n`);
+
+  const lines = createInterface({ input, output: interactive ? output : undefined, terminal: interactive });
+  const prompt = (): void => {
+    if (interactive) lines.prompt();
+  };
+  let answered = 0;
+
+  async function runLine(line: string): Promise<boolean> {
+    const decoded = decodeLine(line, commands);
+    if (decoded.kind === 'quit') return false;
+    if (decoded.kind === 'empty') return true;
+    if (decoded.kind === 'image') {
+      const loaded = await loadImage(decoded.path);
+      if (loaded.ok) image = loaded.image;
+      say(`${loaded.note}\n`);
+      return true;
+    }
+    const printer = new StreamPrinter(say);
+    // The console keeps its image attached: the same bytes keep the conversation, new ones start another.
+    const attached = imageCommands.has(decoded.command) ? image : undefined;
+    const reply = await core.handle(
+      { key, user, command: decoded.command, args: decoded.args, image: attached },
+      { onText: (text) => printer.update(text), onQueued: (position) => say(`(waiting: #${position} in the queue)\n`) },
+      LIMITS,
+    );
+    printer.finish(replyText(reply));
+    const saved = await saveImage(reply, config.outDir, ++answered, decoded.command).catch((error: unknown) => {
+      log.error({ err: error, outDir: config.outDir }, 'console: cannot save the annotated image');
+      return undefined;
+    });
+    if (saved) say(`saved: ${saved}\n`);
+    return true;
+  }
+
+  const finished = (async () => {
+    prompt();
+    for await (const line of lines) {
+      if (!(await runLine(line))) break;
+      prompt();
+    }
+    lines.close();
+  })();
+  return {
+    finished,
+    async stop() {
+      lines.close();
+      await finished;
+    },
+  };
+}

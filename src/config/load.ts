@@ -1,0 +1,103 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { Config } from './schema.ts';
+
+/** Looked for in the working directory when no `--config` is given; without it every default applies. */
+export const DEFAULT_CONFIG_FILE = 'minigpt-bot.yaml';
+
+/** Secrets live in the environment only; these are read into the adapters' sections. */
+const ENV_SECRETS = {
+  discord: { token: 'DISCORD_TOKEN', apiUrl: 'DISCORD_API_URL' },
+  slack: {
+    botToken: 'SLACK_BOT_TOKEN',
+    appToken: 'SLACK_APP_TOKEN',
+    signingSecret: 'SLACK_SIGNING_SECRET',
+    apiUrl: 'SLACK_API_URL',
+  },
+} as const;
+
+const SECRET_KEYS = ['token', 'botToken', 'appToken', 'signingSecret'];
+
+export class ConfigError extends Error {}
+
+export interface LoadedConfig {
+  config: Config;
+  /** The file read, or undefined when none was. */
+  file?: string;
+}
+
+/** `limits.perUser.requests: expected number, received string`: the bad key first, then what is wrong. */
+function describe(error: z.ZodError, file: string): string {
+  return error.issues
+    .map((issue) => {
+      const unknown = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
+      return unknown.map((key) => {
+        const path = [...issue.path, ...(key ? [key] : [])].join('.') || '(top level)';
+        return key ? `${file}: ${path}: unknown key` : `${file}: ${path}: ${issue.message}`;
+      });
+    })
+    .flat()
+    .join('\n');
+}
+
+function readFile(path: string): unknown {
+  const text = readFileSync(path, 'utf8');
+  try {
+    return parseYaml(text) ?? {};
+  } catch (error) {
+    throw new ConfigError(`${path}: not valid YAML or JSON: ${(error as Error).message.split('\n')[0]}`);
+  }
+}
+
+/** The adapters' sections, with secrets from the environment; a secret written in the file is refused. */
+function withSecrets(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, file: string): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...raw };
+  for (const [section, vars] of Object.entries(ENV_SECRETS)) {
+    const given = (raw[section] ?? {}) as Record<string, unknown>;
+    if (typeof given !== 'object' || given === null || Array.isArray(given)) continue;
+    const inFile = SECRET_KEYS.find((k) => k in given);
+    if (inFile) {
+      const variable = (vars as Record<string, string>)[inFile];
+      throw new ConfigError(`${file}: ${section}.${inFile}: secrets belong in the environment (${variable}), not in the file`);
+    }
+    const fromEnv = Object.fromEntries(
+      Object.entries(vars)
+        .filter(([, name]) => env[name])
+        .map(([key, name]) => [key, env[name]]),
+    );
+    merged[section] = { ...given, ...fromEnv };
+  }
+  return merged;
+}
+
+/** Relative paths in the file are relative to the file, so it works from any working directory. */
+function resolvePaths(config: Config, base: string): Config {
+  const at = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
+  return {
+    ...config,
+    model: { ...config.model, dir: at(config.model.dir) },
+    console: { ...config.console, outDir: at(config.console.outDir), image: config.console.image && at(config.console.image) },
+  };
+}
+
+/**
+ * Reads and validates the configuration: `path` when given (it must exist), else `minigpt-bot.yaml` in `cwd` if
+ * present, else the defaults. Throws ConfigError with one line per bad key.
+ */
+export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): LoadedConfig {
+  const cwd = options.cwd ?? process.cwd();
+  const env = options.env ?? process.env;
+  const candidate = options.path ? resolve(cwd, options.path) : resolve(cwd, DEFAULT_CONFIG_FILE);
+  if (options.path && !existsSync(candidate)) throw new ConfigError(`${options.path}: no such config file`);
+  const file = existsSync(candidate) ? candidate : undefined;
+  const raw = file ? readFile(file) : {};
+  const label = file ?? 'config';
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new ConfigError(`${label}: the file must hold a mapping of keys (model, limits, access, ...)`);
+  }
+  const parsed = Config.safeParse(withSecrets(raw as Record<string, unknown>, env, label));
+  if (!parsed.success) throw new ConfigError(describe(parsed.error, label));
+  return { config: resolvePaths(parsed.data, file ? dirname(file) : cwd), file };
+}

@@ -1,0 +1,113 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import type { Bot } from './bot/core.ts';
+import { createBot } from './bot/core.ts';
+import { ConfigError, loadConfig } from './config/load.ts';
+import type { Config } from './config/schema.ts';
+import { Engine } from './inference/engine.ts';
+import { createLog, type Logger } from './log.ts';
+import { PLUGINS } from '../plugins/index.ts';
+
+const USAGE = `usage: npm start -- [--config FILE] [--console]
+  --config FILE  settings (YAML or JSON); default ./minigpt-bot.yaml when present
+  --console      open the terminal chat even when Discord or Slack is enabled
+Discord starts when DISCORD_TOKEN is set, Slack when SLACK_BOT_TOKEN is set; with neither, the terminal chat opens.`;
+
+interface Running {
+  name: string;
+  stop(): Promise<void>;
+}
+
+/** The chat adapters the environment enables; each is imported only when enabled, so an unused one costs nothing. */
+async function startChatAdapters(bot: Bot, config: Config, log: Logger): Promise<Running[]> {
+  const running: Running[] = [];
+  if (config.discord.token) {
+    const discord = await import('../adapters/discord/index.ts');
+    const adapter = await discord.start(bot, config.discord as Parameters<typeof discord.start>[1], log.child({ adapter: 'discord' }));
+    log.info({ invite: adapter.inviteUrl }, 'discord: connected');
+    running.push({ name: 'discord', stop: () => adapter.stop() });
+  }
+  if (config.slack.botToken) {
+    const slack = await import('../adapters/slack/index.ts');
+    const adapter = await slack.start(bot, config.slack as Parameters<typeof slack.start>[1], log.child({ adapter: 'slack' }));
+    log.info('slack: connected');
+    running.push({ name: 'slack', stop: () => adapter.stop() });
+  }
+  return running;
+}
+
+/** One shared engine and framework, wrapped by every enabled adapter; the console when nothing else is enabled. */
+async function main(argv: string[]): Promise<number> {
+  const { values: flags } = parseArgs({
+    args: argv,
+    options: { config: { type: 'string' }, console: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  });
+  if (flags.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const { config } = loadConfig({ path: flags.config });
+  const chatEnabled = Boolean(config.discord.token || config.slack.botToken);
+  const withConsole = flags.console || !chatEnabled;
+  const log = createLog(config.log.level ?? (chatEnabled ? 'info' : 'warn'));
+  if (!existsSync(join(config.model.dir, 'model.json'))) {
+    throw new ConfigError(`model.dir: no model in ${config.model.dir} (set model.dir in the config file to a model folder)`);
+  }
+
+  const engine = await Engine.load(config.model.dir, {
+    device: config.model.device,
+    threads: config.model.threads,
+    maxConversations: config.conversations.maxLive,
+    warn: (line) => log.warn(line),
+  });
+  log.info({ model: engine.model.name, device: engine.device }, 'model loaded');
+  const settings = { access: config.access, limits: config.limits, conversations: config.conversations, plugins: config.plugins };
+  const bot = createBot({ engine, plugins: PLUGINS, settings, generation: config.generation, log });
+  const adapters: Running[] = [];
+  const shutDown = async (): Promise<void> => {
+    await Promise.allSettled(adapters.map((a) => a.stop()));
+    await bot.close();
+    await engine.close();
+  };
+  try {
+    adapters.push(...(await startChatAdapters(bot, config, log)));
+  } catch (error) {
+    await shutDown(); // the engine's worker would otherwise keep a failed start alive
+    throw error;
+  }
+  process.once('SIGTERM', () => void shutDown().then(() => process.exit(0)));
+  process.once('SIGINT', () => void shutDown().then(() => process.exit(0)));
+
+  if (withConsole) {
+    const { start } = await import('../adapters/console/index.ts');
+    const terminal = await start(bot, config.console, log.child({ adapter: 'console' }));
+    await terminal.finished;
+    if (adapters.length === 0) {
+      await shutDown();
+      return 0;
+    }
+  }
+  return 0; // the chat adapters' connections keep the process running until a signal stops them
+}
+
+/** Mistakes a user can fix get one line; anything else keeps its stack for a bug report. */
+function explain(error: unknown): { text: string; code: number } {
+  const code = (error as NodeJS.ErrnoException).code ?? '';
+  if (code.startsWith('ERR_PARSE_ARGS')) return { text: `${(error as Error).message}\n${USAGE}`, code: 2 };
+  if (error instanceof ConfigError) return { text: error.message, code: 1 };
+  const text = error instanceof Error ? error.message : String(error);
+  const isSetupProblem = /^(cannot load the model|discord\.|slack\.|SLACK_)/.test(text);
+  return isSetupProblem ? { text, code: 1 } : { text: error instanceof Error ? (error.stack ?? text) : text, code: 1 };
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const { text, code } = explain(error);
+    console.error(`minigpt-bot: ${text}`);
+    process.exitCode = code;
+  },
+);
