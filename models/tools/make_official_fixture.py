@@ -1,0 +1,161 @@
+"""Miniature random checkpoints in exactly the official formats and key names, for testing the exporter
+without the real 20 GB of weights:
+
+    /usr/bin/python3 models/tools/make_official_fixture.py --out DIR [--seed 7] [--llama-format safetensors|bin]
+        [--lora-spelling peft|default] [--drop KEY ...] [--ln-vision]
+
+DIR/eva_vit_g.pth                LAVIS-style bare state dict (fp16), width 176 = 2 heads of 88, 3 blocks (the
+                                 export uses 2), a 4x4-grid position embedding (as a 56-px pre-training would have)
+DIR/minigptv2_checkpoint.pth     {"model": llama_proj + LoRA A/B of q_proj/v_proj for every layer, "config": ...}
+DIR/llama/                       Hugging Face folder: config.json, two fp16 safetensors shards + index (or .bin
+                                 shards + index), tokenizer.json (the project's), tokenizer_config.json"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import shutil
+import struct
+from pathlib import Path
+
+import numpy as np
+import torch
+
+TOOLS = Path(__file__).resolve().parent
+EVA_WIDTH, EVA_MLP, EVA_BLOCKS, EVA_PATCH, EVA_FILE_GRID = 176, 768, 3, 14, 4
+LLAMA = {"hidden_size": 128, "intermediate_size": 344, "num_attention_heads": 4, "num_key_value_heads": 4,
+         "num_hidden_layers": 2, "vocab_size": 1000, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
+         "max_position_embeddings": 4096}
+LORA_R, LORA_ALPHA = 8, 16
+
+
+class Random:
+    def __init__(self, seed: int):
+        self.g = torch.Generator().manual_seed(seed)
+
+    def normal(self, *shape, std=1.0, mean=0.0):
+        return torch.randn(shape, generator=self.g) * std + mean
+
+    def weight(self, out_dim, in_dim, gain=1.0):
+        return self.normal(out_dim, in_dim, std=gain / math.sqrt(in_dim))
+
+
+def eva_state(r: Random) -> dict:
+    w, m = EVA_WIDTH, EVA_MLP
+    sd = {"cls_token": r.normal(1, 1, w), "pos_embed": r.normal(1, 1 + EVA_FILE_GRID ** 2, w),
+          "patch_embed.proj.weight": r.normal(w, 3, EVA_PATCH, EVA_PATCH, std=1 / math.sqrt(3 * EVA_PATCH ** 2)),
+          "patch_embed.proj.bias": r.normal(w, std=0.1)}
+    for n in range(EVA_BLOCKS):
+        p = f"blocks.{n}."
+        sd.update({p + "norm1.weight": r.normal(w, std=0.1, mean=1), p + "norm1.bias": r.normal(w, std=0.1),
+                   p + "attn.qkv.weight": r.weight(3 * w, w), p + "attn.q_bias": r.normal(w, std=0.1),
+                   p + "attn.v_bias": r.normal(w, std=0.1), p + "attn.proj.weight": r.weight(w, w),
+                   p + "attn.proj.bias": r.normal(w, std=0.1),
+                   p + "norm2.weight": r.normal(w, std=0.1, mean=1), p + "norm2.bias": r.normal(w, std=0.1),
+                   p + "mlp.fc1.weight": r.weight(m, w), p + "mlp.fc1.bias": r.normal(m, std=0.1),
+                   p + "mlp.fc2.weight": r.weight(w, m), p + "mlp.fc2.bias": r.normal(w, std=0.1)})
+    return {k: v.half() for k, v in sd.items()}  # LAVIS ships the ViT in fp16
+
+
+def llama_state(r: Random) -> dict:
+    c = LLAMA
+    d, f, v = c["hidden_size"], c["intermediate_size"], c["vocab_size"]
+    sd = {"model.embed_tokens.weight": r.normal(v, d), "model.norm.weight": r.normal(d, std=0.1, mean=1),
+          "lm_head.weight": r.weight(v, d, gain=3.0)}
+    for i in range(c["num_hidden_layers"]):
+        p = f"model.layers.{i}."
+        sd.update({p + "input_layernorm.weight": r.normal(d, std=0.1, mean=1),
+                   p + "post_attention_layernorm.weight": r.normal(d, std=0.1, mean=1),
+                   **{p + f"self_attn.{x}_proj.weight": r.weight(d, d) for x in "qkvo"},
+                   p + "mlp.gate_proj.weight": r.weight(f, d), p + "mlp.up_proj.weight": r.weight(f, d),
+                   p + "mlp.down_proj.weight": r.weight(d, f)})
+    return {k: t.half() for k, t in sd.items()}
+
+
+def minigptv2_state(r: Random, spelling: str, ln_vision: bool) -> dict:
+    d = LLAMA["hidden_size"]
+    suffix = ".weight" if spelling == "peft" else ".default.weight"
+    sd = {"llama_proj.weight": r.weight(d, 4 * EVA_WIDTH), "llama_proj.bias": r.normal(d, std=0.1)}
+    for i in range(LLAMA["num_hidden_layers"]):
+        for proj in ("q_proj", "v_proj"):
+            p = f"llama_model.base_model.model.model.layers.{i}.self_attn.{proj}."
+            # B is zero at the start of LoRA training; a trained one is not, and must visibly change the output
+            sd[p + "lora_A" + suffix] = r.weight(LORA_R, d)
+            sd[p + "lora_B" + suffix] = r.weight(d, LORA_R, gain=0.5)
+    if ln_vision:
+        sd["ln_vision.weight"] = r.normal(EVA_WIDTH, std=0.1, mean=1)
+        sd["ln_vision.bias"] = r.normal(EVA_WIDTH, std=0.1)
+    return sd
+
+
+def write_safetensors(path: Path, tensors: dict) -> None:
+    header, offset, blobs = {}, 0, []
+    for name, t in tensors.items():
+        raw = t.contiguous().numpy().tobytes()
+        header[name] = {"dtype": {torch.float16: "F16", torch.float32: "F32"}[t.dtype], "shape": list(t.shape),
+                        "data_offsets": [offset, offset + len(raw)]}
+        offset += len(raw)
+        blobs.append(raw)
+    head = json.dumps(header, separators=(",", ":")).encode()
+    head += b" " * (-len(head) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(head)) + head)
+        for raw in blobs:
+            f.write(raw)
+
+
+def write_llama(folder: Path, tensors: dict, fmt: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    config = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "bos_token_id": 1, "eos_token_id": 2,
+              "hidden_act": "silu", "torch_dtype": "float16", **LLAMA}
+    (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
+    names = list(tensors)
+    # layer 0's tensors are split across the two shards, as in the real 7B folders
+    shards = [names[: len(names) // 3], names[len(names) // 3:]]
+    ext, index_name = (".safetensors", "model.safetensors.index.json") if fmt == "safetensors" else (".bin", "pytorch_model.bin.index.json")
+    prefix = "model" if fmt == "safetensors" else "pytorch_model"
+    weight_map = {}
+    for i, shard in enumerate(shards):
+        file = f"{prefix}-{i + 1:05d}-of-{len(shards):05d}{ext}"
+        part = {n: tensors[n] for n in shard}
+        if fmt == "safetensors":
+            write_safetensors(folder / file, part)
+        else:
+            torch.save(part, folder / file)
+        weight_map.update({n: file for n in shard})
+    total = sum(t.numel() * t.element_size() for t in tensors.values())
+    (folder / index_name).write_text(json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}, indent=2),
+                                     encoding="utf-8")
+    shutil.copyfile(TOOLS / "tokenizer.json", folder / "tokenizer.json")
+    (folder / "tokenizer_config.json").write_text(json.dumps({"bos_token": "<s>", "eos_token": "</s>",
+                                                              "unk_token": "<unk>", "add_bos_token": True}), encoding="utf-8")
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--out", required=True)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--llama-format", choices=["safetensors", "bin"], default="safetensors")
+    p.add_argument("--lora-spelling", choices=["peft", "default"], default="peft",
+                   help="peft: lora_A.weight (peft 0.2.0, the official file); default: lora_A.default.weight")
+    p.add_argument("--drop", action="append", default=[], help="leave this MiniGPT-v2 checkpoint key out")
+    p.add_argument("--ln-vision", action="store_true", help="put a trained ln_vision into the MiniGPT-v2 checkpoint")
+    args = p.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    r = Random(args.seed)
+    torch.save(eva_state(r), out / "eva_vit_g.pth")
+    llama = llama_state(r)
+    model = minigptv2_state(r, args.lora_spelling, args.ln_vision)
+    for key in args.drop:
+        if key not in model:
+            raise SystemExit(f"--drop {key}: no such key")
+        del model[key]
+    config = {"model": {"arch": "minigpt_v2", "lora_r": LORA_R, "lora_alpha": LORA_ALPHA, "image_size": 448}}
+    torch.save({"model": model, "config": config, "epoch": 0}, out / "minigptv2_checkpoint.pth")
+    write_llama(out / "llama", llama, args.llama_format)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,74 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Helpers for the exporter tests: miniature official-format checkpoints, the export command, the
+ * independent PyTorch forward (test/helpers/official_forward.py). */
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+export const PYTHON = '/usr/bin/python3';
+/** The miniature EVA file has a 4x4 grid of 14-px patches; exporting at 112 px resizes it to 8x8. */
+export const FIXTURE_IMAGE_SIZE = 112;
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export function makeFixture(out: string, extra: string[] = []): void {
+  execFileSync(PYTHON, ['models/tools/make_official_fixture.py', '--out', out, ...extra], { cwd: ROOT, stdio: 'pipe' });
+}
+
+export interface ExportRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runExport(files: string, out: string, extra: string[] = []): ExportRun {
+  const r = spawnSync(
+    PYTHON,
+    ['models/tools/export.py', '--minigptv2', join(files, 'minigptv2_checkpoint.pth'), '--eva', join(files, 'eva_vit_g.pth'),
+      '--llama', join(files, 'llama'), '--out', out, '--image-size', String(FIXTURE_IMAGE_SIZE), ...extra],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export interface ReferenceCase {
+  image: string;
+  task: string;
+  question: string;
+  steps: number;
+}
+
+export interface ReferenceResult {
+  image_embeds: number[];
+  first_logits: number[];
+  greedy_ids: number[];
+  min_margin: number;
+}
+
+export function runReference(files: string, cases: ReferenceCase[], work: string): ReferenceResult[] {
+  const casesPath = join(work, 'cases.json');
+  const outPath = join(work, 'reference.json');
+  writeFileSync(casesPath, JSON.stringify(cases));
+  execFileSync(PYTHON, ['test/helpers/official_forward.py', files, String(FIXTURE_IMAGE_SIZE), outPath, casesPath], { cwd: ROOT, stdio: 'pipe' });
+  return JSON.parse(readFileSync(outPath, 'utf8')) as ReferenceResult[];
+}
+
+/** Largest difference relative to the reference's largest magnitude. */
+export function relativeError(ours: ArrayLike<number>, reference: ArrayLike<number>): number {
+  if (ours.length !== reference.length) throw new Error(`length ${ours.length} != ${reference.length}`);
+  let diff = 0;
+  let scale = 0;
+  for (let i = 0; i < ours.length; i++) {
+    diff = Math.max(diff, Math.abs(ours[i]! - reference[i]!));
+    scale = Math.max(scale, Math.abs(reference[i]!));
+  }
+  return diff / scale;
+}
