@@ -36,3 +36,16 @@ describe('parseAnswer', () => {
     expect(parseAnswer(raw)).toEqual({ text, entities });
   });
 });
+
+describe('parseAnswer on a streamed answer', () => {
+  const full = 'There is <p>a red circle</p> {<10><10><30><30>} and <p>stars</p> {<50><60><70><80>}<delim>{<80><5><95><20>}.';
+  it('GIVEN every prefix of an answer as it streams THEN no token fragment shows and boxes only ever grow', () => {
+    const finalBoxes = parseAnswer(full).entities.flatMap((e) => e.boxes);
+    for (let n = 0; n <= full.length; n++) {
+      const { text, entities } = parseAnswer(full.slice(0, n));
+      expect(text, full.slice(0, n)).not.toMatch(/[{}<>]/);
+      const boxes = entities.flatMap((e) => e.boxes);
+      expect(boxes).toEqual(finalBoxes.slice(0, boxes.length));
+    }
+  });
+});

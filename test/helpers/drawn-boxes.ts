@@ -24,6 +24,31 @@ export function decodeRgba(bytes: Uint8Array): { data: Uint8ClampedArray; width:
  * with the best-covered edges wins, then the larger.
  */
 export function findDrawnBox(bytes: Uint8Array, rgb: readonly [number, number, number], tolerance = 12, lineWidth?: number): Box | null {
+  const { mask, width, height } = strokeMask(bytes, rgb, tolerance, lineWidth);
+  return bestOutline(mask, width, height);
+}
+
+/** Every box outline drawn in `rgb` (an entity with several boxes), best-covered and larger first. */
+export function findDrawnBoxes(bytes: Uint8Array, rgb: readonly [number, number, number], tolerance = 12, lineWidth?: number): Box[] {
+  const { mask, width, height } = strokeMask(bytes, rgb, tolerance, lineWidth);
+  const found: Box[] = [];
+  for (let box = bestOutline(mask, width, height); box; box = bestOutline(mask, width, height)) {
+    found.push(box);
+    // Erase what was found (its lines, as thick as they can be) so the next search sees the others.
+    const pad = (lineWidth ?? strokeSizes(width, height).lineWidth) + 1;
+    const [x1, y1, x2, y2] = box;
+    for (let y = Math.max(0, y1 - pad); y < Math.min(height, y2 + pad); y++) {
+      for (let x = Math.max(0, x1 - pad); x < Math.min(width, x2 + pad); x++) {
+        const nearEdge = x < x1 + pad || x >= x2 - pad || y < y1 + pad || y >= y2 - pad;
+        if (nearEdge) mask[y * width + x] = 0;
+      }
+    }
+  }
+  return found;
+}
+
+/** Pixels in the colour that belong to thin strokes. */
+function strokeMask(bytes: Uint8Array, rgb: readonly [number, number, number], tolerance: number, lineWidth?: number) {
   const { data, width: W, height: H } = decodeRgba(bytes);
   const inColour = new Uint8Array(W * H);
   for (let i = 0; i < W * H; i++) {
@@ -31,7 +56,11 @@ export function findDrawnBox(bytes: Uint8Array, rgb: readonly [number, number, n
       Math.abs(data[4 * i + 2]! - rgb[2]) <= tolerance;
     inColour[i] = close && data[4 * i + 3]! > 0 ? 1 : 0;
   }
-  const mask = thinStrokes(inColour, W, H, (lineWidth ?? strokeSizes(W, H).lineWidth) + 1);
+  return { mask: thinStrokes(inColour, W, H, (lineWidth ?? strokeSizes(W, H).lineWidth) + 1), width: W, height: H };
+}
+
+/** The rectangle whose four edges are best covered by the mask (at least MIN_COVER each), larger on ties. */
+function bestOutline(mask: Uint8Array, W: number, H: number): Box | null {
   const rowSum = new Int32Array((W + 1) * H);
   const colSum = new Int32Array((H + 1) * W);
   for (let y = 0; y < H; y++) {
