@@ -11,6 +11,13 @@ from .tokenizer import Tokenizer
 IMAGE_MARKER = "<ImageHere>"
 _TEMPLATE_SPECIALS = re.compile(r"(<s>|</s>)")
 _FIELDS = re.compile(r"\{(question|answer)\}")
+_INST_MARK = re.compile(r"\[\s*(/?\s*INST)\s*\]", re.IGNORECASE)
+
+
+def neutralise_user_text(text: str) -> str:
+    """Typed "[INST]" / "[/INST]" lose their brackets, so user text (or an answer fed back) cannot close the
+    instruction early; the engine applies the same rule."""
+    return _INST_MARK.sub(r"\1", text)
 
 
 def question_text(prompt_cfg: PromptConfig, task: str, text: str) -> str:
@@ -18,6 +25,7 @@ def question_text(prompt_cfg: PromptConfig, task: str, text: str) -> str:
     if task not in prompt_cfg.tasks:
         raise ValueError(f"unknown task {task!r}")
     tag = prompt_cfg.tasks[task]
+    text = neutralise_user_text(text)
     return f"{tag} {text}" if tag else text
 
 
@@ -59,6 +67,6 @@ def build_segments(tokenizer: Tokenizer, prompt_cfg: PromptConfig, history: list
     seg0 = [tokens.bos] + _encode(tokenizer, _fill(before, {"question": first_q}, special_ids))
     parts = _fill(after, {"question": first_q}, special_ids)
     for (t, q, _), (_, _, prev_answer) in zip(turns[1:], turns[:-1]):
-        parts += _fill(prompt_cfg.turn, {"question": question_text(prompt_cfg, t, q), "answer": prev_answer},
+        parts += _fill(prompt_cfg.turn, {"question": question_text(prompt_cfg, t, q), "answer": neutralise_user_text(prev_answer)},
                        special_ids)
     return seg0, _encode(tokenizer, parts)
