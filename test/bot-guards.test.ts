@@ -1,0 +1,96 @@
+import { describe, expect, test } from 'vitest';
+import { createBot, type BotOptions } from '../src/bot/core.ts';
+import { PLUGINS } from '../plugins/index.ts';
+import { MockAdapter } from './helpers/mock-adapter.ts';
+import { drawScene } from './helpers/scene.ts';
+import { gate, ScriptedEngine } from './helpers/scripted-engine.ts';
+
+const image = { bytes: drawScene(3).png };
+
+function bot(engine: ScriptedEngine, settings: BotOptions['settings'], now?: () => number) {
+  return new MockAdapter(createBot({ engine, plugins: PLUGINS, settings, now }));
+}
+
+describe('GIVEN one generation at a time and a queue of two', () => {
+  const settings = { limits: { maxConcurrent: 1, maxQueue: 2 } };
+
+  test('WHEN four users ask at once THEN two wait with their positions, the fourth is told the queue is full', async () => {
+    const held = gate();
+    const engine = new ScriptedEngine(async (r) => {
+      if (r.question === 'first') await held.wait;
+      return `answer to ${r.question}`;
+    });
+    const chat = bot(engine, settings);
+    const first = chat.send('/vqa first', { image, user: 'a', channel: 'a' });
+    await new Promise((r) => setTimeout(r, 50)); // let the first reach the engine
+    const second = chat.send('/vqa second', { image, user: 'b', channel: 'b' });
+    const third = chat.send('/vqa third', { image, user: 'c', channel: 'c' });
+    await new Promise((r) => setTimeout(r, 50));
+    const fourth = await chat.send('/vqa fourth', { image, user: 'd', channel: 'd' });
+    expect(fourth.reply).toEqual({ kind: 'user-error', text: 'Too many requests are waiting (2); try again in a minute.' });
+    held.release();
+    const done = await Promise.all([first, second, third]);
+    expect(done.map((d) => d.reply.text)).toEqual(['answer to first', 'answer to second', 'answer to third']);
+    expect(done.map((d) => d.queued)).toEqual([[], [1], [2, 1]]);
+  });
+
+  test('WHEN the running request fails THEN the queued ones still get their answers', async () => {
+    const held = gate();
+    const engine = new ScriptedEngine(async (r) => {
+      if (r.question !== 'boom') return `answer to ${r.question}`;
+      await held.wait;
+      throw new Error('out of memory');
+    });
+    const chat = bot(engine, settings);
+    const failing = chat.send('/vqa boom', { image, user: 'a' });
+    await new Promise((r) => setTimeout(r, 50));
+    const waiting = [chat.send('/vqa two', { image, user: 'b' }), chat.send('/vqa three', { image, user: 'c' })];
+    held.release();
+    expect((await failing).reply.kind).toBe('error');
+    expect((await Promise.all(waiting)).map((w) => w.reply.text)).toEqual(['answer to two', 'answer to three']);
+  });
+});
+
+describe('GIVEN a per-user limit of 2 requests a minute', () => {
+  test('WHEN a user asks a third time THEN they are told when to retry, others and admins are not limited', async () => {
+    let clock = 1_000_000;
+    const engine = new ScriptedEngine(() => 'ok');
+    const settings = { limits: { perUser: { requests: 2, windowSeconds: 60 } }, access: { admins: ['boss'] } };
+    const chat = bot(engine, settings, () => clock);
+    await chat.send('/caption', { image, user: 'ann' });
+    clock += 20_000;
+    await chat.send('/caption', { image, user: 'ann' });
+    clock += 5_000;
+    const limited = await chat.send('/caption', { image, user: 'ann' });
+    expect(limited.reply).toEqual({ kind: 'user-error', text: 'You have asked 2 times in 60 s; try again in 35 s.' });
+    expect((await chat.send('/caption', { image, user: 'bob' })).reply.kind).toBe('answer');
+    for (let i = 0; i < 3; i++) expect((await chat.send('/caption', { image, user: 'boss' })).reply.kind).toBe('answer');
+    expect((await chat.send('/help', { user: 'ann' })).reply.kind).toBe('info');
+    clock += 36_000;
+    expect((await chat.send('/caption', { image, user: 'ann' })).reply.kind).toBe('answer');
+  });
+});
+
+describe('GIVEN allow and block lists', () => {
+  const engine = new ScriptedEngine(() => 'ok');
+  const chat = bot(engine, {
+    access: { admins: ['boss'], blockUsers: ['troll'], allowChannels: ['bots', 'lab'], blockChannels: ['lab'] },
+  });
+
+  test.each([
+    ['troll', 'bots', 'user-error', 'You are not allowed to use this bot.'],
+    ['ann', 'general', 'user-error', 'This bot does not answer in this channel.'],
+    ['ann', 'lab', 'user-error', 'This bot does not answer in this channel.'],
+    ['boss', 'general', 'user-error', 'This bot does not answer in this channel.'],
+    ['ann', 'bots', 'info', expect.stringContaining('/vqa')],
+  ])('WHEN %s writes in #%s THEN the reply is %s', async (user, channel, kind, text) => {
+    expect((await chat.send('/help', { user, channel })).reply).toMatchObject({ kind, text });
+  });
+
+  test('WHEN only some users are allowed THEN admins still pass', async () => {
+    const strict = bot(engine, { access: { admins: ['boss'], allowUsers: ['ann'] } });
+    expect((await strict.send('/help', { user: 'bob' })).reply.kind).toBe('user-error');
+    expect((await strict.send('/help', { user: 'ann' })).reply.kind).toBe('info');
+    expect((await strict.send('/help', { user: 'boss' })).reply.kind).toBe('info');
+  });
+});
