@@ -126,7 +126,9 @@ export class SlackBot {
     if (!spec.usesImage || imageThread === undefined) {
       // Commands about the bot or the conversation (help, reset) answer only the person who asked.
       const result = await this.run(request, {});
-      await respond({ text: result.text, response_type: 'ephemeral' });
+      await respond({ text: result.text, response_type: 'ephemeral' }).catch((error: unknown) => {
+        this.log.warn({ err: error, command: spec.name, channel: command.channel_id }, 'slack response_url refused the reply');
+      });
       return;
     }
     const heading = MESSAGES.askedBy(command.user_id, spec.name, command.text.trim());
