@@ -8,6 +8,13 @@ import type { ImageSize } from '../../grounding/types.ts';
 export const summary = 'parse "RAW ANSWER" [--json] [--size WxH]: the text and boxes of a model answer';
 
 const USAGE = 'usage: minigpt-bot parse "RAW ANSWER" [--json] [--size WxH]   (RAW ANSWER "-" reads stdin)';
+const HELP = `${USAGE}
+
+Reads the box language: {<x1><y1><x2><y2>} on the 100-grid, <p>phrase</p> {box}, boxes joined by <delim>.
+A box alone (a [refer] answer) has phrase ''. Values past 100 are clamped to 100, corners written in the wrong
+order are swapped (x1 <= x2, y1 <= y2), and an unfinished group at the end is dropped. Boxes are numbered #1, #2
+... over phrases in order, then each phrase's boxes, as they are drawn. --size WxH adds pixel boxes
+(x / 100 * W, rounded) for an image of that size.`;
 const SIZE = /^(\d+)x(\d+)$/i;
 
 /** One line on stderr: the first sentence of the reason, and where to look. */
@@ -35,7 +42,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const { values, positionals } = parsed;
   if (values.help) {
-    console.log(USAGE);
+    console.log(HELP);
     return 0;
   }
   if (positionals.length !== 1) return fail(positionals.length === 0 ? 'give the raw answer as one argument' : 'give the raw answer as one quoted argument');
