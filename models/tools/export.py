@@ -36,6 +36,8 @@ def parse_args(argv):
     p.add_argument("--image-size", type=int, default=448)
     p.add_argument("--target", choices=["cpu", "webgpu"], default="cpu",
                    help="webgpu: the GroupQueryAttention int4 fp16 decoder (see models/README.md)")
+    p.add_argument("--vision-heads", type=int, default=None,
+                   help="ViT heads (default width / 88, as in EVA ViT-g); for ViTs of another head size")
     p.add_argument("--name", default="minigptv2")
     return p.parse_args(argv)
 
@@ -58,7 +60,7 @@ def export(args) -> int:
     except (OSError, ValueError, RuntimeError, KeyError) as err:
         print(f"export: {err}", file=sys.stderr)
         return 2
-    plan = make_plan(eva, ckpt, llama, args.image_size)
+    plan = make_plan(eva, ckpt, llama, args.image_size, args.vision_heads)
     if plan.problems:
         print(f"export refused: {len(plan.problems)} problem(s) in the input files, nothing written:", file=sys.stderr)
         for problem in plan.problems:

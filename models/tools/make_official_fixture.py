@@ -12,16 +12,16 @@ DIR/llama/                       Hugging Face folder: config.json, two fp16 safe
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import shutil
-import struct
+import sys
 from pathlib import Path
 
-import numpy as np
 import torch
 
 TOOLS = Path(__file__).resolve().parent
+sys.path.insert(0, str(TOOLS))
+from official.writers import lora_key, write_llama_folder  # noqa: E402
+
 EVA_WIDTH, EVA_MLP, EVA_BLOCKS, EVA_PATCH, EVA_FILE_GRID = 176, 768, 3, 14, 4
 LLAMA = {"hidden_size": 128, "intermediate_size": 344, "num_attention_heads": 4, "num_key_value_heads": 4,
          "num_hidden_layers": 2, "vocab_size": 1000, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
@@ -74,61 +74,16 @@ def llama_state(r: Random) -> dict:
 
 def minigptv2_state(r: Random, spelling: str, ln_vision: bool) -> dict:
     d = LLAMA["hidden_size"]
-    suffix = ".weight" if spelling == "peft" else ".default.weight"
     sd = {"llama_proj.weight": r.weight(d, 4 * EVA_WIDTH), "llama_proj.bias": r.normal(d, std=0.1)}
     for i in range(LLAMA["num_hidden_layers"]):
         for proj in ("q_proj", "v_proj"):
-            p = f"llama_model.base_model.model.model.layers.{i}.self_attn.{proj}."
             # B is zero at the start of LoRA training; a trained one is not, and must visibly change the output
-            sd[p + "lora_A" + suffix] = r.weight(LORA_R, d)
-            sd[p + "lora_B" + suffix] = r.weight(d, LORA_R, gain=0.5)
+            sd[lora_key(i, proj, "A", spelling)] = r.weight(LORA_R, d)
+            sd[lora_key(i, proj, "B", spelling)] = r.weight(d, LORA_R, gain=0.5)
     if ln_vision:
         sd["ln_vision.weight"] = r.normal(EVA_WIDTH, std=0.1, mean=1)
         sd["ln_vision.bias"] = r.normal(EVA_WIDTH, std=0.1)
     return sd
-
-
-def write_safetensors(path: Path, tensors: dict) -> None:
-    header, offset, blobs = {}, 0, []
-    for name, t in tensors.items():
-        raw = t.contiguous().numpy().tobytes()
-        header[name] = {"dtype": {torch.float16: "F16", torch.float32: "F32"}[t.dtype], "shape": list(t.shape),
-                        "data_offsets": [offset, offset + len(raw)]}
-        offset += len(raw)
-        blobs.append(raw)
-    head = json.dumps(header, separators=(",", ":")).encode()
-    head += b" " * (-len(head) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(head)) + head)
-        for raw in blobs:
-            f.write(raw)
-
-
-def write_llama(folder: Path, tensors: dict, fmt: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    config = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "bos_token_id": 1, "eos_token_id": 2,
-              "hidden_act": "silu", "torch_dtype": "float16", **LLAMA}
-    (folder / "config.json").write_text(json.dumps(config, indent=2), encoding="utf-8")
-    names = list(tensors)
-    # layer 0's tensors are split across the two shards, as in the real 7B folders
-    shards = [names[: len(names) // 3], names[len(names) // 3:]]
-    ext, index_name = (".safetensors", "model.safetensors.index.json") if fmt == "safetensors" else (".bin", "pytorch_model.bin.index.json")
-    prefix = "model" if fmt == "safetensors" else "pytorch_model"
-    weight_map = {}
-    for i, shard in enumerate(shards):
-        file = f"{prefix}-{i + 1:05d}-of-{len(shards):05d}{ext}"
-        part = {n: tensors[n] for n in shard}
-        if fmt == "safetensors":
-            write_safetensors(folder / file, part)
-        else:
-            torch.save(part, folder / file)
-        weight_map.update({n: file for n in shard})
-    total = sum(t.numel() * t.element_size() for t in tensors.values())
-    (folder / index_name).write_text(json.dumps({"metadata": {"total_size": total}, "weight_map": weight_map}, indent=2),
-                                     encoding="utf-8")
-    shutil.copyfile(TOOLS / "tokenizer.json", folder / "tokenizer.json")
-    (folder / "tokenizer_config.json").write_text(json.dumps({"bos_token": "<s>", "eos_token": "</s>",
-                                                              "unk_token": "<unk>", "add_bos_token": True}), encoding="utf-8")
 
 
 def main(argv=None) -> None:
@@ -153,7 +108,7 @@ def main(argv=None) -> None:
         del model[key]
     config = {"model": {"arch": "minigpt_v2", "lora_r": LORA_R, "lora_alpha": LORA_ALPHA, "image_size": 448}}
     torch.save({"model": model, "config": config, "epoch": 0}, out / "minigptv2_checkpoint.pth")
-    write_llama(out / "llama", llama, args.llama_format)
+    write_llama_folder(out / "llama", llama, LLAMA, TOOLS / "tokenizer.json", args.llama_format)
     print(f"wrote {out}")
 
 

@@ -55,7 +55,7 @@ def source_label(source) -> str:
     return getattr(source, "source", None) or str(getattr(source, "folder", "?"))
 
 
-def plan_vision(eva: TensorDict, image_size: int, plan: ExportPlan) -> None:
+def plan_vision(eva: TensorDict, image_size: int, plan: ExportPlan, heads: int | None = None) -> None:
     problems = plan.problems
     if "patch_embed.proj.weight" not in eva.keys() or len(eva.shape("patch_embed.proj.weight")) != 4:
         problems.append(f"{eva.source}: missing patch_embed.proj.weight [width, 3, patch, patch]")
@@ -65,8 +65,10 @@ def plan_vision(eva: TensorDict, image_size: int, plan: ExportPlan) -> None:
     if len(blocks) < 2:
         problems.append(f"{eva.source}: {len(blocks)} transformer blocks; the export drops the last, so it needs 2 or more")
         return
-    if width % EVA_HEAD_DIM:
-        problems.append(f"{eva.source}: width {width} is not a multiple of the EVA head size {EVA_HEAD_DIM}")
+    heads = heads or width // EVA_HEAD_DIM
+    if heads == 0 or width % heads or (heads == width // EVA_HEAD_DIM and width % EVA_HEAD_DIM):
+        problems.append(f"{eva.source}: width {width} is not a multiple of the EVA head size {EVA_HEAD_DIM}"
+                        " (pass --vision-heads for a ViT of another head size)")
         return
     mlp = eva.shape("blocks.0.mlp.fc1.weight")[0] if "blocks.0.mlp.fc1.weight" in eva.keys() else 0
     positions = eva.shape("pos_embed")[1] if "pos_embed" in eva.keys() else 0
@@ -88,7 +90,7 @@ def plan_vision(eva: TensorDict, image_size: int, plan: ExportPlan) -> None:
         problems.extend(f"{eva.source}: {k} is not part of the EVA ViT-g block this export writes" for k in extra)
     try:
         plan.vision = VisionConfig(image_size=image_size, patch_size=patch, width=width, layers=len(used),
-                                   heads=width // EVA_HEAD_DIM, mlp=mlp, concat=4)
+                                   heads=heads, mlp=mlp, concat=4)
     except ValueError as err:
         problems.append(str(err))
     plan.file_grid = file_grid
@@ -165,9 +167,10 @@ def plan_minigptv2(ckpt: MiniGPTv2Checkpoint, plan: ExportPlan) -> None:
         plan.lora_alpha, plan.lora_alpha_source = ckpt.lora_alpha, "checkpoint config.model.lora_alpha"
 
 
-def make_plan(eva: TensorDict, ckpt: MiniGPTv2Checkpoint, llama: LlamaFolder, image_size: int) -> ExportPlan:
+def make_plan(eva: TensorDict, ckpt: MiniGPTv2Checkpoint, llama: LlamaFolder, image_size: int,
+              vision_heads: int | None = None) -> ExportPlan:
     plan = ExportPlan()
-    plan_vision(eva, image_size, plan)
+    plan_vision(eva, image_size, plan, vision_heads)
     plan_llm(llama, plan)
     plan_minigptv2(ckpt, plan)
     return plan
