@@ -1,0 +1,86 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, test } from 'vitest';
+import { loadConfig } from '../src/config/load.ts';
+import { DEFAULT_MODEL_DIR } from '../src/inference/model-dir.ts';
+
+const run = promisify(execFile);
+/** Each CLI run starts Node and compiles TypeScript: seconds on a shared machine. */
+const CLI_TIMEOUT = 30_000;
+const CLI = join(import.meta.dirname, '..', 'bin', 'minigpt-bot.js');
+
+function folderWith(files: Record<string, string>): string {
+  const dir = mkdtempSync(join(tmpdir(), 'minigpt-config-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+}
+
+describe('GIVEN no config file', () => {
+  test('THEN every default applies and nothing is enabled', () => {
+    const { config, file } = loadConfig({ cwd: folderWith({}), env: {} });
+    expect(file).toBeUndefined();
+    expect(config.model).toEqual({ dir: DEFAULT_MODEL_DIR, device: 'cpu' });
+    expect(config.limits).toMatchObject({ maxConcurrent: 1, maxQueue: 20, perUser: { requests: 20, windowSeconds: 60 } });
+    expect(config.discord).toEqual({});
+    expect(config.slack).toEqual({});
+  });
+});
+
+describe('GIVEN minigpt-bot.yaml in the working folder', () => {
+  const dir = folderWith({
+    'minigpt-bot.yaml': 'model:\n  dir: models/mine\n  device: cuda\nlimits:\n  maxQueue: 5\nconsole:\n  outDir: answers\ndiscord:\n  channels: ["123"]\n',
+  });
+
+  test('THEN it is read, relative paths resolve from its folder, and the secrets come from the environment', () => {
+    const { config, file } = loadConfig({ cwd: dir, env: { DISCORD_TOKEN: 'tok', SLACK_BOT_TOKEN: 'xoxb-1' } });
+    expect(file).toBe(join(dir, 'minigpt-bot.yaml'));
+    expect(config.model).toEqual({ dir: join(dir, 'models/mine'), device: 'cuda' });
+    expect(config.limits.maxQueue).toBe(5);
+    expect(config.limits.maxConcurrent).toBe(1);
+    expect(config.console.outDir).toBe(join(dir, 'answers'));
+    expect(config.discord).toEqual({ channels: ['123'], token: 'tok' });
+    expect(config.slack).toEqual({ botToken: 'xoxb-1' });
+  });
+
+  test('WHEN --config names a JSON file THEN that one is read instead', () => {
+    const other = folderWith({ 'bot.json': '{"conversations": {"maxLive": 3}}' });
+    expect(loadConfig({ cwd: dir, path: join(other, 'bot.json'), env: {} }).config.conversations.maxLive).toBe(3);
+  });
+});
+
+describe('GIVEN a broken config', () => {
+  test.each([
+    ['limits:\n  perUser:\n    request: 3\n', /bot\.yaml: limits\.perUser\.request: unknown key/],
+    ['model:\n  device: tpu\n', /bot\.yaml: model\.device: /],
+    ['limits:\n  maxConcurrent: two\n', /bot\.yaml: limits\.maxConcurrent: .*number/],
+    ['discord:\n  token: abc\n', /bot\.yaml: discord\.token: secrets belong in the environment \(DISCORD_TOKEN\)/],
+    ['model: [\n', /bot\.yaml: not valid YAML or JSON/],
+    ['- just\n- a list\n', /bot\.yaml: the file must hold a mapping/],
+  ])('WHEN it holds %j THEN the error names the key', (text, expected) => {
+    const dir = folderWith({ 'bot.yaml': text });
+    expect(() => loadConfig({ cwd: dir, path: 'bot.yaml', env: {} })).toThrow(expected);
+  });
+
+  test('WHEN --config names a missing file THEN it says so', () => {
+    expect(() => loadConfig({ cwd: folderWith({}), path: 'nope.yaml', env: {} })).toThrow('nope.yaml: no such config file');
+  });
+});
+
+describe('GIVEN `minigpt-bot config check`', () => {
+  test('WHEN the file is fine THEN it exits 0 and says what would start', async () => {
+    const dir = folderWith({ 'ok.yaml': 'plugins:\n  caption:\n    prompt: describe it\n' });
+    const { stdout } = await run(process.execPath, [CLI, 'config', 'check', 'ok.yaml'], { cwd: dir, env: { ...process.env, DISCORD_TOKEN: 'secret-token-123' } });
+    expect(stdout).toMatch(/^ok: .*ok\.yaml$/m);
+    expect(stdout).toMatch(/^adapters: discord$/m);
+    expect(stdout).not.toContain('secret-token-123');
+  }, CLI_TIMEOUT);
+
+  test('WHEN a plugin section is wrong THEN it exits 1 naming plugins.<name>.<key>', async () => {
+    const dir = folderWith({ 'bad.yaml': 'plugins:\n  caption:\n    promt: describe it\n' });
+    const failed = await run(process.execPath, [CLI, 'config', 'check', 'bad.yaml'], { cwd: dir }).catch((e: { code: number; stderr: string }) => e);
+    expect(failed).toMatchObject({ code: 1, stderr: expect.stringMatching(/plugins\.caption: .*promt/) });
+  }, CLI_TIMEOUT);
+});
