@@ -164,7 +164,8 @@ describe('Slack adapter against a local Slack', () => {
     expect(res.status).toBe(200);
     const response = await fake.waitFor(() => fake.callsTo('respond').find((c) => c.path === new URL(responseUrl).pathname), 'the response');
     expect(response.params.response_type).toBe('ephemeral');
-    expect(response.params.text).toContain('/refer');
+    // `<phrase>` would be read as Slack markup and vanish: it must arrive escaped.
+    expect(response.params.text).toContain('/refer &lt;phrase&gt;');
     expect(fake.messages.filter((m) => m.channel === 'C0HELP')).toEqual([]);
   });
 

@@ -4,7 +4,7 @@ import type { BotCore, BotReply, BotRequest, CommandSpec, ConversationKey, Reply
 import { argsFromText, commandFromText, conversationKey, isPersonMessage, pickImageFile, plainText, threadOf } from './decode.ts';
 import { SeenEvents } from './dedupe.ts';
 import { downloadFile, type DownloadLimits } from './download.ts';
-import { ThreadReply } from './encode.ts';
+import { escapeText, ThreadReply } from './encode.ts';
 import { downloadMessage, MESSAGES } from './messages.ts';
 import type { Config } from './config.ts';
 import type { Log, SlackMessageEvent } from './types.ts';
@@ -126,7 +126,7 @@ export class SlackBot {
     if (!spec.usesImage || imageThread === undefined) {
       // Commands about the bot or the conversation (help, reset) answer only the person who asked.
       const result = await this.run(request, {});
-      await respond({ text: result.text, response_type: 'ephemeral' }).catch((error: unknown) => {
+      await respond({ text: escapeText(result.text), response_type: 'ephemeral' }).catch((error: unknown) => {
         this.log.warn({ err: error, command: spec.name, channel: command.channel_id }, 'slack response_url refused the reply');
       });
       return;

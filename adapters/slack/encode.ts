@@ -9,7 +9,7 @@ export const MESSAGE_MAX_BYTES = 3500;
 const ALT_TEXT_MAX_CHARS = 1000;
 const FENCE = '```';
 
-/** Slack reads `&`, `<` and `>` as markup; text from the model must show as typed. */
+/** Slack reads `&`, `<` and `>` as markup; answers and the framework's replies must show as written. */
 export function escapeText(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
@@ -95,7 +95,7 @@ export class ThreadReply {
     this.finished = true;
     clearTimeout(this.timer);
     this.pending = undefined;
-    const body = reply.kind === 'answer' ? escapeText(reply.text) : reply.text;
+    const body = escapeText(reply.text);
     const [first = '…', ...more] = splitMessage(body, MESSAGE_MAX_BYTES - Buffer.byteLength(this.heading));
     await this.enqueue(() => this.show(first));
     for (const text of more) await this.post(text);
