@@ -1,0 +1,106 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import sharp from 'sharp';
+import { start } from '../adapters/console/index.ts';
+import { createBot } from '../src/bot/core.ts';
+import { Engine } from '../src/inference/engine.ts';
+import { DEFAULT_MODEL_DIR, MINI_MODEL_DIR } from '../src/inference/model-dir.ts';
+import { createLog } from '../src/log.ts';
+import { PALETTE } from '../src/render/palette.ts';
+import { PLUGINS } from '../plugins/index.ts';
+import { findDrawnBox } from './helpers/drawn-boxes.ts';
+import { drawScene } from './helpers/scene.ts';
+
+const ROOT = join(import.meta.dirname, '..');
+/** Starting Node, compiling TypeScript and loading a model: seconds on a shared machine. */
+const PROCESS_TIMEOUT = 120_000;
+
+/** Runs the real `npm start` entry point with `input` piped in, as a script would. */
+function pipeIntoStart(input: string, cwd: string, args: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'src/main.ts'), ...args], { cwd }, (error, stdout, stderr) =>
+      resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+    );
+    child.stdin!.end(input);
+  });
+}
+
+const iou = (a: number[], b: number[]): number => {
+  const w = Math.max(0, Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!));
+  const h = Math.max(0, Math.min(a[3]!, b[3]!) - Math.max(a[1]!, b[1]!));
+  const area = (r: number[]) => (r[2]! - r[0]!) * (r[3]! - r[1]!);
+  return (w * h) / (area(a) + area(b) - w * h);
+};
+
+describe('GIVEN the console on the plumbing model (its words are noise)', () => {
+  let engine: Engine;
+  beforeAll(async () => {
+    engine = await Engine.load(MINI_MODEL_DIR, { threads: 1 });
+  }, PROCESS_TIMEOUT);
+  afterAll(() => engine?.close());
+
+  test('WHEN lines are piped in THEN each is answered in order, images are saved and mistakes are one line', async () => {
+    const outDir = mkdtempSync(join(tmpdir(), 'minigpt-console-'));
+    const bot = createBot({ engine, plugins: PLUGINS, generation: { maxNewTokens: 6 } });
+    const input = new PassThrough();
+    let printed = '';
+    const output = new Writable({ write: (chunk, _enc, done) => ((printed += String(chunk)), done()) });
+    const terminal = await start(bot, { outDir }, createLog('silent'), { input, output });
+    input.end('/identify 10,20,200,150\n\n/image missing.png\n/frobnicate\n/help\n');
+    await terminal.finished;
+
+    const lines = printed.split('\n');
+    expect(lines[0]).toMatch(/^image: .*assets\/sample\.png \(512×384\)$/);
+    expect(printed).toMatch(/#1 .* — red box at \(10, 20\)–\(200, 150\)\nsaved: /);
+    const saved = /saved: (.+)/.exec(printed)![1]!;
+    expect(saved).toMatch(/001-identify\.png$/);
+    expect(await sharp(readFileSync(saved)).metadata()).toMatchObject({ format: 'png', width: 512, height: 384 });
+    expect(findDrawnBox(readFileSync(saved), PALETTE[0]!.rgb)).not.toBeNull();
+    expect(printed).toContain('! cannot read missing.png\n');
+    expect(printed).toContain('! There is no /frobnicate command. Try /help.\n');
+    expect(printed.indexOf('/frobnicate')).toBeLessThan(printed.indexOf('/vqa <question>'));
+  }, PROCESS_TIMEOUT);
+});
+
+describe('GIVEN `npm start` with piped stdin', () => {
+  test('WHEN a config selects a model THEN it answers every line and exits 0 at EOF', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'minigpt-start-'));
+    writeFileSync(join(dir, 'scene.png'), drawScene(21).png);
+    writeFileSync(join(dir, 'bot.yaml'), `model:\n  dir: ${MINI_MODEL_DIR}\n  threads: 1\ngeneration:\n  maxNewTokens: 4\nconsole:\n  outDir: answers\n`);
+    const { code, stdout, stderr } = await pipeIntoStart('/image scene.png\n/identify #1\n/identify 1,1,50,50\n', dir, ['--config', 'bot.yaml']);
+    expect(stderr).not.toMatch(/error/i);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^image: scene\.png \(\d+×\d+\)$/m);
+    expect(stdout).toContain('! There are no numbered boxes yet.');
+    expect(existsSync(join(dir, 'answers', '002-identify.png'))).toBe(true);
+  }, PROCESS_TIMEOUT);
+
+  test('WHEN the model folder is missing THEN it says which setting to fix and exits 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'minigpt-start-'));
+    writeFileSync(join(dir, 'bot.yaml'), 'model:\n  dir: nowhere\n');
+    const { code, stderr } = await pipeIntoStart('', dir, ['--config', 'bot.yaml']);
+    expect(code).toBe(1);
+    expect(stderr.trim()).toBe(`minigpt-bot: model.dir: no model in ${join(dir, 'nowhere')} (set model.dir in the config file to a model folder)`);
+  }, PROCESS_TIMEOUT);
+});
+
+// Needs the trained default model (models/default), which its own training run produces.
+describe.skipIf(!existsSync(join(DEFAULT_MODEL_DIR, 'model.json')))('GIVEN the default model and a scene it never saw', () => {
+  test('WHEN `/refer the <colour> <shape>` is piped into npm start THEN the saved image boxes that object', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'minigpt-default-'));
+    const scene = drawScene(424242);
+    const target = scene.objects[0]!;
+    writeFileSync(join(dir, 'scene.png'), scene.png);
+    const { code, stdout } = await pipeIntoStart(`/image scene.png\n/refer the ${target.colour} ${target.shape}\n`, dir);
+    expect(code).toBe(0);
+    const saved = /saved: (.+)/.exec(stdout)?.[1];
+    expect(saved, stdout).toBeDefined();
+    const drawn = findDrawnBox(readFileSync(resolve(dir, saved!)), PALETTE[0]!.rgb);
+    expect(drawn, stdout).not.toBeNull();
+    expect(iou(drawn!, target.box)).toBeGreaterThan(0.5);
+  }, PROCESS_TIMEOUT);
+});
