@@ -19,6 +19,8 @@ RUN ln -s /usr/local/bin/node /usr/local/bin/nodejs
 
 FROM base-${RUNTIME} AS runtime
 WORKDIR /app
+# Box labels are drawn with a system font.
+RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
     MINIGPT_STATE_DIR=/data/state \
     METRICS_HOST=0.0.0.0
