@@ -1,0 +1,330 @@
+"""Train the default model: a small MiniGPT-v2 on the synthetic world, in the paper's three stages.
+
+    /usr/bin/python3 models/tools/train.py --out models/default            # the default model (see README)
+    /usr/bin/python3 models/tools/train.py --no-identifiers --out DIR      # the task-identifier ablation
+    /usr/bin/python3 models/tools/train.py --toy --out DIR                 # a few steps, for the smoke test
+
+Stages (the paper's, adapted to this world; every scene is drawn on the fly from the training seed):
+  1. broad pre-training: single-turn samples of every task, weighted towards whole-scene descriptions
+     (grounding and caption name and place every object, the densest supervision per image);
+  2. multi-task fine-grained training: single-turn samples weighted towards the box tasks (refer, detection,
+     identify) and VQA;
+  3. multi-turn instruction tuning: conversations of 2-3 turns mixing tasks on one image, plain chat without an
+     identifier, and single-turn samples so the single-turn format is kept.
+The budget is wall-clock time (--minutes) split between the stages by STAGES[].share, so the command finishes in
+time on a busy machine; --steps fixes the step count instead, for runs that must repeat exactly.
+Each image is encoded once and answered by several prompts (PROMPTS_PER_IMAGE), which spreads the vision cost.
+Loss is on the answer tokens and the closing </s> only, as in the official training.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import math
+import random
+import sys
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+TOOLS = Path(__file__).resolve().parent
+sys.path.insert(0, str(TOOLS))
+from dataset import TASKS, conversation, sample  # noqa: E402
+from minigptv2.config import GenerationConfig, LlmConfig, ModelConfig, PromptConfig, VisionConfig  # noqa: E402
+from minigptv2.model import MiniGPTv2  # noqa: E402
+from minigptv2.onnx_export import export_model_dir  # noqa: E402
+from minigptv2.preprocess import pixel_values  # noqa: E402
+from minigptv2.prompt import build_segments  # noqa: E402
+from minigptv2.tokenizer import Tokenizer  # noqa: E402
+from world import draw_scene  # noqa: E402
+
+TOKENIZER = TOOLS / "tokenizer.json"
+TRAIN_SEED = 1_000_000          # training scenes are TRAIN_SEED + n; held-out sets use seeds far from these
+QUICK_EVAL_SEED = 900_000_000
+IGNORE = -100
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    share: float                 # of the time (or step) budget
+    weights: dict                # task -> sampling weight
+    conversation_rate: float     # fraction of prompts that are 2-3 turn conversations
+
+
+STAGES = (
+    Stage("1-pretrain", 0.30, {"grounding": 3, "caption": 2, "identify": 2, "vqa": 1, "refer": 1, "detection": 1,
+                               "chat": 0}, 0.0),
+    Stage("2-multitask", 0.45, {"grounding": 2, "caption": 1, "identify": 2, "vqa": 2, "refer": 3, "detection": 2,
+                                "chat": 0}, 0.0),
+    Stage("3-instruct", 0.25, {"grounding": 2, "caption": 1, "identify": 2, "vqa": 2, "refer": 2, "detection": 2,
+                               "chat": 1}, 0.5),
+)
+IMAGES_PER_STEP = 8
+PROMPTS_PER_IMAGE = 4
+PEAK_LR, WARMUP_STEPS, MIN_LR_RATIO, WEIGHT_DECAY = 3e-3, 30, 0.05, 0.01
+
+
+def default_config(identifiers: bool) -> ModelConfig:
+    tasks = dict(PromptConfig().tasks) if identifiers else {t: "" for t in PromptConfig().tasks}
+    return ModelConfig(
+        name="default" if identifiers else "default-no-identifiers",
+        description="small MiniGPT-v2 trained on synthetic scenes of coloured shapes (models/tools/train.py)"
+        + ("" if identifiers else "; ablation without task identifiers"),
+        vision=VisionConfig(image_size=112, patch_size=14, width=128, layers=4, heads=4, mlp=512, concat=4),
+        llm=LlmConfig(hidden_size=192, layers=4, heads=6, head_dim=32, mlp=512, vocab_size=1000,
+                      rope_theta=10000.0, rms_norm_eps=1e-6, max_positions=2048),
+        prompt=PromptConfig(tasks=tasks),
+        # answers are exact, so greedy; a 4-object grounded caption is about 120 tokens
+        generation=GenerationConfig(max_new_tokens=160, do_sample=False, temperature=1.0, top_k=0, top_p=1.0,
+                                    repetition_penalty=1.0, min_length=1, context_limit=2000))
+
+
+def toy_config(identifiers: bool) -> ModelConfig:
+    cfg = default_config(identifiers)
+    return replace(cfg, vision=VisionConfig(image_size=32, patch_size=8, width=32, layers=1, heads=2, mlp=64),
+                   llm=LlmConfig(hidden_size=32, layers=1, heads=2, head_dim=16, mlp=64, vocab_size=1000))
+
+
+class CachedTokenizer(Tokenizer):
+    """The prompts repeat a small set of chunks; the reference BPE is pure Python, so remember its answers."""
+
+    @functools.lru_cache(maxsize=200_000)
+    def encode(self, text: str) -> list[int]:  # type: ignore[override]
+        return tuple(super().encode(text))  # type: ignore[return-value]
+
+
+def sincos_2d(grid: int, width: int) -> torch.Tensor:
+    """[1, 1+G*G, W] fixed 2-D sine-cosine table (CLS row zero): a position signal from the first step."""
+    quarter = width // 4
+    omega = 1.0 / (10000 ** (torch.arange(quarter, dtype=torch.float32) / quarter))
+    ys, xs = torch.meshgrid(torch.arange(grid, dtype=torch.float32), torch.arange(grid, dtype=torch.float32),
+                            indexing="ij")
+    def enc(pos):
+        out = pos.reshape(-1, 1) * omega[None]
+        return torch.cat([out.sin(), out.cos()], dim=1)
+    table = torch.cat([enc(xs), enc(ys)], dim=1)
+    return torch.cat([torch.zeros(1, width), table], dim=0)[None]
+
+
+def init_weights(model: MiniGPTv2, seed: int) -> None:
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("pos_embed"):
+                p.copy_(sincos_2d(model.cfg.vision.grid, p.shape[-1]))
+            elif p.dim() >= 2 and "patch_embed" not in name:
+                p.normal_(0.0, 0.02)
+        # residual outputs start small so the deep stack begins near the identity
+        depth = model.cfg.llm.layers + model.cfg.vision.layers
+        for name, p in model.named_parameters():
+            if name.endswith(("o_proj.weight", "down_proj.weight", "attn.proj.weight", "fc2.weight")):
+                p.mul_(1 / math.sqrt(2 * depth))
+
+
+# ---------------------------------------------------------------- batches
+
+def encode_turns(tok, cfg: ModelConfig, turns) -> tuple[list[int], list[int], list[int]]:
+    """(seg0, seg1 + answers, labels over seg1 + answers): every answer and its </s> is a target."""
+    eos = cfg.tokens.eos
+    seg0, ids, labels = None, [], []
+    for i in range(len(turns)):
+        seg0, s1 = build_segments(tok, cfg.prompt, turns[:i], turns[i][0], turns[i][1], cfg.tokens)
+        # s1 repeats everything so far (earlier questions, answers, </s><s>) and adds the new question
+        if s1[:len(ids)] != ids:
+            raise SystemExit("internal error: multi-turn training layout differs from the prompt rules")
+        new = list(s1[len(ids):])
+        answer = list(tok.encode(turns[i][2])) + [eos]
+        ids += new + answer
+        labels += [IGNORE] * len(new) + answer
+    return seg0, ids, labels
+
+
+def _check_turn_layout(tok, cfg: ModelConfig) -> None:
+    """The incremental layout of encode_turns must equal build_segments of the whole history."""
+    turns = [("vqa", "how many objects are there?", "3"), ("refer", "the red circle", "{<1><2><30><40>}"),
+             ("caption", "briefly describe this image.", "a red circle.")]
+    _, ids, _ = encode_turns(tok, cfg, turns)
+    _, whole = build_segments(tok, cfg.prompt, turns, "vqa", "x", cfg.tokens)
+    if ids != whole[:len(ids)]:
+        raise SystemExit("internal error: multi-turn training layout differs from the prompt rules")
+
+
+def make_batch(tok, cfg: ModelConfig, stage: Stage, step: int, images: int, prompts: int, seed: int):
+    rng = random.Random(seed * 7919 + step)
+    tasks, weights = list(stage.weights), list(stage.weights.values())
+    pixels, seqs = [], []
+    for i in range(images):
+        scene = draw_scene(seed + step * images + i)
+        pixels.append(pixel_values(scene.image, cfg.vision))
+        for _ in range(prompts):
+            if rng.random() < stage.conversation_rate:
+                turns = conversation(scene, rng, rng.randint(2, 3), stage.weights)
+            else:
+                turns = [sample(scene, rng.choices(tasks, weights)[0], rng)]
+            seqs.append(encode_turns(tok, cfg, turns))
+    return torch.stack(pixels), seqs
+
+
+def forward_loss(model: MiniGPTv2, pixels, seqs, prompts: int):
+    image_embeds = model.encode_image(pixels).repeat_interleave(prompts, dim=0)
+    n_img = image_embeds.shape[1]
+    seg0_len = len(seqs[0][0])
+    length = seg0_len + n_img + max(len(s[1]) for s in seqs)
+    b = len(seqs)
+    tail = torch.zeros(b, length - seg0_len - n_img, dtype=torch.long)
+    labels = torch.full((b, length), IGNORE, dtype=torch.long)
+    for r, (seg0, ids, lab) in enumerate(seqs):
+        tail[r, :len(ids)] = torch.tensor(ids)
+        labels[r, seg0_len + n_img: seg0_len + n_img + len(lab)] = torch.tensor(lab)
+    seg0 = torch.tensor([s[0] for s in seqs])
+    x = torch.cat([model.embed(seg0), image_embeds, model.embed(tail)], dim=1)
+    # right padding: padded positions come after every real token, so causal attention never sees them
+    logits, _ = model.decode(x, torch.ones(b, length, dtype=torch.long), torch.arange(length).repeat(b, 1))
+    return F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1),
+                           ignore_index=IGNORE)
+
+
+# ---------------------------------------------------------------- greedy generation for the quick check
+
+@torch.no_grad()
+def generate(model: MiniGPTv2, tok, cfg: ModelConfig, pixels, prompts: list, max_new: int) -> list[str]:
+    """Batched greedy decoding: prompts are (history, task, text); rows are left-padded and masked."""
+    image_embeds = model.encode_image(pixels)
+    rows = [build_segments(tok, cfg.prompt, list(h), t, q, cfg.tokens) for h, t, q in prompts]
+    embeds = [torch.cat([model.embed(torch.tensor([s0])), image_embeds[i:i + 1], model.embed(torch.tensor([s1]))],
+                        dim=1)[0] for i, (s0, s1) in enumerate(rows)]
+    b, length = len(embeds), max(e.shape[0] for e in embeds)
+    x = torch.zeros(b, length, embeds[0].shape[-1])
+    mask = torch.zeros(b, length, dtype=torch.long)
+    for r, e in enumerate(embeds):
+        x[r, length - e.shape[0]:] = e
+        mask[r, length - e.shape[0]:] = 1
+    positions = (mask.cumsum(1) - 1).clamp(min=0)
+    logits, past = model.decode(x, mask, positions)
+    out = [[] for _ in range(b)]
+    done = torch.zeros(b, dtype=torch.bool)
+    for _ in range(max_new):
+        nxt = logits[:, -1].argmax(-1)
+        for r in range(b):
+            if not done[r]:
+                if int(nxt[r]) == cfg.tokens.eos:
+                    done[r] = True
+                else:
+                    out[r].append(int(nxt[r]))
+        if bool(done.all()):
+            break
+        positions = positions[:, -1:] + 1
+        mask = torch.cat([mask, torch.ones(b, 1, dtype=torch.long)], dim=1)
+        logits, past = model.decode(model.embed(nxt[:, None]), mask, positions, past)
+    return [tok.decode(ids).strip() for ids in out]
+
+
+def quick_eval(model: MiniGPTv2, tok, cfg: ModelConfig, per_task: int) -> dict:
+    """Exact-match rate per task on fresh scenes (the full scoring with IoU is models/tools/evaluate.py)."""
+    model.eval()
+    rng = random.Random(QUICK_EVAL_SEED)
+    result = {}
+    for k, task in enumerate(("refer", "identify", "vqa", "detection", "caption", "grounding")):
+        scenes = [draw_scene(QUICK_EVAL_SEED + k * 1000 + i) for i in range(per_task)]
+        samples = [sample(s, task, rng) for s in scenes]
+        pixels = torch.stack([pixel_values(s.image, cfg.vision) for s in scenes])
+        answers = generate(model, tok, cfg, pixels, [((), t, q) for t, q, _ in samples], 160)
+        result[task] = sum(a == s[2] for a, s in zip(answers, samples)) / per_task
+    model.train()
+    return result
+
+
+# ---------------------------------------------------------------- training loop
+
+def lr_at(progress: float, step: int) -> float:
+    warm = min(1.0, (step + 1) / WARMUP_STEPS)
+    cosine = MIN_LR_RATIO + (1 - MIN_LR_RATIO) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+    return PEAK_LR * warm * cosine
+
+
+def train(args) -> None:
+    torch.set_num_threads(args.threads)
+    identifiers = not args.no_identifiers
+    cfg = toy_config(identifiers) if args.toy else default_config(identifiers)
+    tok = CachedTokenizer(TOKENIZER)
+    if len(tok.vocab) != cfg.llm.vocab_size:
+        raise SystemExit(f"{TOKENIZER} has {len(tok.vocab)} ids, the model expects {cfg.llm.vocab_size}")
+    _check_turn_layout(tok, cfg)
+    model = MiniGPTv2(cfg)
+    init_weights(model, args.seed)
+    model.train()
+    n_params = sum(p.numel() for p in model.parameters())
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": WEIGHT_DECAY}, {"params": no_decay,
+                            "weight_decay": 0.0}], lr=PEAK_LR, betas=(0.9, 0.98))
+    images, prompts = (2, 2) if args.toy else (args.images, args.prompts)
+    budget_s = args.minutes * 60 if args.steps is None else None
+    print(f"model {cfg.name}: {n_params / 1e6:.2f}M parameters; budget "
+          f"{f'{args.minutes} min' if budget_s else f'{args.steps} steps'}; {images} images x {prompts} prompts/step",
+          flush=True)
+    start, step, ema = time.time(), 0, None
+    bounds = [sum(s.share for s in STAGES[:i + 1]) for i in range(len(STAGES))]
+    while True:
+        elapsed = time.time() - start
+        progress = elapsed / budget_s if budget_s else step / args.steps
+        if progress >= 1.0:
+            break
+        stage = STAGES[next(i for i, b in enumerate(bounds) if progress < b or i == len(bounds) - 1)]
+        for group in opt.param_groups:
+            group["lr"] = lr_at(progress, step)
+        pixels, seqs = make_batch(tok, cfg, stage, step, images, prompts, TRAIN_SEED + args.seed * 10_000_000)
+        loss = forward_loss(model, pixels, seqs, prompts)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        ema = float(loss) if ema is None else 0.95 * ema + 0.05 * float(loss)
+        step += 1
+        if step % args.log_every == 0 or args.toy:
+            print(f"step {step} {stage.name} {elapsed / 60:.1f} min loss {ema:.4f} lr {lr_at(progress, step):.2e}",
+                  flush=True)
+        if args.checkpoint and step % 50 == 0:
+            torch.save({"config": cfg.to_dict(), "state": model.state_dict(), "step": step}, args.checkpoint)
+    train_min = (time.time() - start) / 60
+    print(f"trained {step} steps in {train_min:.1f} min", flush=True)
+    model.eval()
+    if args.checkpoint:
+        torch.save({"config": cfg.to_dict(), "state": model.state_dict(), "step": step}, args.checkpoint)
+    export_model_dir(model, cfg, TOKENIZER, args.out)
+    print(f"exported {args.out}", flush=True)
+    if args.eval_per_task:
+        scores = quick_eval(model, tok, cfg, args.eval_per_task)
+        print("held-out exact match: " + ", ".join(f"{k} {v:.0%}" for k, v in scores.items()), flush=True)
+    (Path(args.out) / "training.json").write_text(json.dumps(
+        {"parameters": n_params, "steps": step, "minutes": round(train_min, 1), "identifiers": identifiers,
+         "images_per_step": images, "prompts_per_image": prompts, "seed": args.seed}, indent=1) + "\n")
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--out", required=True, help="model directory to write")
+    p.add_argument("--minutes", type=float, default=75.0, help="training time budget (default 75)")
+    p.add_argument("--steps", type=int, default=None, help="fixed number of steps instead of a time budget")
+    p.add_argument("--no-identifiers", action="store_true", help="ablation: every task tag empty")
+    p.add_argument("--toy", action="store_true", help="tiny model, a few steps (smoke test)")
+    p.add_argument("--images", type=int, default=IMAGES_PER_STEP)
+    p.add_argument("--prompts", type=int, default=PROMPTS_PER_IMAGE)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--log-every", type=int, default=20)
+    p.add_argument("--checkpoint", default=None, help="also save the PyTorch weights here (for evaluate.py)")
+    p.add_argument("--eval-per-task", type=int, default=20, help="quick held-out check size (0: skip)")
+    args = p.parse_args(argv)
+    if args.toy and args.steps is None:
+        args.steps = 3
+    train(args)
+
+
+if __name__ == "__main__":
+    main()
