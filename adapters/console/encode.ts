@@ -29,13 +29,25 @@ const PREFIX: Record<BotReply['kind'], string> = { answer: '', info: '', 'user-e
 
 export const replyText = (reply: BotReply): string => `${PREFIX[reply.kind]}${reply.text}`;
 
-/** Saves an annotated answer as `<outDir>/<n>-<command>.png` and returns the path to print (relative when shorter). */
+/**
+ * Saves an annotated answer as `<outDir>/<n>-<command>.png`, taking the next free number so earlier sessions'
+ * files are kept, and returns the path to print (relative to the working folder when inside it).
+ */
 export async function saveImage(reply: BotReply, outDir: string, index: number, command: string): Promise<string | undefined> {
   if (!reply.image) return undefined;
   await mkdir(outDir, { recursive: true });
   const extension = reply.image.mime === 'image/jpeg' ? 'jpg' : 'png';
-  const path = join(outDir, `${String(index).padStart(3, '0')}-${command}.${extension}`);
-  await writeFile(path, reply.image.bytes);
-  const shorter = relative(process.cwd(), path);
-  return shorter.length < path.length && !shorter.startsWith('..') ? shorter : path;
+  for (let n = index; ; n++) {
+    const path = join(outDir, `${String(n).padStart(3, '0')}-${command}.${extension}`);
+    const written = await writeFile(path, reply.image.bytes, { flag: 'wx' }).then(
+      () => true,
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === 'EEXIST') return false;
+        throw error;
+      },
+    );
+    if (!written) continue;
+    const shorter = relative(process.cwd(), path);
+    return shorter.length < path.length && !shorter.startsWith('..') ? shorter : path;
+  }
 }
