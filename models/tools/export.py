@@ -38,6 +38,8 @@ def parse_args(argv):
                    help="webgpu: the GroupQueryAttention int4 fp16 decoder (see models/README.md)")
     p.add_argument("--vision-heads", type=int, default=None,
                    help="ViT heads (default width / 88, as in EVA ViT-g); for ViTs of another head size")
+    p.add_argument("--webgpu-activations", choices=["fp16", "fp32"], default="fp16",
+                   help="fp32 writes the webgpu graph with fp32 activations, to check it on the CPU EP")
     p.add_argument("--name", default="minigptv2")
     return p.parse_args(argv)
 
@@ -75,6 +77,9 @@ def export(args) -> int:
     print(f"lora: r {plan.lora_r}, alpha {plan.lora_alpha:g} ({plan.lora_alpha_source}), scaling {plan.lora_scaling:g}, "
           f"merged into q_proj and v_proj of {l.layers} layers")
     bits = BITS.get(args.quantize)
+    if args.target == "webgpu" and args.quantize not in (None, "int4"):
+        print("export: --target webgpu writes an int4 decoder; --quantize int8 does not apply", file=sys.stderr)
+        return 2
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.partial-") as tmp:
         work = Path(tmp)
@@ -84,7 +89,7 @@ def export(args) -> int:
         write_embed(work / "embed_tokens.onnx", llama, plan, args.dtype)
         if args.target == "webgpu":
             from official.webgpu_graph import write_webgpu_decoder
-            write_webgpu_decoder(work / "decoder.onnx", llama, ckpt, plan)
+            write_webgpu_decoder(work / "decoder.onnx", llama, ckpt, plan, args.webgpu_activations)
         else:
             write_decoder(work / "decoder.onnx", llama, ckpt, plan, args.dtype, bits)
         print("wrote embed_tokens.onnx, decoder.onnx", flush=True)
