@@ -7,8 +7,8 @@ export interface DecoderShape { layers: number; heads: number; headDim: number; 
 
 function toFloat32(t: ort.Tensor): Float32Array {
   if (t.type === 'float32') return t.data as Float32Array;
-  const src = t.data as Uint16Array | Float16Array;
-  return Float32Array.from(src as ArrayLike<number>, (v) => (src instanceof Uint16Array ? halfToFloat(v) : v));
+  // Node 20 has no Float16Array: onnxruntime-node hands float16 data over as raw Uint16Array bits
+  return Float32Array.from(t.data as Uint16Array, halfToFloat);
 }
 
 function halfToFloat(h: number): number {
@@ -22,7 +22,7 @@ function halfToFloat(h: number): number {
 
 function embedsTensor(values: Float32Array, dims: number[], type: 'float32' | 'float16'): ort.Tensor {
   if (type === 'float32') return new ort.Tensor('float32', values, dims);
-  return new ort.Tensor('float16', typeof Float16Array !== 'undefined' ? Float16Array.from(values) : floatsToHalf(values), dims);
+  return new ort.Tensor('float16', floatsToHalf(values), dims);
 }
 
 function floatsToHalf(values: Float32Array): Uint16Array {
