@@ -20,7 +20,8 @@ describe('GIVEN one generation at a time and a queue of two', () => {
       if (r.question === 'first') await held.wait;
       return `answer to ${r.question}`;
     });
-    const chat = bot(engine, settings);
+    const core = createBot({ engine, plugins: PLUGINS, settings });
+    const chat = new MockAdapter(core);
     const first = chat.send('/vqa first', { image, user: 'a', channel: 'a' });
     await new Promise((r) => setTimeout(r, 50)); // let the first reach the engine
     const second = chat.send('/vqa second', { image, user: 'b', channel: 'b' });
@@ -28,10 +29,12 @@ describe('GIVEN one generation at a time and a queue of two', () => {
     await new Promise((r) => setTimeout(r, 50));
     const fourth = await chat.send('/vqa fourth', { image, user: 'd', channel: 'd' });
     expect(fourth.reply).toEqual({ kind: 'user-error', text: 'Too many requests are waiting (2); try again in a minute.' });
+    expect(core.queueLength()).toBe(2);
     held.release();
     const done = await Promise.all([first, second, third]);
     expect(done.map((d) => d.reply.text)).toEqual(['answer to first', 'answer to second', 'answer to third']);
     expect(done.map((d) => d.queued)).toEqual([[], [1], [2, 1]]);
+    expect(core.queueLength()).toBe(0);
   });
 
   test('WHEN the running request fails THEN the queued ones still get their answers', async () => {

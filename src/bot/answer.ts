@@ -44,6 +44,8 @@ export async function buildAnswerReply(
       entities: shown.entities,
       imageSize: size,
       task: ask.task,
+      timings: result.timings,
+      visionCached: result.visionCached,
     },
   };
 }

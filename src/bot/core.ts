@@ -32,6 +32,8 @@ export interface BotOptions {
 
 export interface Bot extends BotCore {
   readonly registry: PluginRegistry;
+  /** Requests waiting for a free generation slot. */
+  queueLength(): number;
   /** Waits for queued and running requests to finish. */
   close(): Promise<void>;
 }
@@ -69,8 +71,9 @@ export function createBot(options: BotOptions): Bot {
     if (plugin.usesImage && request.image) {
       const size = await readImage(request.image, settings.limits);
       if (!size.ok) return userError(size.error);
+      const before = conversation;
       conversation = conversations.setImage(conversation, request.image.bytes, size.value);
-      conversations.save(conversation);
+      if (conversation !== before) conversations.save(conversation);
     }
     const image = conversation.image;
     if (plugin.usesImage && !image) return userError({ identifier: 'needs-image' });
@@ -142,6 +145,7 @@ export function createBot(options: BotOptions): Bot {
         return { kind: 'error', text: message('unexpected') };
       }
     },
+    queueLength: () => queue.length,
     close: () => queue.drain(),
   };
 }

@@ -57,6 +57,9 @@ export interface BotReply {
   entities?: Entity[];
   imageSize?: ImageSize;
   task?: TaskId;
+  /** How long the engine took, and whether the image's embeddings were cached (answers only; for metrics). */
+  timings?: import('../inference/types.ts').Timings;
+  visionCached?: boolean;
 }
 
 /** How an adapter hears about a request's progress while it runs. */
