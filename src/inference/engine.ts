@@ -11,6 +11,11 @@ export interface EngineOptions {
   threads?: number;
   /** Conversations whose KV cache is kept between turns (least recently used dropped first). */
   maxConversations?: number;
+  /**
+   * Conversations whose decode steps share one decoder call (default 16); 1 answers one request at a time.
+   * Batching raises total throughput whenever several conversations are answered at once.
+   */
+  maxBatch?: number;
   /** Where a missing execution provider is reported; default console.warn. */
   warn?: (line: string) => void;
 }
@@ -43,8 +48,11 @@ export class Engine {
   }
 
   static async load(modelDir: string, options: EngineOptions = {}): Promise<Engine> {
+    if (options.maxBatch !== undefined && !(Number.isInteger(options.maxBatch) && options.maxBatch >= 1)) {
+      throw new Error(`maxBatch must be a whole number of at least 1, not ${options.maxBatch}`);
+    }
     const model = await readModelInfo(modelDir);
-    const init: WorkerInit = { modelDir, device: options.device, threads: options.threads, maxConversations: options.maxConversations };
+    const init: WorkerInit = { modelDir, device: options.device, threads: options.threads, maxConversations: options.maxConversations, maxBatch: options.maxBatch };
     const worker = new Worker(new URL('./worker-bootstrap.mjs', import.meta.url), { workerData: init });
     const warn = options.warn ?? console.warn;
     const device = await new Promise<Device>((resolve, reject) => {

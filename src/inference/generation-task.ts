@@ -23,7 +23,7 @@ export interface TaskSetup {
 
 /**
  * One answer being generated, advanced a decode step at a time by whoever schedules the work; keeping the state
- * here (not in a loop's locals) is what lets several conversations take turns, or later share a batched step.
+ * here (not in a loop's locals) is what lets several conversations share a batched step (decode-batch.ts).
  */
 export class GenerationTask {
   readonly generated: number[] = [];
@@ -34,6 +34,7 @@ export class GenerationTask {
   private decodeMs = 0;
   private readonly firstTokenMs: number;
   private lastText = '';
+  private finalKv: (() => ort.Tensor[]) | undefined;
 
   constructor(
     private readonly core: InferenceCore,
@@ -52,23 +53,49 @@ export class GenerationTask {
     return this.finished;
   }
 
-  /** Feeds the last token and picks the next one; returns true once the answer is complete. */
+  /** The token the next decode step feeds. */
+  get lastToken(): number {
+    return this.generated[this.generated.length - 1]!;
+  }
+
+  /** Positions the conversation's cache holds before the next fed token. */
+  get pastLength(): number {
+    return this.conversation.sequence.length;
+  }
+
+  /** Feeds the last token and picks the next one, alone; returns true once the answer is complete. */
   async step(): Promise<boolean> {
     if (this.finished) return true;
     const t = performance.now();
-    const last = this.generated[this.generated.length - 1]!;
     const { sequence, kv } = this.conversation;
-    const out = await decoderStep(this.core.sessions, this.core.model, await embedTokens(this.core.sessions, [last]), 1, kv, sequence.length);
-    this.advance(last, out.kv);
-    this.core.counters.decodeSteps++;
-    this.accept(out.logits);
-    this.decodeMs += performance.now() - t;
-    return this.finished;
+    const out = await decoderStep(this.core.sessions, this.core.model, await embedTokens(this.core.sessions, [this.lastToken]), 1, kv, sequence.length);
+    this.conversation.kv = out.kv;
+    this.core.counters.decodeCalls++;
+    return this.applyStep(out.logits, performance.now() - t);
   }
 
-  private advance(fed: number, kv: ort.Tensor[]): void {
-    this.conversation.sequence.push(fed);
-    this.conversation.kv = kv;
+  /**
+   * Hands the cache to a decode batch, which keeps it from now on: the task gets it back only when it finishes
+   * (through `finalKv` of applyStep), so a conversation's cache is never held twice.
+   */
+  takeCache(): ort.Tensor[] {
+    const kv = this.conversation.kv;
+    this.conversation.kv = [];
+    return kv;
+  }
+
+  /**
+   * Records a decode step of `lastToken` computed alone or in a batch: `logits` (this task's own copy) choose the
+   * next token. `finalKv` cuts this conversation's cache out of a batch; it is called only if the answer is then
+   * complete, when the cache is remembered for the next turn.
+   */
+  applyStep(logits: Float32Array, ms: number, finalKv?: () => ort.Tensor[]): boolean {
+    this.conversation.sequence.push(this.lastToken);
+    this.core.counters.decodeSteps++;
+    this.decodeMs += ms;
+    this.finalKv = finalKv;
+    this.accept(logits);
+    return this.finished;
   }
 
   private accept(logits: Float32Array): void {
@@ -76,7 +103,9 @@ export class GenerationTask {
     const positions = this.conversation.sequence.length + 1;
     this.finished = isFinished(this.picker, this.generated, positions);
     this.stream();
-    if (this.finished) this.core.remember(this.request.conversation, this.conversation, this.setup.run);
+    if (!this.finished) return;
+    if (this.finalKv) this.conversation.kv = this.finalKv();
+    this.core.remember(this.request.conversation, this.conversation, this.setup.run);
   }
 
   /** Streams the text so far, holding back a half-decoded multi-byte character. */

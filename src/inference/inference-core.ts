@@ -25,7 +25,7 @@ const elapsed = (since: number): number => performance.now() - since;
 
 /** The model in one thread: sessions, tokenizer, per-conversation caches; hands out generation tasks. */
 export class InferenceCore {
-  readonly counters: EngineCounters = { visionRuns: 0, prefillTokens: 0, decodeSteps: 0, cacheHits: 0 };
+  readonly counters: EngineCounters = { visionRuns: 0, prefillTokens: 0, decodeSteps: 0, decodeCalls: 0, cacheHits: 0 };
   private readonly cache: ConversationCache;
   /** Conversations with a generation under way, so that forgetting one also stops its task from caching. */
   private readonly running = new Map<string, RunFlag>();

@@ -63,6 +63,8 @@ export interface EngineCounters {
   visionRuns: number;
   prefillTokens: number;
   decodeSteps: number;
+  /** Decoder calls made for decode steps: fewer than decodeSteps when conversations shared batched steps. */
+  decodeCalls: number;
   cacheHits: number;
 }
 

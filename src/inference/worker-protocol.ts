@@ -6,6 +6,7 @@ export interface WorkerInit {
   device?: Device;
   threads?: number;
   maxConversations?: number;
+  maxBatch?: number;
 }
 
 export type ToWorker =

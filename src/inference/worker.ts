@@ -1,12 +1,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { InputError } from './errors.ts';
+import { DecodeBatch } from './decode-batch.ts';
 import type { GenerationTask } from './generation-task.ts';
 import { InferenceCore } from './inference-core.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.ts';
 import type { GenerateRequest } from './types.ts';
 
-/** Generations stepped in turn; one at a time for now, the queue is where batched decoding would plug in. */
-const MAX_ACTIVE_GENERATIONS = 1;
+/** Conversations decoded together by default: past this, total throughput on a CPU grows little. */
+const DEFAULT_MAX_BATCH = 16;
 
 interface Job {
   id: number;
@@ -32,39 +33,55 @@ try {
   process.exit(1);
 }
 
+const maxBatch = init.maxBatch ?? DEFAULT_MAX_BATCH;
 const waiting: Job[] = [];
-const active: { job: Job; task: GenerationTask }[] = [];
+const batch = new DecodeBatch(core);
+const jobs = new Map<GenerationTask, Job>();
 let pumping = false;
 /** Set by 'close': the sessions are released once the work already accepted is done. */
 let closeRequest: number | undefined;
 
+/** Prefills a waiting job and lets it join the batch (or answers it at once when its first token ends it). */
 async function admit(job: Job): Promise<void> {
   const onText = job.stream ? (text: string) => post({ type: 'text', id: job.id, text }) : undefined;
   try {
-    active.push({ job, task: await core.start(job.request, onText) });
+    const task = await core.start(job.request, onText);
+    if (task.done) {
+      post({ type: 'result', id: job.id, result: task.result() });
+      return;
+    }
+    jobs.set(task, job);
+    batch.add(task);
   } catch (err) {
     fail(job.id, err);
   }
 }
 
-/** Runs until no work is left: admits waiting jobs up to the limit, then gives each active one a step. */
+/**
+ * Runs until no work is left. Each round admits at most one waiting job, then gives every conversation in the
+ * batch one token in one decoder call: a newcomer's prefill delays the others by one prefill only, and every
+ * admitted conversation advances every round, so none starves; waiting jobs are admitted in arrival order.
+ */
 async function pump(): Promise<void> {
   if (pumping) return;
   pumping = true;
-  while (waiting.length > 0 || active.length > 0) {
-    while (active.length < MAX_ACTIVE_GENERATIONS && waiting.length > 0) await admit(waiting.shift()!);
-    for (const entry of [...active]) {
-      try {
-        if (!(await entry.task.step())) continue;
-        post({ type: 'result', id: entry.job.id, result: entry.task.result() });
-      } catch (err) {
-        fail(entry.job.id, err);
-      }
-      active.splice(active.indexOf(entry), 1);
+  while (waiting.length > 0 || batch.size > 0) {
+    if (waiting.length > 0 && batch.size < maxBatch) await admit(waiting.shift()!);
+    if (batch.size === 0) continue;
+    try {
+      for (const task of await batch.step()) finish(task, () => post({ type: 'result', id: jobs.get(task)!.id, result: task.result() }));
+    } catch (err) {
+      for (const task of batch.tasks) finish(task, () => fail(jobs.get(task)!.id, err));
+      batch.clear();
     }
   }
   pumping = false;
   if (closeRequest !== undefined) shutDown(closeRequest);
+}
+
+function finish(task: GenerationTask, answer: () => void): void {
+  answer();
+  jobs.delete(task);
 }
 
 function shutDown(id: number): void {
