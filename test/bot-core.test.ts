@@ -96,9 +96,11 @@ describe('GIVEN a channel with a scene', () => {
     const { chat, engine } = setup(() => gridToken(red.box));
     await chat.send('[refer] the red circle', { image: { bytes: scene.png } });
     await chat.send('what is in the picture?');
+    await chat.send('[identify] #1');
     expect(engine.requests.map((r) => [r.task, r.question])).toEqual([
       ['refer', 'the red circle'],
       ['chat', 'what is in the picture?'],
+      ['identify', `what is this ${gridToken(red.box)}`],
     ]);
   });
 

@@ -134,8 +134,14 @@ export function createBot(options: BotOptions): Bot {
     registry,
     commands: () => registry.commands(),
     async handle(request, stream, limits) {
+      const started = now();
       try {
-        return await dispatch(request, stream, limits);
+        const reply = await dispatch(request, stream, limits);
+        options.log?.info(
+          { command: request.command, platform: request.key.platform, outcome: reply.kind, ms: now() - started },
+          'request',
+        );
+        return reply;
       } catch (error) {
         if (error instanceof InputError) return userError({ identifier: 'input-refused', context: { message: error.message } });
         options.log?.error(

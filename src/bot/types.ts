@@ -1,5 +1,5 @@
 import type { Entity, ImageSize } from '../grounding/types.ts';
-import type { TaskId } from '../inference/types.ts';
+import type { GenerateRequest, GenerateResult, TaskId, Timings } from '../inference/types.ts';
 
 /** Where a conversation lives: one per platform + workspace/guild + channel + thread. */
 export interface ConversationKey {
@@ -58,7 +58,7 @@ export interface BotReply {
   imageSize?: ImageSize;
   task?: TaskId;
   /** How long the engine took, and whether the image's embeddings were cached (answers only; for metrics). */
-  timings?: import('../inference/types.ts').Timings;
+  timings?: Timings;
   visionCached?: boolean;
 }
 
@@ -92,10 +92,7 @@ export interface ReplyLimits {
 
 /** The part of the inference engine the framework uses (src/inference/engine.ts's Engine fits it). */
 export interface BotEngine {
-  generate(
-    request: import('../inference/types.ts').GenerateRequest,
-    onText?: (textSoFar: string) => void,
-  ): Promise<import('../inference/types.ts').GenerateResult>;
+  generate(request: GenerateRequest, onText?: (textSoFar: string) => void): Promise<GenerateResult>;
   /** Drops a conversation's cached image embeddings and KV. */
   forget(conversation: string): void;
 }
