@@ -7,6 +7,14 @@ import { gate, ScriptedEngine } from './helpers/scripted-engine.ts';
 
 const image = { bytes: drawScene(3).png };
 
+/** Waits for a state instead of a fixed time, so a busy machine does not change the outcome. */
+async function until(condition: () => boolean): Promise<void> {
+  for (let waited = 0; !condition(); waited += 5) {
+    if (waited > 10_000) throw new Error('condition never became true');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 function bot(engine: ScriptedEngine, settings: BotOptions['settings'], now?: () => number) {
   return new MockAdapter(createBot({ engine, plugins: PLUGINS, settings, now }));
 }
@@ -23,10 +31,11 @@ describe('GIVEN one generation at a time and a queue of two', () => {
     const core = createBot({ engine, plugins: PLUGINS, settings });
     const chat = new MockAdapter(core);
     const first = chat.send('/vqa first', { image, user: 'a', channel: 'a' });
-    await new Promise((r) => setTimeout(r, 50)); // let the first reach the engine
+    await until(() => engine.requests.length === 1);
     const second = chat.send('/vqa second', { image, user: 'b', channel: 'b' });
+    await until(() => core.queueLength() === 1);
     const third = chat.send('/vqa third', { image, user: 'c', channel: 'c' });
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => core.queueLength() === 2);
     const fourth = await chat.send('/vqa fourth', { image, user: 'd', channel: 'd' });
     expect(fourth.reply).toEqual({ kind: 'user-error', text: 'Too many requests are waiting (2); try again in a minute.' });
     expect(core.queueLength()).toBe(2);
@@ -44,10 +53,12 @@ describe('GIVEN one generation at a time and a queue of two', () => {
       await held.wait;
       throw new Error('out of memory');
     });
-    const chat = bot(engine, settings);
+    const core = createBot({ engine, plugins: PLUGINS, settings });
+    const chat = new MockAdapter(core);
     const failing = chat.send('/vqa boom', { image, user: 'a' });
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => engine.requests.length === 1);
     const waiting = [chat.send('/vqa two', { image, user: 'b' }), chat.send('/vqa three', { image, user: 'c' })];
+    await until(() => core.queueLength() === 2);
     held.release();
     expect((await failing).reply.kind).toBe('error');
     expect((await Promise.all(waiting)).map((w) => w.reply.text)).toEqual(['answer to two', 'answer to three']);
