@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Bot } from './bot/core.ts';
 import { createBot } from './bot/core.ts';
+import { createRegistry, PluginError } from './bot/registry.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { Engine } from './inference/engine.ts';
@@ -55,6 +56,9 @@ async function main(argv: string[]): Promise<number> {
     throw new ConfigError(`model.dir: no model in ${config.model.dir} (set model.dir in the config file to a model folder)`);
   }
 
+  const { disabled, ...sections } = config.plugins;
+  createRegistry(PLUGINS, sections, disabled); // plugin sections fail here, before the slow model load
+
   const engine = await Engine.load(config.model.dir, {
     device: config.model.device,
     threads: config.model.threads,
@@ -95,7 +99,7 @@ async function main(argv: string[]): Promise<number> {
 function explain(error: unknown): { text: string; code: number } {
   const code = (error as NodeJS.ErrnoException).code ?? '';
   if (code.startsWith('ERR_PARSE_ARGS')) return { text: `${(error as Error).message}\n${USAGE}`, code: 2 };
-  if (error instanceof ConfigError) return { text: error.message, code: 1 };
+  if (error instanceof ConfigError || error instanceof PluginError) return { text: error.message, code: 1 };
   const text = error instanceof Error ? error.message : String(error);
   const isSetupProblem = /^(cannot load the model|discord\.|slack\.|SLACK_)/.test(text);
   return isSetupProblem ? { text, code: 1 } : { text: error instanceof Error ? (error.stack ?? text) : text, code: 1 };
