@@ -1,9 +1,14 @@
 import * as ort from 'onnxruntime-node';
 
 /** Drives a decoder graph over a fixed sequence of input embeddings (a prefill, then one token per step) and
- * returns each call's last-position logits as float32: the plain CPU layout (Concat KV, position_ids) or the
- * --target webgpu layout (GroupQueryAttention over max-length KV buffers, attention_mask only). */
+ * returns each call's last-position logits as float32 and each call's time: the plain CPU layout (Concat KV,
+ * position_ids) or the --target webgpu layout (GroupQueryAttention over max-length KV buffers, attention_mask
+ * only). Used by the exporter's tests and by bench/variants.ts. */
 export interface DecoderShape { layers: number; heads: number; headDim: number; hidden: number; vocab: number }
+
+export interface DecoderRun { logits: Float32Array[]; ms: number[] }
+
+export interface RunOptions { threads?: number }
 
 function toFloat32(t: ort.Tensor): Float32Array {
   if (t.type === 'float32') return t.data as Float32Array;
@@ -44,44 +49,50 @@ function floatsToHalf(values: Float32Array): Uint16Array {
 
 const ones = (n: number) => new ort.Tensor('int64', BigInt64Array.from({ length: n }, () => 1n), [1, n]);
 
-export async function runPlain(path: string, s: DecoderShape, chunks: Float32Array[]): Promise<Float32Array[]> {
-  const session = await ort.InferenceSession.create(path, { intraOpNumThreads: 1 });
+export async function runPlain(path: string, s: DecoderShape, chunks: Float32Array[], o: RunOptions = {}): Promise<DecoderRun> {
+  const session = await ort.InferenceSession.create(path, { intraOpNumThreads: o.threads ?? 1 });
   let past: Record<string, ort.Tensor> = {};
   for (let i = 0; i < s.layers; i++) for (const k of ['key', 'value']) past[`past_key_values.${i}.${k}`] = new ort.Tensor('float32', new Float32Array(0), [1, s.heads, 0, s.headDim]);
   const logits: Float32Array[] = [];
+  const ms: number[] = [];
   let done = 0;
   for (const chunk of chunks) {
     const t = chunk.length / s.hidden;
+    const start = performance.now();
     const out = await session.run({
       inputs_embeds: new ort.Tensor('float32', chunk, [1, t, s.hidden]), attention_mask: ones(done + t),
       position_ids: new ort.Tensor('int64', BigInt64Array.from({ length: t }, (_, j) => BigInt(done + j)), [1, t]), ...past,
     });
+    ms.push(performance.now() - start);
     done += t;
     logits.push(toFloat32(out.logits!).slice((t - 1) * s.vocab));
     past = {};
     for (let i = 0; i < s.layers; i++) for (const k of ['key', 'value']) past[`past_key_values.${i}.${k}`] = out[`present.${i}.${k}`]!;
   }
   await session.release();
-  return logits;
+  return { logits, ms };
 }
 
-export async function runGqa(path: string, s: DecoderShape, chunks: Float32Array[], maxLength: number): Promise<Float32Array[]> {
-  const session = await ort.InferenceSession.create(path, { intraOpNumThreads: 1 });
+export async function runGqa(path: string, s: DecoderShape, chunks: Float32Array[], maxLength: number, o: RunOptions = {}): Promise<DecoderRun> {
+  const session = await ort.InferenceSession.create(path, { intraOpNumThreads: o.threads ?? 1 });
   const type = session.inputMetadata.find((m) => m.name === 'inputs_embeds' && m.isTensor) as { type?: string } | undefined;
   const act = type?.type === 'float16' ? 'float16' : 'float32';
   const size = s.heads * maxLength * s.headDim;
   let past: Record<string, ort.Tensor> = {};
   for (let i = 0; i < s.layers; i++) for (const k of ['key', 'value']) past[`past_key_values.${i}.${k}`] = embedsTensor(new Float32Array(size), [1, s.heads, maxLength, s.headDim], act);
   const logits: Float32Array[] = [];
+  const ms: number[] = [];
   let done = 0;
   for (const chunk of chunks) {
     const t = chunk.length / s.hidden;
+    const start = performance.now();
     const out = await session.run({ inputs_embeds: embedsTensor(chunk, [1, t, s.hidden], act), attention_mask: ones(done + t), ...past });
+    ms.push(performance.now() - start);
     done += t;
     logits.push(toFloat32(out.logits!).slice((t - 1) * s.vocab));
     past = {};
     for (let i = 0; i < s.layers; i++) for (const k of ['key', 'value']) past[`past_key_values.${i}.${k}`] = out[`present.${i}.${k}`]!;
   }
   await session.release();
-  return logits;
+  return { logits, ms };
 }

@@ -1,5 +1,5 @@
 /**
- * The engine as a bot uses it, in its own process: `tsx bench/engine-probe.ts MODEL_DIR THREADS`, then JSON
+ * The engine as a bot uses it, in its own process: `tsx bench/engine-probe.ts MODEL_DIR THREADS [MAX_BATCH]`, then JSON
  * lines on stdin (see protocol.ts). Timings are taken by the caller around Engine.generate, so the worker's
  * scheduling and messaging count against the engine.
  */
@@ -26,8 +26,9 @@ export interface EngineTurns extends PathFigures {
   answers: string[];
 }
 
-const [modelDir, threadsArg] = process.argv.slice(2);
+const [modelDir, threadsArg, maxBatchArg] = process.argv.slice(2);
 const threads = Number(threadsArg);
+const maxBatch = maxBatchArg === undefined ? undefined : Number(maxBatchArg);
 const print = (value: unknown): void => {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 };
@@ -107,13 +108,13 @@ async function concurrency(engine: Engine, c: Extract<Command, { cmd: 'concurren
 
 async function main(): Promise<void> {
   if (!modelDir || !(threads > 0)) {
-    print({ error: 'usage: engine-probe.ts MODEL_DIR THREADS' });
+    print({ error: 'usage: engine-probe.ts MODEL_DIR THREADS [MAX_BATCH]' });
     process.exit(2);
   }
   const t = performance.now();
   let engine: Engine;
   try {
-    engine = await Engine.load(modelDir, { threads, warn: () => {} });
+    engine = await Engine.load(modelDir, { threads, maxBatch, warn: () => {} });
   } catch (err) {
     print({ error: (err as Error).message });
     process.exit(1);

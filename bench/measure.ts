@@ -38,6 +38,9 @@ export interface ModelReport {
   floor: PathSummary;
   official?: PathSummary;
   concurrency: Record<string, Omit<ConcurrencyFigures, 'conversations' | 'tokens'>>;
+  /** The same concurrency through an engine that answers one request at a time (maxBatch 1). */
+  concurrency_unbatched: Record<string, Omit<ConcurrencyFigures, 'conversations' | 'tokens'>>;
+  concurrency_tokens: number;
   /** Greedy ids of both turns equal to the engine's (near-ties in float32 can differ on random weights). */
   ids_agree: { floor: boolean; official?: boolean };
   ratios: Record<string, number>;
@@ -94,13 +97,24 @@ export async function benchModel(modelDir: string, workDir: string, plan: Plan):
       if (official) o.push(await official.run(request));
       plan.log(`  run ${r + 1}/${plan.runs}: decode ms/token engine ${decodeMsPerToken(er).toFixed(1)}, floor ${decodeMsPerToken(f[r]!).toFixed(1)}${official ? `, official ${decodeMsPerToken(o[r]!).toFixed(1)}` : ''}`);
     }
+    await floor.close();
+    await official?.close();
+    // Batched and one-at-a-time engines take turns level by level, so their ratio sees the same machine load.
     const conc: Record<number, ConcurrencyFigures[]> = {};
-    for (let r = 0; r < plan.concurrencyRuns; r++) {
-      for (const n of plan.concurrency) {
-        const c = await engine.concurrency(`conc-${r}-${n}`, concurrentAsks(n), plan.concurrencyTokens);
-        (conc[n] ??= []).push(c);
-        plan.log(`  concurrency ${n}: ${c.aggregateTokPerS.toFixed(1)} tok/s in total, p95 latency ${c.latencyP95Ms.toFixed(0)} ms`);
+    const serial: Record<number, ConcurrencyFigures[]> = {};
+    const unbatched = plan.concurrency.length > 0 ? await EnginePath.start(modelDir, plan.threads, 1) : undefined;
+    try {
+      for (let r = 0; r < plan.concurrencyRuns; r++) {
+        for (const n of plan.concurrency) {
+          const c = await engine.concurrency(`conc-${r}-${n}`, concurrentAsks(n), plan.concurrencyTokens);
+          const s = await unbatched!.concurrency(`conc-${r}-${n}`, concurrentAsks(n), plan.concurrencyTokens);
+          (conc[n] ??= []).push(c);
+          (serial[n] ??= []).push(s);
+          plan.log(`  ${n} at once: ${c.aggregateTokPerS.toFixed(1)} tok/s in total batched, ${s.aggregateTokPerS.toFixed(1)} one at a time; p95 latency ${c.latencyP95Ms.toFixed(0)} / ${s.latencyP95Ms.toFixed(0)} ms`);
+        }
       }
+    } finally {
+      await unbatched?.close();
     }
     const ratios: Record<string, number> = {};
     const ratio = (name: string, values: number[]): void => {
@@ -118,6 +132,7 @@ export async function benchModel(modelDir: string, workDir: string, plan: Plan):
     const one = conc[1] ?? [];
     for (const n of plan.concurrency.filter((n) => n > 1)) {
       ratio(`concurrency${n}_vs_1`, (conc[n] ?? []).map((c, i) => c.aggregateTokPerS / one[i]!.aggregateTokPerS));
+      ratio(`batched_vs_unbatched_concurrency${n}`, (conc[n] ?? []).map((c, i) => c.aggregateTokPerS / serial[n]![i]!.aggregateTokPerS));
     }
     const engineSummary = summarise(e);
     return {
@@ -129,12 +144,9 @@ export async function benchModel(modelDir: string, workDir: string, plan: Plan):
       engine: { ...engineSummary, preprocess_ms: round(median(preprocess)) },
       floor: summarise(f),
       ...(official ? { official: summarise(o) } : {}),
-      concurrency: Object.fromEntries(
-        Object.entries(conc).map(([n, runs]) => {
-          const m = (k: keyof ConcurrencyFigures): number => round(median(runs.map((c) => c[k])));
-          return [n, { wallMs: m('wallMs'), aggregateTokPerS: m('aggregateTokPerS'), ttftP50Ms: m('ttftP50Ms'), ttftP95Ms: m('ttftP95Ms'), latencyP50Ms: m('latencyP50Ms'), latencyP95Ms: m('latencyP95Ms'), lagP99Ms: m('lagP99Ms') }];
-        }),
-      ),
+      concurrency: concurrencyMedians(conc),
+      concurrency_unbatched: concurrencyMedians(serial),
+      concurrency_tokens: plan.concurrencyTokens,
       ids_agree: { floor: e.every((x, i) => sameIds(x, f[i]!)), ...(official ? { official: e.every((x, i) => sameIds(x, o[i]!)) } : {}) },
       ratios,
       // the worse of a single conversation's turns and the busiest concurrency level
@@ -143,4 +155,13 @@ export async function benchModel(modelDir: string, workDir: string, plan: Plan):
   } finally {
     await Promise.all([engine.close(), floor.close(), official?.close()]);
   }
+}
+
+function concurrencyMedians(levels: Record<number, ConcurrencyFigures[]>): ModelReport['concurrency'] {
+  return Object.fromEntries(
+    Object.entries(levels).map(([n, runs]) => {
+      const m = (k: keyof ConcurrencyFigures): number => round(median(runs.map((c) => c[k])));
+      return [n, { wallMs: m('wallMs'), aggregateTokPerS: m('aggregateTokPerS'), ttftP50Ms: m('ttftP50Ms'), ttftP95Ms: m('ttftP95Ms'), latencyP50Ms: m('latencyP50Ms'), latencyP95Ms: m('latencyP95Ms'), lagP99Ms: m('lagP99Ms') }];
+    }),
+  );
 }

@@ -11,9 +11,10 @@ const tsx = (script: string, ...args: string[]): [string, string[]] => [process.
 export class EnginePath {
   private constructor(private readonly child: LineChild) {}
 
-  static async start(modelDir: string, threads: number): Promise<EnginePath> {
-    const [cmd, args] = tsx('bench/engine-probe.ts', modelDir, String(threads));
-    return new EnginePath((await LineChild.start('engine', cmd, args, LOAD_TIMEOUT_MS)).child);
+  /** `maxBatch` 1 answers one request at a time (the engine without batched decoding). */
+  static async start(modelDir: string, threads: number, maxBatch?: number): Promise<EnginePath> {
+    const [cmd, args] = tsx('bench/engine-probe.ts', modelDir, String(threads), ...(maxBatch === undefined ? [] : [String(maxBatch)]));
+    return new EnginePath((await LineChild.start(maxBatch === 1 ? 'engine (one at a time)' : 'engine', cmd, args, LOAD_TIMEOUT_MS)).child);
   }
 
   turns(conversation: string, image: string, task: TaskId, questions: string[], tokens: number): Promise<EngineTurns> {

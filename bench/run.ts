@@ -79,13 +79,13 @@ async function main(): Promise<void> {
   try {
     const modelDir = opts.model ?? defaultModel(log);
     // The default model is small: many runs are cheap. The scale model's steps cost ~100× more.
-    const main: Plan = { runs: opts.runs, tokens: opts.quick ? 16 : 32, concurrency: [1, 4, 16], concurrencyRuns: opts.quick ? 1 : 3, concurrencyTokens: 16, threads: opts.threads, official: !opts.skipOfficial, log };
+    const main: Plan = { runs: opts.runs, tokens: opts.quick ? 16 : 32, concurrency: [1, 4, 16], concurrencyRuns: opts.quick ? 1 : 3, concurrencyTokens: opts.quick ? 16 : 32, threads: opts.threads, official: !opts.skipOfficial, log };
     const result: ModelReport = await benchModel(modelDir, workDir, main);
     if (!opts.json) console.log(formatReport(result));
     let scale: ModelReport | undefined;
     if (!opts.skipScale) {
       ensureScaleModel(log);
-      const plan: Plan = { runs: opts.quick ? 1 : Math.min(opts.runs, 3), tokens: opts.quick ? 6 : 12, concurrency: opts.quick ? [1, 4] : [1, 4, 16], concurrencyRuns: 1, concurrencyTokens: opts.quick ? 4 : 6, threads: opts.threads, official: !opts.skipOfficial, log };
+      const plan: Plan = { runs: opts.quick ? 1 : Math.min(opts.runs, 3), tokens: opts.quick ? 6 : 12, concurrency: opts.quick ? [] : [1, 4, 16], concurrencyRuns: 1, concurrencyTokens: opts.quick ? 6 : 8, threads: opts.threads, official: !opts.skipOfficial, log };
       scale = await benchModel(SCALE_DIR, workDir, plan);
       if (!opts.json) console.log(`\n${formatReport(scale)}`);
     }
