@@ -56,6 +56,8 @@ export async function start(core: BotCore, config: ConsoleConfig, log: Logger, i
   say(`${first.note}\n`);
 
   const lines = createInterface({ input, output: interactive ? output : undefined, terminal: interactive });
+  // A terminal in raw mode turns Ctrl-C into a readline event rather than a signal: treat it as leaving.
+  lines.on('SIGINT', () => lines.close());
   const prompt = (): void => {
     if (interactive) lines.prompt();
   };
