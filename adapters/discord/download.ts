@@ -10,8 +10,8 @@ export type Download = { ok: true; image: InputImage } | { ok: false; text: stri
 export interface DownloadLimits {
   maxBytes: number;
   timeoutMs: number;
-  /** Extra allowed host (host:port), from DISCORD_API_URL. */
-  extraHost?: string;
+  /** Extra allowed host name, from DISCORD_API_URL: a local Discord may serve files from another port. */
+  extraHostname?: string;
 }
 
 const megabytes = (bytes: number): string => (bytes / (1024 * 1024)).toFixed(1);
@@ -30,14 +30,14 @@ export function precheck(ref: AttachmentRef, limits: DownloadLimits): { ok: true
   return { ok: true };
 }
 
-function allowedUrl(url: string, extraHost: string | undefined): boolean {
+function allowedUrl(url: string, extraHostname: string | undefined): boolean {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     return false;
   }
-  if (extraHost !== undefined && parsed.host === extraHost) return true;
+  if (extraHostname !== undefined && parsed.hostname === extraHostname) return true;
   return parsed.protocol === 'https:' && DISCORD_CDN_HOSTS.includes(parsed.hostname);
 }
 
@@ -48,8 +48,8 @@ function allowedUrl(url: string, extraHost: string | undefined): boolean {
 export async function downloadAttachment(ref: AttachmentRef, limits: DownloadLimits): Promise<Download> {
   const checked = precheck(ref, limits);
   if (!checked.ok) return checked;
-  if (!allowedUrl(ref.url, limits.extraHost)) return { ok: false, text: message('not-an-image', { name: ref.name }) };
   const failed = { ok: false as const, text: `I could not download ${ref.name} from Discord; please try again.` };
+  if (!allowedUrl(ref.url, limits.extraHostname)) return failed;
   try {
     const response = await fetch(ref.url, { signal: AbortSignal.timeout(limits.timeoutMs), redirect: 'error' });
     if (!response.ok || !response.body) return failed;

@@ -54,7 +54,7 @@ export async function start(core: BotCore, input: ConfigInput, log: Log): Promis
     downloadLimits: {
       maxBytes: config.maxImageBytes,
       timeoutMs: config.downloadTimeoutMs,
-      extraHost: config.apiUrl ? new URL(config.apiUrl).host : undefined,
+      extraHostname: config.apiUrl ? new URL(config.apiUrl).hostname : undefined,
     },
     chatTextOption: chatTextOption(core.commands()),
     run: makeRunner(core, log),
