@@ -87,7 +87,8 @@ async function concurrency(engine: Engine, c: Extract<Command, { cmd: 'concurren
         firstText ??= performance.now();
       });
       const end = performance.now();
-      return { tokens: result.timings.tokens, ttft: (firstText ?? end) - began, latency: end - began, end };
+      const t = result.timings;
+      return { tokens: t.tokens, ttft: (firstText ?? end) - began, latency: end - began, end, startup: t.preprocessMs + t.visionMs + t.prefillMs };
     }),
   );
   lag.disable();
@@ -103,6 +104,7 @@ async function concurrency(engine: Engine, c: Extract<Command, { cmd: 'concurren
     latencyP50Ms: percentile(done.map((d) => d.latency), 50),
     latencyP95Ms: percentile(done.map((d) => d.latency), 95),
     lagP99Ms: lag.percentile(99) / 1e6,
+    startupMs: done.reduce((sum, d) => sum + d.startup, 0),
   };
 }
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import * as ort from 'onnxruntime-node';
-import type { PathFigures, TurnFigures, TurnsRequest } from './protocol.ts';
+import type { BatchFigures, BatchRequest, PathFigures, TurnFigures, TurnsRequest } from './protocol.ts';
 
 interface Dims {
   size: number;
@@ -127,10 +127,55 @@ async function main(): Promise<void> {
     return { visionMs, turns, lagP99Ms: lag.percentile(99) / 1e6, peakRssMb: process.resourceUsage().maxRSS / 1024 };
   }
 
+  /** Prefills the first turn once, then steps `rows` copies of it together (masks all ones: no padding). */
+  async function batched(r: BatchRequest): Promise<BatchFigures> {
+    const pixels = new Float32Array((await readFile(r.pixels)).buffer.slice(0));
+    const image = (await vision.run({ pixel_values: new ort.Tensor('float32', pixels, [1, 3, d.size, d.size]) }))['image_embeds']!.data as Float32Array;
+    const { seg0, seg1 } = r.turns[0]!;
+    const ids = [...seg0, ...seg1];
+    const tokenEmbeds = (await embed.run({ input_ids: int64(ids, [1, ids.length]) }))['inputs_embeds']!.data as Float32Array;
+    const D = d.hidden;
+    const embeds = new Float32Array((ids.length + d.imageTokens) * D);
+    embeds.set(tokenEmbeds.subarray(0, seg0.length * D));
+    embeds.set(image, seg0.length * D);
+    embeds.set(tokenEmbeds.subarray(seg0.length * D), (seg0.length + d.imageTokens) * D);
+    const prefill = await step(embeds, ids.length + d.imageTokens, emptyPast(), 0);
+    const past = ids.length + d.imageTokens;
+    const figures: BatchFigures = {};
+    for (const rows of r.batch.rows) {
+      let kv: ort.Tensor[] = prefill.kv.map((t) => {
+        const one = t.data as Float32Array;
+        const many = new Float32Array(one.length * rows);
+        for (let b = 0; b < rows; b++) many.set(one, b * one.length);
+        return new ort.Tensor('float32', many, [rows, d.heads, past, d.headDim]);
+      });
+      const t = performance.now();
+      let token = prefill.next;
+      for (let s = 0; s < r.batch.steps; s++) {
+        const e = (await embed.run({ input_ids: int64(new Array(rows).fill(token), [rows, 1]) }))['inputs_embeds']!.data as Float32Array;
+        const feeds: Record<string, ort.Tensor> = {
+          inputs_embeds: new ort.Tensor('float32', e, [rows, 1, D]),
+          attention_mask: int64(new Array(rows * (past + s + 1)).fill(1), [rows, past + s + 1]),
+          position_ids: int64(new Array(rows).fill(past + s), [rows, 1]),
+        };
+        kv.forEach((k, i) => {
+          feeds[`past_key_values.${i >> 1}.${i & 1 ? 'value' : 'key'}`] = k;
+        });
+        const out = await decoder.run(feeds);
+        const logits = out['logits']!;
+        token = argmaxWithoutEos(logits.data as Float32Array, 0, logits.dims[2]!, d.eos);
+        kv = kv.map((_, i) => out[`present.${i >> 1}.${i & 1 ? 'value' : 'key'}`]!);
+      }
+      figures[String(rows)] = (rows * r.batch.steps) / ((performance.now() - t) / 1000);
+    }
+    return figures;
+  }
+
   for await (const line of createInterface({ input: process.stdin })) {
     if (!line.trim()) continue;
     try {
-      print(await run(JSON.parse(line) as TurnsRequest));
+      const request = JSON.parse(line) as TurnsRequest | BatchRequest;
+      print('batch' in request ? await batched(request) : await run(request));
     } catch (err) {
       print({ error: (err as Error).message });
     }

@@ -1,7 +1,7 @@
 /** One model's benchmark: the three paths interleaved run by run, then concurrency through the engine. */
 import type { ModelInfo } from '../src/inference/model-config.ts';
 import { EnginePath, IdsPath } from './paths.ts';
-import type { ConcurrencyFigures, PathFigures } from './protocol.ts';
+import type { BatchFigures, ConcurrencyFigures, PathFigures } from './protocol.ts';
 import { concurrentAsks, prepare, QUESTIONS, TASK, turnIds } from './setup.ts';
 import { median, round } from './stats.ts';
 
@@ -41,6 +41,8 @@ export interface ModelReport {
   /** The same concurrency through an engine that answers one request at a time (maxBatch 1). */
   concurrency_unbatched: Record<string, Omit<ConcurrencyFigures, 'conversations' | 'tokens'>>;
   concurrency_tokens: number;
+  /** Decode tok/s in total of the floor stepping N copies of one prompt per call (no prefill, no padding). */
+  floor_batched_decode_tok_per_s: Record<string, number>;
   /** Greedy ids of both turns equal to the engine's (near-ties in float32 can differ on random weights). */
   ids_agree: { floor: boolean; official?: boolean };
   ratios: Record<string, number>;
@@ -97,6 +99,12 @@ export async function benchModel(modelDir: string, workDir: string, plan: Plan):
       if (official) o.push(await official.run(request));
       plan.log(`  run ${r + 1}/${plan.runs}: decode ms/token engine ${decodeMsPerToken(er).toFixed(1)}, floor ${decodeMsPerToken(f[r]!).toFixed(1)}${official ? `, official ${decodeMsPerToken(o[r]!).toFixed(1)}` : ''}`);
     }
+    // What batching can give at best on this machine: the floor decoding copies of one prompt together.
+    const ceilings: BatchFigures[] = [];
+    if (plan.concurrency.length > 0) {
+      for (let r = 0; r < plan.concurrencyRuns; r++) ceilings.push(await floor.batched({ batch: { rows: plan.concurrency, steps: plan.concurrencyTokens }, pixels: setup.pixels, turns: request.turns }));
+      plan.log(`  floor batched decode: ${Object.entries(ceilings[0]!).map(([n, v]) => `${n} rows ${v.toFixed(1)} tok/s`).join(', ')}`);
+    }
     await floor.close();
     await official?.close();
     // Batched and one-at-a-time engines take turns level by level, so their ratio sees the same machine load.
@@ -147,6 +155,7 @@ export async function benchModel(modelDir: string, workDir: string, plan: Plan):
       concurrency: concurrencyMedians(conc),
       concurrency_unbatched: concurrencyMedians(serial),
       concurrency_tokens: plan.concurrencyTokens,
+      floor_batched_decode_tok_per_s: Object.fromEntries(plan.concurrency.map((n) => [String(n), round(median(ceilings.map((c) => c[String(n)]!)))])),
       ids_agree: { floor: e.every((x, i) => sameIds(x, f[i]!)), ...(official ? { official: e.every((x, i) => sameIds(x, o[i]!)) } : {}) },
       ratios,
       // the worse of a single conversation's turns and the busiest concurrency level
@@ -161,7 +170,7 @@ function concurrencyMedians(levels: Record<number, ConcurrencyFigures[]>): Model
   return Object.fromEntries(
     Object.entries(levels).map(([n, runs]) => {
       const m = (k: keyof ConcurrencyFigures): number => round(median(runs.map((c) => c[k])));
-      return [n, { wallMs: m('wallMs'), aggregateTokPerS: m('aggregateTokPerS'), ttftP50Ms: m('ttftP50Ms'), ttftP95Ms: m('ttftP95Ms'), latencyP50Ms: m('latencyP50Ms'), latencyP95Ms: m('latencyP95Ms'), lagP99Ms: m('lagP99Ms') }];
+      return [n, { wallMs: m('wallMs'), aggregateTokPerS: m('aggregateTokPerS'), ttftP50Ms: m('ttftP50Ms'), ttftP95Ms: m('ttftP95Ms'), latencyP50Ms: m('latencyP50Ms'), latencyP95Ms: m('latencyP95Ms'), lagP99Ms: m('lagP99Ms'), startupMs: m('startupMs') }];
     }),
   );
 }

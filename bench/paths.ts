@@ -1,6 +1,6 @@
 /** Starting the three measured paths, each in its own process, and asking them for one measured conversation. */
 import { LineChild } from './line-child.ts';
-import type { ConcurrencyFigures, PathFigures, TurnsRequest } from './protocol.ts';
+import type { BatchFigures, BatchRequest, ConcurrencyFigures, PathFigures, TurnsRequest } from './protocol.ts';
 import type { EngineTurns } from './engine-probe.ts';
 import type { TaskId } from '../src/inference/types.ts';
 
@@ -49,6 +49,11 @@ export class IdsPath {
 
   async run(request: TurnsRequest): Promise<PathFigures> {
     return this.convert(await this.child.request(request, RUN_TIMEOUT_MS));
+  }
+
+  /** Floor only: decode tokens/s in total with 1, 4, 16 … copies of the prompt per decoder call. */
+  batched(request: BatchRequest): Promise<BatchFigures> {
+    return this.child.request(request, RUN_TIMEOUT_MS);
   }
 
   close(): Promise<void> {

@@ -33,6 +33,16 @@ export interface PathFigures {
   peakRssMb: number;
 }
 
+/** The floor's batched decode: `rows` copies of one prompt stepped together, the most batching can give. */
+export interface BatchRequest {
+  batch: { rows: number[]; steps: number };
+  pixels: string;
+  turns: TurnIds[];
+}
+
+/** Decode tokens per second in total, by rows per decoder call. */
+export type BatchFigures = Record<string, number>;
+
 export interface ConcurrencyFigures {
   conversations: number;
   tokens: number;
@@ -43,4 +53,6 @@ export interface ConcurrencyFigures {
   latencyP50Ms: number;
   latencyP95Ms: number;
   lagP99Ms: number;
+  /** Σ over requests of preprocessing + vision + prefill: work that no decode batch can share. */
+  startupMs: number;
 }

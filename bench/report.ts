@@ -25,10 +25,10 @@ function pathTable(r: ModelReport): string {
 }
 
 function concurrencyTable(r: ModelReport): string {
-  const rows = [[`at once (${r.concurrency_tokens} tokens each)`, 'tok/s total', 'TTFT p50 ms', 'TTFT p95 ms', 'latency p50 ms', 'latency p95 ms', 'lag p99 ms']];
+  const rows = [[`at once (${r.concurrency_tokens} tokens each)`, 'tok/s total', 'TTFT p50 ms', 'TTFT p95 ms', 'latency p50 ms', 'latency p95 ms', 'lag p99 ms', 'preprocess+vision+prefill ms']];
   for (const [label, levels] of [['batched', r.concurrency], ['one at a time', r.concurrency_unbatched]] as const) {
     for (const [n, c] of Object.entries(levels)) {
-      rows.push([`${n} ${label}`, fmt(c.aggregateTokPerS), fmt(c.ttftP50Ms, 0), fmt(c.ttftP95Ms, 0), fmt(c.latencyP50Ms, 0), fmt(c.latencyP95Ms, 0), fmt(c.lagP99Ms)]);
+      rows.push([`${n} ${label}`, fmt(c.aggregateTokPerS), fmt(c.ttftP50Ms, 0), fmt(c.ttftP95Ms, 0), fmt(c.latencyP50Ms, 0), fmt(c.latencyP95Ms, 0), fmt(c.lagP99Ms), fmt(c.startupMs, 0)]);
     }
   }
   return pad(rows);
@@ -43,6 +43,7 @@ export function formatReport(r: ModelReport): string {
     pathTable(r),
     '',
     concurrencyTable(r),
+    `floor decode with N prompts per call (tok/s in total): ${Object.entries(r.floor_batched_decode_tok_per_s).map(([n, v]) => `${n}: ${fmt(v)}`).join(', ') || '—'}`,
     '',
     'ratios (paired per run, median):',
     ...ratios,
