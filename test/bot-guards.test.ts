@@ -20,9 +20,9 @@ function bot(engine: ScriptedEngine, settings: BotOptions['settings'], now?: () 
 }
 
 describe('GIVEN one generation at a time and a queue of two', () => {
-  const settings = { limits: { maxConcurrent: 1, maxQueue: 2 } };
+  const settings = { limits: { maxConcurrent: 1, maxQueue: 2, perUser: { requests: 1, windowSeconds: 60 } } };
 
-  test('WHEN four users ask at once THEN two wait with their positions, the fourth is told the queue is full', async () => {
+  test('WHEN four users ask at once THEN two wait with their positions, the fourth is told the queue is full and may ask later', async () => {
     const held = gate();
     const engine = new ScriptedEngine(async (r) => {
       if (r.question === 'first') await held.wait;
@@ -44,6 +44,8 @@ describe('GIVEN one generation at a time and a queue of two', () => {
     expect(done.map((d) => d.reply.text)).toEqual(['answer to first', 'answer to second', 'answer to third']);
     expect(done.map((d) => d.queued)).toEqual([[], [1], [2, 1]]);
     expect(core.queueLength()).toBe(0);
+    // Being turned away by a full queue did not use up the user's one request a minute.
+    expect((await chat.send('/vqa fifth', { image, user: 'd', channel: 'd' })).reply.text).toBe('answer to fifth');
   });
 
   test('WHEN the running request fails THEN the queued ones still get their answers', async () => {

@@ -86,6 +86,7 @@ export function createBot(options: BotOptions): Bot {
     if ('refuse' in outcome) return userError({ identifier: outcome.refuse, context: outcome.context });
     if (!image) return userError({ identifier: 'needs-image' });
 
+    if (queue.isFull()) return userError({ identifier: 'queue-full', context: { waiting: queue.length } });
     if (!admin) {
       const allowed = rateLimit.take(request.user.id);
       if (!allowed.ok) return userError(allowed.error);

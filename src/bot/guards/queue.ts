@@ -31,9 +31,15 @@ export class RequestQueue {
     return Math.max(0, this.running + this.waiting.length - this.config.maxConcurrent);
   }
 
-  async run<T>(job: () => Promise<T>, onQueued?: (position: number) => void): Promise<Result<T>> {
+  /** Whether a request arriving now would be refused; lets callers refuse before spending a user's rate limit. */
+  isFull(): boolean {
     const mustWait = this.running + this.waiting.length >= this.config.maxConcurrent;
-    if (mustWait && this.length >= this.config.maxQueue) return fail('queue-full', { waiting: this.length });
+    return mustWait && this.length >= this.config.maxQueue;
+  }
+
+  async run<T>(job: () => Promise<T>, onQueued?: (position: number) => void): Promise<Result<T>> {
+    if (this.isFull()) return fail('queue-full', { waiting: this.length });
+    const mustWait = this.running + this.waiting.length >= this.config.maxConcurrent;
     const waiter: Waiter = { onQueued };
     this.waiting.push(waiter);
     if (mustWait) onQueued?.(this.length);
