@@ -12,6 +12,9 @@ import { LiveText } from './throttle.ts';
  * first, so Discord's 3-second window never depends on the model, then answered by editing the deferred reply.
  */
 export async function handleInteraction(interaction: ChatInputCommandInteraction, h: Handling): Promise<void> {
+  // Counted from receipt rather than from the id's timestamp: the gateway delivers within moments, and a clock
+  // that disagrees with Discord's must not expire every answer.
+  const deadline = Date.now() + h.config.interactionDeadlineMs;
   const { request, attachment } = decodeInteraction(interaction);
   const checked = attachment ? precheck(attachment, h.downloadLimits) : { ok: true as const };
   if (!checked.ok) {
@@ -19,7 +22,6 @@ export async function handleInteraction(interaction: ChatInputCommandInteraction
     return;
   }
   await interaction.deferReply();
-  const deadline = interaction.createdTimestamp + h.config.interactionDeadlineMs;
   const pastDeadline = (): boolean => Date.now() > deadline;
 
   let image: InputImage | undefined;
