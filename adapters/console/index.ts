@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import type { BotCore, InputImage, ReplyLimits } from '../../src/bot/types.ts';
+import { message } from '../../src/bot/messages.ts';
 import type { Logger } from '../../src/log.ts';
 import { decodeLine } from './decode.ts';
 import { replyText, saveImage, StreamPrinter } from './encode.ts';
@@ -78,7 +79,7 @@ export async function start(core: BotCore, config: ConsoleConfig, log: Logger, i
     const attached = imageCommands.has(decoded.command) ? image : undefined;
     const reply = await core.handle(
       { key, user, command: decoded.command, args: decoded.args, image: attached },
-      { onText: (text) => printer.update(text), onQueued: (position) => say(`(waiting: #${position} in the queue)\n`) },
+      { onText: (text) => printer.update(text), onQueued: (position) => say(`${message('queued', { position })}\n`) },
       LIMITS,
     );
     printer.finish(replyText(reply));
