@@ -253,7 +253,7 @@ describe('discord adapter past the interaction deadline, configured without answ
   let late: FakeDiscord;
   let lateAdapter: DiscordAdapter;
   beforeAll(async () => {
-    late = await FakeDiscord.start();
+    late = await FakeDiscord.start({ heartbeatIntervalMs: 200 });
     const core = createBot({ engine: new ScriptedEngine(scriptedAnswer), plugins: PLUGINS });
     // A deadline already passed when the answer comes: what a 15-minute job looks like, without the wait.
     lateAdapter = await start(core, { token: late.token, apiUrl: late.apiUrl, interactionDeadlineMs: 1, registerCommands: false }, log);
@@ -261,6 +261,10 @@ describe('discord adapter past the interaction deadline, configured without answ
   afterAll(async () => {
     await lateAdapter?.stop();
     await late?.close();
+  });
+
+  it('keeps the gateway connection alive with heartbeats the gateway acknowledges', async () => {
+    await late.waitFor(() => (late.gateway.heartbeats >= 2 ? true : undefined), 3000);
   });
 
   it('asks for the privileged Message Content intent only when it answers in channels without a mention', () => {

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { commandDifferences, commandsPayload } from '../adapters/discord/commands.ts';
+import * as discordCommand from '../src/cli/commands/discord.ts';
 import { createRegistry } from '../src/bot/registry.ts';
 import { PLUGINS } from '../plugins/index.ts';
 import { FakeDiscord } from './fakes/discord/index.ts';
@@ -70,33 +71,48 @@ describe('`discord register` against a local Discord', () => {
   });
   afterAll(async () => {
     await fake.close();
+    vi.unstubAllEnvs();
+    vi.restoreAllMocks();
   });
   const env = () => ({ DISCORD_TOKEN: fake.token, DISCORD_API_URL: fake.apiUrl });
   const puts = () => fake.requests.filter((r) => r.method === 'PUT');
 
-  it('overwrites the commands once, then skips when nothing changed', async () => {
+  /** Runs the subcommand in this process (one real CLI run above is enough) and returns its exit code and output. */
+  async function register(args: string[], vars: Record<string, string>) {
+    for (const [name, value] of Object.entries(vars)) vi.stubEnv(name, value);
+    const out: string[] = [];
+    const err: string[] = [];
+    vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
+    vi.spyOn(console, 'error').mockImplementation((line: string) => void err.push(line));
+    const code = await discordCommand.run(['register', ...args]);
+    vi.restoreAllMocks();
+    vi.unstubAllEnvs();
+    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  }
+
+  it('overwrites the commands once from the command line, then skips when nothing changed', async () => {
     const first = await cli(['discord', 'register'], env());
     expect(first.stdout).toMatch(/Registered 9 commands globally/);
     expect(puts()).toHaveLength(1);
     expect(puts()[0]!.path).toBe(`/applications/${fake.application.id}/commands`);
     expect(puts()[0]!.body).toEqual(JSON.parse(JSON.stringify(payload)));
 
-    const second = await cli(['discord', 'register'], env());
-    expect(second.stdout).toMatch(/already up to date/);
+    const second = await register([], env());
+    expect(second).toMatchObject({ code: 0, stdout: expect.stringMatching(/already up to date/) });
     expect(puts()).toHaveLength(1);
   });
 
   it('registers per guild with --guild, and refuses a missing token or a bad guild id', async () => {
-    await cli(['discord', 'register', '--guild', fake.guild.id], env());
+    expect((await register(['--guild', fake.guild.id], env())).code).toBe(0);
     expect(puts().at(-1)!.path).toBe(`/applications/${fake.application.id}/guilds/${fake.guild.id}/commands`);
-    await expect(cli(['discord', 'register'], { DISCORD_TOKEN: '' })).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/DISCORD_TOKEN/) });
-    await expect(cli(['discord', 'register', '--guild', 'abc'], env())).rejects.toMatchObject({ code: 2 });
+    expect(await register([], { DISCORD_TOKEN: '' })).toMatchObject({ code: 2, stderr: expect.stringMatching(/DISCORD_TOKEN/) });
+    expect(await register(['--guild', 'abc'], env())).toMatchObject({ code: 2, stderr: expect.stringMatching(/usage/) });
   });
 
   it('reports a rejected token in one line', async () => {
-    await expect(cli(['discord', 'register'], { ...env(), DISCORD_TOKEN: 'wrong' })).rejects.toMatchObject({
+    expect(await register([], { ...env(), DISCORD_TOKEN: 'wrong' })).toMatchObject({
       code: 1,
-      stderr: expect.stringMatching(/^minigpt-bot discord register: Discord refused: .*Unauthorized\n$/),
+      stderr: expect.stringMatching(/^minigpt-bot discord register: Discord refused: .*Unauthorized$/),
     });
   });
 });

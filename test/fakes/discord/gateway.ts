@@ -11,6 +11,8 @@ const AUTHENTICATION_FAILED = 4004;
 export interface GatewayEvents {
   /** Called on IDENTIFY with a valid token; returns the dispatches that follow (READY first). */
   onIdentify(identify: { token: string; intents: number }): { t: string; d: unknown }[];
+  /** Called after every payload the bot sends, so waits on the gateway wake up. */
+  onReceive(): void;
   token: string;
   heartbeatIntervalMs: number;
 }
@@ -32,10 +34,6 @@ export class FakeGateway {
 
   upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     this.wss.handleUpgrade(request, socket, head, (ws) => this.wss.emit('connection', ws, request));
-  }
-
-  get connected(): number {
-    return this.sockets.size;
   }
 
   dispatch(t: string, d: unknown): void {
@@ -75,6 +73,7 @@ export class FakeGateway {
     } else if (payload.op === Op.Resume) {
       this.send(socket, { op: Op.InvalidSession, d: false });
     }
+    this.events.onReceive();
   }
 }
 

@@ -56,7 +56,7 @@ export class FakeDiscord {
   private readonly interactionChannel = new Map<string, string>();
   private readonly originals = new Map<string, FakeMessage>();
 
-  private constructor(readonly url: string, server: Server) {
+  private constructor(readonly url: string, server: Server, heartbeatIntervalMs: number) {
     this.server = server;
     const guildId = snowflake();
     this.channel = textChannel(guildId, 'general');
@@ -65,7 +65,8 @@ export class FakeDiscord {
     this.guild = { id: guildId, name: 'Test guild', channels: [this.channel, this.quiet], threads: [this.thread] };
     this.gateway = new FakeGateway({
       token: this.token,
-      heartbeatIntervalMs: 45_000,
+      heartbeatIntervalMs,
+      onReceive: () => this.notify(),
       onIdentify: () => {
         this.ready = true;
         this.notify();
@@ -90,11 +91,12 @@ export class FakeDiscord {
     this.routes = this.makeRoutes();
   }
 
-  static async start(): Promise<FakeDiscord> {
+  /** `heartbeatIntervalMs`: Discord's is about 41 s; a test that wants to see heartbeats asks for less. */
+  static async start(options: { heartbeatIntervalMs?: number } = {}): Promise<FakeDiscord> {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    const fake = new FakeDiscord(`http://127.0.0.1:${port}`, server);
+    const fake = new FakeDiscord(`http://127.0.0.1:${port}`, server, options.heartbeatIntervalMs ?? 41_250);
     server.on('request', (req, res) => void fake.serve(req, res));
     server.on('upgrade', (req, socket, head) => {
       if (req.url?.startsWith('/gateway')) fake.gateway.upgrade(req, socket, head);
@@ -145,7 +147,8 @@ export class FakeDiscord {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  private waitFor<T>(check: () => T | undefined, timeoutMs: number): Promise<T> {
+  /** Resolves with the first defined value of `check`, re-checked after every request and gateway payload; rejects after the timeout. */
+  waitFor<T>(check: () => T | undefined, timeoutMs: number): Promise<T> {
     return new Promise((resolve, reject) => {
       const attempt = (): boolean => {
         const value = check();
