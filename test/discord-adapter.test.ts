@@ -228,6 +228,17 @@ describe('discord adapter', () => {
     fake.userMessage({ channel: dm, author: grace, content: 'and in private?', attachments: [png()] });
     await fake.waitForRequest((r) => r.path === `/channels/${dm.id}/messages` && /about the picture/.test(r.body?.content ?? ''), since);
     expect(fake.requests.filter((r) => r.at >= since && r.path.startsWith(`/channels/${fake.quiet.id}/`))).toEqual([]);
+
+    const attachment = png();
+    const slashInDm = fake.interactionPayload({
+      name: 'vqa',
+      user: grace,
+      channel: { ...dm, recipients: [grace] },
+      options: [{ name: 'question', type: 3, value: 'what shapes?' }, { name: 'image', type: 11, value: attachment.id }],
+      attachments: [attachment],
+    });
+    fake.interaction(slashInDm);
+    await fake.waitForRequest((r) => byToken(slashInDm.token)(r) && r.method === 'PATCH' && /about the picture/.test(r.body?.content ?? ''), since);
   });
 });
 
