@@ -22,7 +22,7 @@ WORKDIR /app
 # Box labels are drawn with a system font.
 RUN apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production \
-    MINIGPT_STATE_DIR=/data/state \
+    MINIGPT_STATE_FILE=/data/state/minigpt-bot.sqlite \
     METRICS_HOST=0.0.0.0
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./

@@ -1,13 +1,17 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import type { Bot } from './bot/core.ts';
 import { createBot } from './bot/core.ts';
 import { createRegistry, PluginError } from './bot/registry.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { Engine } from './inference/engine.ts';
 import { createLog, type Logger } from './log.ts';
+import { startHealthServer } from './ops/health-server.ts';
+import { instrument } from './ops/instrument.ts';
+import { BotMetrics } from './ops/metrics.ts';
+import { SqliteConversationStore } from './state/sqlite-store.ts';
+import type { BotCore } from './bot/types.ts';
 import { PLUGINS } from '../plugins/index.ts';
 
 const USAGE = `usage: npm start -- [--config FILE] [--console]
@@ -17,23 +21,35 @@ Discord starts when DISCORD_TOKEN is set, Slack when SLACK_BOT_TOKEN is set; wit
 
 interface Running {
   name: string;
+  stopped?: boolean;
   stop(): Promise<void>;
 }
 
+function stoppable(name: string, adapter: { stop(): Promise<void> }): Running {
+  const running: Running = {
+    name,
+    stop: () => {
+      running.stopped = true;
+      return adapter.stop();
+    },
+  };
+  return running;
+}
+
 /** The chat adapters the environment enables; each is imported only when enabled, so an unused one costs nothing. */
-async function startChatAdapters(bot: Bot, config: Config, log: Logger): Promise<Running[]> {
+async function startChatAdapters(bot: BotCore, config: Config, log: Logger): Promise<Running[]> {
   const running: Running[] = [];
   if (config.discord.token) {
     const discord = await import('../adapters/discord/index.ts');
     const adapter = await discord.start(bot, config.discord as Parameters<typeof discord.start>[1], log.child({ adapter: 'discord' }));
     log.info({ invite: adapter.inviteUrl }, 'discord: connected');
-    running.push({ name: 'discord', stop: () => adapter.stop() });
+    running.push(stoppable('discord', adapter));
   }
   if (config.slack.botToken) {
     const slack = await import('../adapters/slack/index.ts');
     const adapter = await slack.start(bot, config.slack as Parameters<typeof slack.start>[1], log.child({ adapter: 'slack' }));
     log.info('slack: connected');
-    running.push({ name: 'slack', stop: () => adapter.stop() });
+    running.push(stoppable('slack', adapter));
   }
   return running;
 }
@@ -67,15 +83,29 @@ async function main(argv: string[]): Promise<number> {
   });
   log.info({ model: engine.model.name, device: engine.device }, 'model loaded');
   const settings = { access: config.access, limits: config.limits, conversations: config.conversations, plugins: config.plugins };
-  const bot = createBot({ engine, plugins: PLUGINS, settings, generation: config.generation, log });
+  const store = new SqliteConversationStore(config.state.file);
+  const bot = createBot({ engine, plugins: PLUGINS, settings, generation: config.generation, log, store });
+  const metrics = new BotMetrics();
+  const core = instrument(bot, metrics);
   const adapters: Running[] = [];
+  const health = config.metrics.enabled
+    ? await startHealthServer({
+        ...config.metrics,
+        metrics,
+        checks: () => [{ name: 'model', ok: () => engine.alive }, ...adapters.map((a) => ({ name: a.name, ok: () => !a.stopped }))],
+      })
+    : undefined;
+  if (health) log.info({ url: health.url }, 'health and metrics listening');
+  // Stop taking new work, let queued and running answers finish, then flush state.
   const shutDown = async (): Promise<void> => {
     await Promise.allSettled(adapters.map((a) => a.stop()));
     await bot.close();
     await engine.close();
+    await health?.close();
+    store.close();
   };
   try {
-    adapters.push(...(await startChatAdapters(bot, config, log)));
+    adapters.push(...(await startChatAdapters(core, config, log)));
   } catch (error) {
     await shutDown(); // the engine's worker would otherwise keep a failed start alive
     throw error;
@@ -85,7 +115,7 @@ async function main(argv: string[]): Promise<number> {
 
   if (withConsole) {
     const { start } = await import('../adapters/console/index.ts');
-    const terminal = await start(bot, config.console, log.child({ adapter: 'console' }));
+    const terminal = await start(core, config.console, log.child({ adapter: 'console' }));
     await terminal.finished;
     if (adapters.length === 0) {
       await shutDown();

@@ -36,7 +36,7 @@ describe('health and metrics endpoint', () => {
   it('GIVEN requests served THEN /metrics reports them by command and outcome in Prometheus text', async () => {
     const { url, metrics } = await start([]);
     metrics.requests.inc({ command: 'refer', outcome: 'answer' }, 2);
-    metrics.queueLength.set(3);
+    metrics.queueSource = () => 3;
     const text = await (await fetch(`${url}/metrics`)).text();
     expect(text).toContain('minigpt_requests_total{command="refer",outcome="answer"} 2');
     expect(text).toContain('minigpt_queue_length 3');

@@ -46,7 +46,8 @@ export async function start(core: BotCore, config: ConsoleConfig, log: Logger, i
   const { input, output } = io ?? { input: process.stdin, output: process.stdout };
   const interactive = Boolean(input.isTTY && output.isTTY);
   const say = (text: string): void => void output.write(text);
-  const key = { platform: 'console', workspace: 'local', channel: 'terminal' };
+  // Each terminal session is its own conversation: state kept across restarts is for chat threads, not this.
+  const key = { platform: 'console', workspace: 'local', channel: `terminal-${process.pid}-${Date.now()}` };
   const user = { id: 'console', name: 'you' };
   const commands = core.commands();
   const imageCommands = new Set(commands.filter((c) => c.usesImage).map((c) => c.name));

@@ -18,6 +18,15 @@ const ENV_SECRETS = {
   },
 } as const;
 
+/** Settings a container sets through its environment (not secrets: they may also be written in the file). */
+const ENV_SETTINGS: { variable: string; path: [string, string]; parse: (value: string) => unknown }[] = [
+  { variable: 'MINIGPT_MODEL_DIR', path: ['model', 'dir'], parse: String },
+  { variable: 'MINIGPT_DEVICE', path: ['model', 'device'], parse: String },
+  { variable: 'MINIGPT_STATE_FILE', path: ['state', 'file'], parse: String },
+  { variable: 'METRICS_PORT', path: ['metrics', 'port'], parse: Number },
+  { variable: 'METRICS_HOST', path: ['metrics', 'host'], parse: String },
+];
+
 const SECRET_KEYS = ['token', 'botToken', 'appToken', 'signingSecret'];
 
 export class ConfigError extends Error {}
@@ -72,6 +81,20 @@ function withSecrets(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, file:
   return merged;
 }
 
+/** The environment wins over the file for the settings a deployment sets per container. */
+function withEnvSettings(raw: Record<string, unknown>, env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const merged: Record<string, unknown> = { ...raw };
+  for (const { variable, path, parse } of ENV_SETTINGS) {
+    const value = env[variable];
+    if (!value) continue;
+    const [section, key] = path;
+    const given = merged[section];
+    const base = typeof given === 'object' && given !== null && !Array.isArray(given) ? given : {};
+    merged[section] = { ...base, [key]: parse(value) };
+  }
+  return merged;
+}
+
 /** Relative paths in the file are relative to the file, so it works from any working directory. */
 function resolvePaths(config: Config, base: string): Config {
   const at = (p: string): string => (isAbsolute(p) ? p : resolve(base, p));
@@ -79,6 +102,7 @@ function resolvePaths(config: Config, base: string): Config {
     ...config,
     model: { ...config.model, dir: at(config.model.dir) },
     console: { ...config.console, outDir: at(config.console.outDir), image: config.console.image && at(config.console.image) },
+    state: { file: config.state.file === ':memory:' ? ':memory:' : at(config.state.file) },
   };
 }
 
@@ -97,7 +121,7 @@ export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv; cw
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(`${label}: the file must hold a mapping of keys (model, limits, access, ...)`);
   }
-  const parsed = Config.safeParse(withSecrets(raw as Record<string, unknown>, env, label));
+  const parsed = Config.safeParse(withEnvSettings(withSecrets(raw as Record<string, unknown>, env, label), env));
   if (!parsed.success) throw new ConfigError(describe(parsed.error, label));
   return { config: resolvePaths(parsed.data, file ? dirname(file) : cwd), file };
 }

@@ -67,6 +67,19 @@ export const ConsoleConfig = z.strictObject({
   image: z.string().min(1).optional(),
 });
 
+export const StateConfig = z.strictObject({
+  /** The SQLite file that keeps conversations across restarts (relative to the config file); ':memory:' keeps none. */
+  file: z.string().min(1).prefault('state/minigpt-bot.sqlite'),
+});
+
+export const MetricsConfig = z.strictObject({
+  enabled: z.boolean().prefault(true),
+  /** /healthz and /metrics; 0 picks a free port. */
+  port: z.number().int().min(0).max(65535).prefault(9464),
+  /** Loopback by default: metrics name commands and outcomes, so opening them up is the operator's choice. */
+  host: z.string().min(1).prefault('127.0.0.1'),
+});
+
 /** Adapter sections are validated by the adapters themselves; secrets come from the environment only. */
 const AdapterSection = z.looseObject({}).prefault({});
 
@@ -75,6 +88,8 @@ export const Config = z.strictObject({
   generation: GenerationOverrides.prefault({}),
   ...BotSettings.shape,
   console: ConsoleConfig.prefault({}),
+  state: StateConfig.prefault({}),
+  metrics: MetricsConfig.prefault({}),
   discord: AdapterSection,
   slack: AdapterSection,
   /** Unset: `info` with a chat adapter, `warn` for the console alone (its log shares the terminal). */

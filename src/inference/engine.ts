@@ -69,6 +69,11 @@ export class Engine {
     return new Engine(worker, model, device);
   }
 
+  /** False once the worker has stopped or crashed (the health endpoint reports it). */
+  get alive(): boolean {
+    return this.dead === undefined;
+  }
+
   /** Answers one question; `onText` gets the raw text so far (box tokens included) as tokens arrive. */
   generate(request: GenerateRequest, onText?: (textSoFar: string) => void): Promise<GenerateResult> {
     return this.call((id) => ({ type: 'generate', id, request, stream: onText !== undefined }), onText);

@@ -11,10 +11,14 @@ export class BotMetrics {
     registers: [this.registry],
   });
 
-  readonly queueLength = new Gauge({
+  /** Read at every scrape; the framework's queue is plugged in by `instrument`. */
+  queueSource: () => number = () => 0;
+
+  readonly queueLength: Gauge = new Gauge({
     name: 'minigpt_queue_length',
     help: 'Requests waiting for the engine.',
     registers: [this.registry],
+    collect: (): void => this.queueLength.set(this.queueSource()),
   });
 
   readonly firstToken = new Histogram({
