@@ -40,5 +40,5 @@ VOLUME ["/data/state", "/models"]
 EXPOSE 3000 9464
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.METRICS_PORT||9464)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-ENTRYPOINT ["node", "bin/minigpt-bot.js"]
-CMD ["serve"]
+# The same entry as `npm start`; the CLI is `docker compose run --rm --entrypoint node bot bin/minigpt-bot.js ...`.
+ENTRYPOINT ["node", "--import", "tsx", "src/main.ts"]
