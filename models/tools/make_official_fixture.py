@@ -95,7 +95,13 @@ def main(argv=None) -> None:
                    help="peft: lora_A.weight (peft 0.2.0, the official file); default: lora_A.default.weight")
     p.add_argument("--drop", action="append", default=[], help="leave this MiniGPT-v2 checkpoint key out")
     p.add_argument("--ln-vision", action="store_true", help="put a trained ln_vision into the MiniGPT-v2 checkpoint")
+    p.add_argument("--llama-7b-layers", type=int, default=0,
+                   help="LLaMA-2-7B widths (4096, 32 heads, MLP 11008, vocab 32000) with this many layers, for speed "
+                        "and size measurements (the tokenizer stays the project's 1000-id one)")
     args = p.parse_args(argv)
+    if args.llama_7b_layers:
+        LLAMA.update(hidden_size=4096, intermediate_size=11008, num_attention_heads=32, num_key_value_heads=32,
+                     num_hidden_layers=args.llama_7b_layers, vocab_size=32000)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     r = Random(args.seed)

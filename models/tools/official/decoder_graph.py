@@ -14,6 +14,10 @@ from quantize import BLOCK, quantize_blockwise
 from .graph import MS_DOMAIN, GraphWriter, tensor_info
 from .plan import ExportPlan
 
+# MatMulNBits computes with int8-quantized activations: on ORT 1.30's CPU EP this is 3x faster for int4 and
+# 70x faster for int8 (whose float path is a slow fallback) than accuracy level 0, measured on 7B-wide layers.
+ACCURACY_LEVEL = 4
+
 
 def merged_weight(llama, ckpt, plan: ExportPlan, layer: int, proj: str) -> torch.Tensor:
     """[out, in] weight of a LLaMA projection, with the LoRA delta added for q_proj and v_proj."""
@@ -32,7 +36,8 @@ def linear(g: GraphWriter, x: str, weight: torch.Tensor, name: str, bits: int | 
     packed, scales, zeros = quantize_blockwise(weight.numpy(), bits, BLOCK)
     inputs = [x, g.raw(name + ".qweight", packed), g.raw(name + ".scales", scales.reshape(-1)),
               g.raw(name + ".zero_points", zeros.reshape(-1))]
-    return g.op("MatMulNBits", inputs, name=name, domain=MS_DOMAIN, K=k, N=n, bits=bits, block_size=BLOCK)
+    return g.op("MatMulNBits", inputs, name=name, domain=MS_DOMAIN, K=k, N=n, bits=bits, block_size=BLOCK,
+                accuracy_level=ACCURACY_LEVEL)
 
 
 def write_embed(path, llama, plan: ExportPlan, weight_dtype: str) -> None:

@@ -45,7 +45,7 @@ class GraphWriter:
         if pad:
             self._data.write(b"\0" * pad)
             offset += pad
-        self._data.write(array.tobytes())
+        self._data.write(array.data)  # the array's own buffer: no second copy
         t = TensorProto(name=name, data_type=onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[array.dtype], dims=array.shape)
         t.data_location = TensorProto.EXTERNAL
         for key, value in (("location", self.data_name), ("offset", str(offset)), ("length", str(array.nbytes))):

@@ -17,7 +17,7 @@ from onnx import TensorProto
 
 from quantize import BLOCK, quantize_blockwise
 
-from .decoder_graph import merged_weight
+from .decoder_graph import ACCURACY_LEVEL, merged_weight
 from .graph import MS_DOMAIN, GraphWriter, tensor_info
 from .plan import ExportPlan
 
@@ -29,7 +29,8 @@ def _matmul_nbits(g: GraphWriter, x: str, weight: torch.Tensor, name: str, np_dt
     packed, scales, zeros = quantize_blockwise(weight.numpy(), BITS, BLOCK)
     inputs = [x, g.raw(name + ".qweight", packed), g.raw(name + ".scales", scales.reshape(-1).astype(np_dtype)),
               g.raw(name + ".zero_points", zeros.reshape(-1))]
-    return g.op("MatMulNBits", inputs, name=name, domain=MS_DOMAIN, K=k, N=n, bits=BITS, block_size=BLOCK)
+    return g.op("MatMulNBits", inputs, name=name, domain=MS_DOMAIN, K=k, N=n, bits=BITS, block_size=BLOCK,
+                accuracy_level=ACCURACY_LEVEL)
 
 
 def write_webgpu_decoder(path, llama, ckpt, plan: ExportPlan, activations: str = "fp16") -> None:
