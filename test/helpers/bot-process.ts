@@ -1,0 +1,66 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+/** One `npm start` process (tsx src/main.ts --config FILE), with its output kept for assertions. */
+export interface BotProcess {
+  child: ChildProcessWithoutNullStreams;
+  out(): string;
+  err(): string;
+  /** The structured log lines on stderr, parsed. */
+  logs(): Record<string, unknown>[];
+  /** Waits (bounded) for a log line whose `msg` is `msg`, and returns it. */
+  logLine(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Sends SIGTERM and resolves with the exit code (bounded: a process that hangs fails the test). */
+  terminate(timeoutMs?: number): Promise<number | null>;
+}
+
+export function startBotProcess(cwd: string, configFile: string, env: NodeJS.ProcessEnv): BotProcess {
+  const child = spawn(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'src/main.ts'), '--config', configFile], {
+    cwd,
+    env: { ...process.env, ...env },
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += String(d)));
+  child.stderr.on('data', (d) => (stderr += String(d)));
+  child.stdin.end();
+  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+
+  const logs = (): Record<string, unknown>[] =>
+    stderr
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+  return {
+    child,
+    out: () => stdout,
+    err: () => stderr,
+    logs,
+    logLine: (msg, timeoutMs = 60_000) =>
+      until(() => logs().find((l) => l.msg === msg), `the log line "${msg}"; stderr so far:\n${stderr}`, timeoutMs, () => child.exitCode !== null),
+    async terminate(timeoutMs = 30_000) {
+      child.kill('SIGTERM');
+      const timer = new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error(`the bot did not exit within ${timeoutMs} ms of SIGTERM`)), timeoutMs).unref(),
+      );
+      const [code] = await Promise.race([exited, timer]);
+      return code;
+    },
+  };
+}
+
+/** Polls `check` until it gives a value; fails after `timeoutMs`, or at once when `gaveUp` says it never will. */
+export async function until<T>(check: () => T | undefined | false, what: string, timeoutMs = 30_000, gaveUp = () => false): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined && value !== false) return value;
+    if (gaveUp()) throw new Error(`gave up waiting for ${what}: the process exited`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
