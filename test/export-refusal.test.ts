@@ -1,7 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeFixture, removeDir, runExport, tempDir } from './helpers/official-export.ts';
+import { makeFixture, PYTHON, removeDir, runExport, tempDir } from './helpers/official-export.ts';
 
 const LORA = 'llama_model.base_model.model.model.layers';
 
@@ -41,5 +42,17 @@ describe('the exporter refuses incomplete checkpoints instead of silently droppi
     expect(run.status).toBe(2);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toContain('no such file');
+  }, 60_000);
+
+  it('refuses LoRA on a module it would not merge rather than dropping it', () => {
+    const files = join(work, 'stray');
+    makeFixture(files);
+    const key = `${LORA}.0.self_attn.k_proj.lora_A.weight`;
+    execFileSync(PYTHON, ['-c', `import sys, torch
+c = torch.load(sys.argv[1]); c['model'][sys.argv[2]] = torch.zeros(8, 128); torch.save(c, sys.argv[1])`, join(files, 'minigptv2_checkpoint.pth'), key]);
+    const run = runExport(files, join(work, 'stray-model'));
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(`${key} is LoRA on a module this export does not merge`);
+    expect(existsSync(join(work, 'stray-model'))).toBe(false);
   }, 60_000);
 });

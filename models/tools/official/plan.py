@@ -65,10 +65,14 @@ def plan_vision(eva: TensorDict, image_size: int, plan: ExportPlan, heads: int |
     if len(blocks) < 2:
         problems.append(f"{eva.source}: {len(blocks)} transformer blocks; the export drops the last, so it needs 2 or more")
         return
-    heads = heads or width // EVA_HEAD_DIM
-    if heads == 0 or width % heads or (heads == width // EVA_HEAD_DIM and width % EVA_HEAD_DIM):
-        problems.append(f"{eva.source}: width {width} is not a multiple of the EVA head size {EVA_HEAD_DIM}"
-                        " (pass --vision-heads for a ViT of another head size)")
+    if heads is None:
+        if width % EVA_HEAD_DIM:
+            problems.append(f"{eva.source}: width {width} is not a multiple of the EVA head size {EVA_HEAD_DIM}"
+                            " (pass --vision-heads for a ViT of another head size)")
+            return
+        heads = width // EVA_HEAD_DIM
+    elif heads <= 0 or width % heads:
+        problems.append(f"--vision-heads {heads} does not divide the ViT width {width}")
         return
     mlp = eva.shape("blocks.0.mlp.fc1.weight")[0] if "blocks.0.mlp.fc1.weight" in eva.keys() else 0
     positions = eva.shape("pos_embed")[1] if "pos_embed" in eva.keys() else 0
@@ -160,6 +164,12 @@ def plan_minigptv2(ckpt: MiniGPTv2Checkpoint, plan: ExportPlan) -> None:
                 found.append(key)
             if len(found) == 2:
                 plan.lora_keys[(i, proj)] = tuple(found)
+    # LoRA the export does not merge (another module, a layer beyond the LLaMA's) must not vanish silently
+    merged = {k for pair in plan.lora_keys.values() for k in pair}
+    stray = sorted(k for k in ckpt.keys() if ".lora_" in k and k not in merged and not any(
+        k == LORA_PREFIX.format(i=i, proj=proj, ab=ab) + sp for i in range(plan.llm.layers)
+        for proj in ("q_proj", "v_proj") for ab in "AB" for sp in LORA_SPELLINGS))
+    problems.extend(f"{ckpt.source}: {k} is LoRA on a module this export does not merge" for k in stray)
     if len(ranks) > 1:
         problems.append(f"{ckpt.source}: LoRA tensors disagree on the rank r: {sorted(ranks)}")
     plan.lora_r = next(iter(ranks), 0)
