@@ -10,6 +10,7 @@ import { createLog, type Logger } from './log.ts';
 import { startHealthServer } from './ops/health-server.ts';
 import { instrument } from './ops/instrument.ts';
 import { BotMetrics } from './ops/metrics.ts';
+import { ShutdownGate, shutDownGracefully } from './ops/shutdown.ts';
 import { SqliteConversationStore } from './state/sqlite-store.ts';
 import type { BotCore } from './bot/types.ts';
 import { PLUGINS } from '../plugins/index.ts';
@@ -19,21 +20,11 @@ const USAGE = `usage: npm start -- [--config FILE] [--console]
   --console      open the terminal chat even when Discord or Slack is enabled
 Discord starts when DISCORD_TOKEN is set, Slack when SLACK_BOT_TOKEN is set; with neither, the terminal chat opens.`;
 
+/** A started chat adapter, as the health check and the shutdown see it. */
 interface Running {
   name: string;
-  stopped?: boolean;
-  stop(): Promise<void>;
-}
-
-function stoppable(name: string, adapter: { stop(): Promise<void> }): Running {
-  const running: Running = {
-    name,
-    stop: () => {
-      running.stopped = true;
-      return adapter.stop();
-    },
-  };
-  return running;
+  stop(graceMs?: number): Promise<void>;
+  connected(): boolean;
 }
 
 /** The chat adapters the environment enables; each is imported only when enabled, so an unused one costs nothing. */
@@ -43,13 +34,13 @@ async function startChatAdapters(bot: BotCore, config: Config, log: Logger): Pro
     const discord = await import('../adapters/discord/index.ts');
     const adapter = await discord.start(bot, config.discord as Parameters<typeof discord.start>[1], log.child({ adapter: 'discord' }));
     log.info({ invite: adapter.inviteUrl }, 'discord: connected');
-    running.push(stoppable('discord', adapter));
+    running.push({ name: 'discord', stop: (graceMs) => adapter.stop(graceMs), connected: () => adapter.connected() });
   }
   if (config.slack.botToken) {
     const slack = await import('../adapters/slack/index.ts');
     const adapter = await slack.start(bot, config.slack as Parameters<typeof slack.start>[1], log.child({ adapter: 'slack' }));
     log.info('slack: connected');
-    running.push(stoppable('slack', adapter));
+    running.push({ name: 'slack', stop: (graceMs) => adapter.stop(graceMs), connected: () => adapter.connected() });
   }
   return running;
 }
@@ -86,32 +77,49 @@ async function main(argv: string[]): Promise<number> {
   const store = new SqliteConversationStore(config.state.file);
   const bot = createBot({ engine, plugins: PLUGINS, settings, generation: config.generation, log, store });
   const metrics = new BotMetrics();
-  const core = instrument(bot, metrics);
+  const gate = new ShutdownGate();
+  const core = instrument(gate.wrap(bot), metrics);
   const adapters: Running[] = [];
   const health = config.metrics.enabled
     ? await startHealthServer({
         ...config.metrics,
         metrics,
-        checks: () => [{ name: 'model', ok: () => engine.alive }, ...adapters.map((a) => ({ name: a.name, ok: () => !a.stopped }))],
+        checks: () => [{ name: 'model', ok: () => engine.alive }, ...adapters.map((a) => ({ name: a.name, ok: () => a.connected() }))],
       })
     : undefined;
   if (health) log.info({ url: health.url }, 'health and metrics listening');
-  // Stop taking new work, let queued and running answers finish, then flush state.
-  const shutDown = async (): Promise<void> => {
-    await Promise.allSettled(adapters.map((a) => a.stop()));
-    await bot.close();
-    await engine.close();
-    await health?.close();
-    store.close();
-  };
+  // Stop taking new work, let running answers finish (or cancel them past the grace period), then flush state.
+  const shutDown = (): Promise<void> =>
+    shutDownGracefully({
+      gate,
+      adapters,
+      graceMs: config.shutdown.graceSeconds * 1000,
+      abortEngine: () => engine.abort(),
+      closeRest: async () => {
+        await bot.close();
+        await engine.close();
+        await health?.close();
+        store.close();
+      },
+      log,
+    });
   try {
     adapters.push(...(await startChatAdapters(core, config, log)));
   } catch (error) {
     await shutDown(); // the engine's worker would otherwise keep a failed start alive
     throw error;
   }
-  process.once('SIGTERM', () => void shutDown().then(() => process.exit(0)));
-  process.once('SIGINT', () => void shutDown().then(() => process.exit(0)));
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () =>
+      void shutDown().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          log.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      ),
+    );
+  }
 
   if (withConsole) {
     const { start } = await import('../adapters/console/index.ts');

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { Client, Events, GatewayIntentBits, OAuth2Scopes, Partials, PermissionFlagsBits } from 'discord.js';
+import { Client, Events, GatewayIntentBits, OAuth2Scopes, Partials, PermissionFlagsBits, Status } from 'discord.js';
 import type { BotCore } from '../../src/bot/types.ts';
 import { commandsPayload, registerCommands } from './commands.ts';
 import { parseConfig, type ConfigInput } from './config.ts';
@@ -23,7 +23,7 @@ export const REQUIRED_PERMISSIONS = [
   PermissionFlagsBits.ReadMessageHistory,
 ];
 
-/** How long stopping waits for answers in progress before closing the connection anyway. */
+/** How long stopping waits for answers in progress before closing the connection anyway, unless told otherwise. */
 const STOP_GRACE_MS = 5_000;
 
 /**
@@ -100,10 +100,13 @@ export async function start(core: BotCore, input: ConfigInput, log: Log): Promis
   return {
     inviteUrl,
     applicationId,
-    async stop() {
+    // The gateway stays up while answers in progress are posted: replies need the client, new events are ignored.
+    async stop(graceMs = STOP_GRACE_MS) {
+      client.removeAllListeners(Events.InteractionCreate).removeAllListeners(Events.MessageCreate);
       const settled = Promise.allSettled([...inFlight]);
-      await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS).unref())]);
+      await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
       await client.destroy();
     },
+    connected: () => client.isReady() && client.ws.shards.every((shard) => shard.status === Status.Ready),
   };
 }

@@ -11,7 +11,10 @@ export interface DiscordAdapter {
   /** The bot's invite link (scopes `bot` and `applications.commands`, the permissions it needs). */
   inviteUrl: string;
   applicationId: string;
-  stop(): Promise<void>;
+  /** Stops taking events, waits up to `graceMs` (default 5 s) for answers in progress, then disconnects. */
+  stop(graceMs?: number): Promise<void>;
+  /** Whether the gateway connection is up and ready (for the health check). */
+  connected(): boolean;
 }
 
 /** An attachment as Discord described it, before anything is downloaded. */

@@ -11,8 +11,14 @@ export type { Log } from './types.ts';
 export interface SlackAdapter {
   /** The HTTP receiver's port (HTTP mode only; useful when port 0 picked a free one). */
   port?: number;
-  stop(): Promise<void>;
+  /** Stops taking events, waits up to `graceMs` (default 5 s) for answers in progress to be posted. */
+  stop(graceMs?: number): Promise<void>;
+  /** Whether Slack can reach the bot: the HTTP receiver listening, or the Socket Mode link open. */
+  connected(): boolean;
 }
+
+/** How long stopping waits for answers in progress, unless told otherwise. */
+const STOP_GRACE_MS = 5_000;
 
 /**
  * Starts the Slack bot: Socket Mode when the settings have an app token, otherwise the HTTP receiver on
@@ -24,8 +30,28 @@ export async function start(core: BotCore, input: ConfigInput, log: Log, env: No
   if (!parsed.ok) throw new Error(parsed.message);
   const config = parsed.config;
   const transport = createTransport(config, log);
+  // Every event's listeners, tracked until they finish, so stopping can let answers in progress be posted.
+  const inFlight = new Set<Promise<unknown>>();
+  transport.app.use(async ({ next }) => {
+    const work = next();
+    inFlight.add(work);
+    try {
+      await work;
+    } finally {
+      inFlight.delete(work);
+    }
+  });
   new SlackBot(core, config, log).register(transport.app);
   const port = await transport.start();
   log.info({ mode: config.appToken ? 'socket' : 'http', port }, 'slack adapter started');
-  return { ...(port === undefined ? {} : { port }), stop: () => transport.stop() };
+  return {
+    ...(port === undefined ? {} : { port }),
+    // Replies go through the Web API client, which stays usable after the receiver stops taking events.
+    async stop(graceMs = STOP_GRACE_MS) {
+      await transport.stop();
+      const settled = Promise.allSettled([...inFlight]);
+      await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+    },
+    connected: () => transport.connected(),
+  };
 }

@@ -28,6 +28,8 @@ export interface Transport {
   /** Starts listening; resolves with the HTTP port in HTTP mode (useful when port 0 picked a free one). */
   start(): Promise<number | undefined>;
   stop(): Promise<void>;
+  /** HTTP mode: the receiver is listening; Socket Mode: the WebSocket is open. */
+  connected(): boolean;
 }
 
 /**
@@ -46,6 +48,7 @@ export function createTransport(config: Config, log: Log): Transport {
       new SocketModeReceiver({ appToken: config.appToken ?? '', logger, installerOptions: { clientOptions } })
     : new HTTPReceiver({ signingSecret: config.signingSecret ?? '', endpoints: EVENTS_PATH, logger });
   const app = new App({ token: config.botToken, receiver, logger, clientOptions });
+  let server: Server | undefined;
   return {
     app,
     async start() {
@@ -53,9 +56,11 @@ export function createTransport(config: Config, log: Log): Transport {
         await app.start();
         return undefined;
       }
-      const server = (await app.start({ port: config.port, host: config.host })) as Server;
+      server = (await app.start({ port: config.port, host: config.host })) as Server;
       return (server.address() as AddressInfo).port;
     },
     stop: () => app.stop().then(() => undefined),
+    connected: () =>
+      receiver instanceof SocketModeReceiver ? (receiver.client.websocket?.isActive() ?? false) : (server?.listening ?? false),
   };
 }

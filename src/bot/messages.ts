@@ -23,6 +23,8 @@ export const MESSAGES = {
   'input-refused': '{message} (/reset starts over)',
   'no-box-found': 'The answer holds no box, so there is nothing to draw.',
   unexpected: 'Something went wrong while answering; it has been logged. Please try again.',
+  /** The bot is stopping (an update, a restart) and could not finish, or take, this request. */
+  restarting: 'The bot is restarting and could not finish this answer; please ask again in a minute.',
 } as const;
 
 export type MessageId = keyof typeof MESSAGES;

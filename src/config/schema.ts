@@ -80,6 +80,11 @@ export const MetricsConfig = z.strictObject({
   host: z.string().min(1).prefault('127.0.0.1'),
 });
 
+export const ShutdownConfig = z.strictObject({
+  /** On SIGTERM, how long answers in progress may run before they are cancelled (their users are told to ask again). */
+  graceSeconds: z.number().nonnegative().prefault(20),
+});
+
 /** Adapter sections are validated by the adapters themselves; secrets come from the environment only. */
 const AdapterSection = z.looseObject({}).prefault({});
 
@@ -90,6 +95,7 @@ export const Config = z.strictObject({
   console: ConsoleConfig.prefault({}),
   state: StateConfig.prefault({}),
   metrics: MetricsConfig.prefault({}),
+  shutdown: ShutdownConfig.prefault({}),
   discord: AdapterSection,
   slack: AdapterSection,
   /** Unset: `info` with a chat adapter, `warn` for the console alone (its log shares the terminal). */

@@ -94,6 +94,16 @@ export class Engine {
     await this.worker.terminate();
   }
 
+  /**
+   * Stops the worker at once, abandoning work in progress (its callers get an error): for a shutdown whose grace
+   * period ran out. `close` is the graceful way.
+   */
+  async abort(): Promise<void> {
+    if (this.dead) return;
+    this.shutDown(new Error('the engine was stopped'));
+    await this.worker.terminate();
+  }
+
   private call<T>(message: (id: number) => ToWorker, onText?: (text: string) => void): Promise<T> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
