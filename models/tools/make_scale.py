@@ -34,8 +34,8 @@ def scale_config(layers: int) -> ModelConfig:
     return ModelConfig(
         name=f"scale-{layers}",
         description=f"random weights, LLaMA-7B width with {layers} layers, for the benchmark only",
-        # 224 px / 14 → 256 patches → 64 image tokens: a short prompt keeps CPU prefills within the bench budget
-        vision=VisionConfig(image_size=224, patch_size=14, width=256, layers=2, heads=4, mlp=1024, concat=4),
+        # the official 448 px / 14 → 1024 patches → 256 image tokens, so prompts are as long as the real model's
+        vision=VisionConfig(image_size=448, patch_size=14, width=256, layers=2, heads=4, mlp=1024, concat=4),
         llm=LlmConfig(hidden_size=4096, layers=layers, heads=32, head_dim=128, mlp=11008, vocab_size=vocab,
                       rope_theta=10000.0, rms_norm_eps=1e-6, max_positions=2048),
         generation=GenerationConfig(do_sample=False, repetition_penalty=1.0))
