@@ -1,0 +1,46 @@
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+const ROOT = join(import.meta.dirname, '..');
+
+/** `docker-compose config` (Debian's docker-compose, installed by .ci/run) resolves and validates the file. */
+function resolvedCompose(): any {
+  const dir = mkdtempSync(join(tmpdir(), 'minigpt-compose-'));
+  copyFileSync(join(ROOT, 'docker-compose.yml'), join(dir, 'docker-compose.yml'));
+  copyFileSync(join(ROOT, '.env.example'), join(dir, '.env'));
+  return parse(execFileSync('docker-compose', ['config'], { cwd: dir, encoding: 'utf8' }));
+}
+
+describe('docker compose deployment', () => {
+  const compose = resolvedCompose();
+
+  it('GIVEN the compose file THEN docker-compose accepts it with the CPU bot and the CUDA profile', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['bot', 'bot-cuda']);
+    expect(compose.services['bot-cuda'].profiles).toEqual(['cuda']);
+    expect(compose.services['bot-cuda'].deploy.resources.reservations.devices[0].capabilities).toEqual(['gpu']);
+  });
+
+  it('GIVEN either service THEN it restarts, keeps state and models in volumes, and is health-checked', () => {
+    for (const service of Object.values<any>(compose.services)) {
+      expect(service.restart).toBe('unless-stopped');
+      expect(service.volumes.map((v: any) => (typeof v === 'string' ? v : `${v.source}:${v.target}`))).toEqual(
+        expect.arrayContaining([expect.stringMatching(/state:\/data\/state/), expect.stringMatching(/models:\/models/)]),
+      );
+      expect(service.healthcheck.test.join(' ')).toContain('/healthz');
+      expect(Object.keys(service.environment)).toEqual(expect.arrayContaining(['DISCORD_TOKEN', 'SLACK_BOT_TOKEN'])); // from .env
+    }
+  });
+
+  it('GIVEN the Dockerfile THEN every path it copies exists and it runs as a non-root user', () => {
+    const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+    const copied = [...dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)].flatMap((m) => m[1]!.split(/\s+/));
+    expect(copied.length).toBeGreaterThan(5);
+    for (const path of copied) expect(existsSync(join(ROOT, path)), path).toBe(true);
+    expect(dockerfile).toMatch(/^USER bot$/m);
+    expect(dockerfile).toContain('npm ci --omit=dev');
+  });
+});
