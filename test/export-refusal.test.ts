@@ -19,7 +19,7 @@ describe('the exporter refuses incomplete checkpoints instead of silently droppi
     const out = join(work, 'model');
     const run = runExport(join(work, 'files'), out);
     expect(run.status).toBe(1);
-    expect(run.stderr).toContain('export refused: 2 problem(s)');
+    expect(run.stderr).toContain('export refused: 2 problem(s), nothing written');
     expect(run.stderr).toContain(`missing ${LORA}.1.self_attn.v_proj.lora_B.weight (or ${LORA}.1.self_attn.v_proj.lora_B.default.weight)`);
     expect(run.stderr).toContain(`missing ${LORA}.0.self_attn.q_proj.lora_A.weight`);
     expect(run.stderr).not.toContain('Traceback');

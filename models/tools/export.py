@@ -33,7 +33,7 @@ def parse_args(argv):
     p.add_argument("--out", required=True, help="model directory to create (must not exist, or be empty)")
     p.add_argument("--dtype", choices=["fp32", "fp16"], default="fp32", help="storage type of unquantized weights")
     p.add_argument("--quantize", choices=sorted(BITS), help="weight-only quantization of the LLaMA matmuls")
-    p.add_argument("--image-size", type=int, default=448)
+    p.add_argument("--image-size", type=int, default=448, help="square input size in pixels (MiniGPT-v2: 448)")
     p.add_argument("--target", choices=["cpu", "webgpu"], default="cpu",
                    help="webgpu: the GroupQueryAttention int4 fp16 decoder (see models/README.md)")
     p.add_argument("--vision-heads", type=int, default=None,
@@ -53,6 +53,9 @@ def _config(args, plan, llama) -> ModelConfig:
 
 
 def export(args) -> int:
+    if args.target == "webgpu" and args.quantize not in (None, "int4"):
+        print("export: --target webgpu writes an int4 decoder; --quantize int8 does not apply", file=sys.stderr)
+        return 2
     out = Path(args.out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         print(f"export: {out} exists and is not an empty directory", file=sys.stderr)
@@ -64,7 +67,7 @@ def export(args) -> int:
         return 2
     plan = make_plan(eva, ckpt, llama, args.image_size, args.vision_heads)
     if plan.problems:
-        print(f"export refused: {len(plan.problems)} problem(s) in the input files, nothing written:", file=sys.stderr)
+        print(f"export refused: {len(plan.problems)} problem(s), nothing written:", file=sys.stderr)
         for problem in plan.problems:
             print(f"  - {problem}", file=sys.stderr)
         return 1
@@ -77,9 +80,6 @@ def export(args) -> int:
     print(f"lora: r {plan.lora_r}, alpha {plan.lora_alpha:g} ({plan.lora_alpha_source}), scaling {plan.lora_scaling:g}, "
           f"merged into q_proj and v_proj of {l.layers} layers")
     bits = BITS.get(args.quantize)
-    if args.target == "webgpu" and args.quantize not in (None, "int4"):
-        print("export: --target webgpu writes an int4 decoder; --quantize int8 does not apply", file=sys.stderr)
-        return 2
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.partial-") as tmp:
         work = Path(tmp)
