@@ -77,7 +77,7 @@ export async function benchModel(modelDir: string, workDir: string, plan: Plan):
   const setup = await prepare(modelDir, workDir);
   plan.log(`${setup.model.name}: starting the engine, the floor${plan.official ? ' and the official path' : ''} (${plan.threads} threads)`);
   const engine = await EnginePath.start(modelDir, plan.threads);
-  const [floor, official] = await Promise.all([IdsPath.floor(modelDir, plan.threads), plan.official ? IdsPath.official(modelDir, plan.threads) : undefined]).catch(async (err) => {
+  const [floor, official] = await Promise.all([IdsPath.floor(modelDir, plan.threads), plan.official ? startOfficial(modelDir, plan) : undefined]).catch(async (err) => {
     await engine.close();
     throw err;
   });
@@ -163,6 +163,16 @@ export async function benchModel(modelDir: string, workDir: string, plan: Plan):
     };
   } finally {
     await Promise.all([engine.close(), floor.close(), official?.close()]);
+  }
+}
+
+/** A directory the reference cannot read (quantized weights, another layout) is measured without it. */
+async function startOfficial(modelDir: string, plan: Plan): Promise<IdsPath | undefined> {
+  try {
+    return await IdsPath.official(modelDir, plan.threads);
+  } catch (err) {
+    plan.log(`  no official path for ${modelDir}: ${(err as Error).message}`);
+    return undefined;
   }
 }
 

@@ -52,7 +52,7 @@ def _generated_weights(graph) -> list[tuple[str, np.ndarray]]:
     return out
 
 
-def _load_graph(model: MiniGPTv2, path: Path, expected: list) -> int:
+def _load_graph(model: MiniGPTv2, path: Path, expected: list) -> list[str]:
     """Copies one graph's weights into `model`. `expected` lists, for the generated initializers in graph order,
     (consuming op, function from the stored array to [(parameter, value), ...])."""
     graph = onnx.load(str(path)).graph
@@ -69,7 +69,7 @@ def _load_graph(model: MiniGPTv2, path: Path, expected: list) -> int:
         assigned += pairs
     for name, array in assigned:
         _assign(params, name, array, path)
-    return len(assigned)
+    return [name for name, _ in assigned]
 
 
 def _assign(params: dict, name: str, array: np.ndarray, path: Path) -> None:
@@ -115,9 +115,9 @@ def load_model(model_dir: Path) -> MiniGPTv2:
     loaded = _load_graph(model, model_dir / "vision.onnx", vision)
     loaded += _load_graph(model, model_dir / "embed_tokens.onnx", [])
     loaded += _load_graph(model, model_dir / "decoder.onnx", decoder)
-    total = len(list(model.parameters()))
-    if loaded != total:
-        raise ValueError(f"{model_dir}: {loaded} weights in the graphs for the reference's {total} parameters")
+    missing = sorted(set(dict(model.named_parameters())) - set(loaded))
+    if missing or len(loaded) != len(set(loaded)):
+        raise ValueError(f"{model_dir}: the graphs do not hold each parameter once (missing: {missing[:3]})")
     return model
 
 
