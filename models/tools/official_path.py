@@ -117,7 +117,7 @@ def load_model(model_dir: Path) -> MiniGPTv2:
     loaded += _load_graph(model, model_dir / "decoder.onnx", decoder)
     missing = sorted(set(dict(model.named_parameters())) - set(loaded))
     if missing or len(loaded) != len(set(loaded)):
-        raise ValueError(f"{model_dir}: the graphs do not hold each parameter once (missing: {missing[:3]})")
+        raise ValueError(f"the graphs do not hold each parameter once (missing: {missing[:3]})")
     return model
 
 
