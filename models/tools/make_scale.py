@@ -7,7 +7,7 @@ on a CPU, where a full 7B would not fit the time budget.
 
 The directory is git-ignored and never committed (about 0.8 GB per layer). The PyTorch weights are not stored
 separately: models/tools/official_path.py reads them back from the ONNX initializers, exactly as it does for
-every other model directory."""
+every model directory the reference exports."""
 from __future__ import annotations
 
 import argparse

@@ -10,11 +10,12 @@ Each turn is generated for exactly `tokens` tokens (EOS suppressed, as Hugging F
 so every path of the benchmark does the same work. The answer line holds the timings (ms) and ids of every turn,
 and the process's peak RSS.
 
-Weights come from the model directory's ONNX initializers, so any directory the engine runs (the trained default,
-the scale model, an exported official checkpoint) is measured on exactly the weights the engine uses. The exporter
-names norms, biases and embeddings after their parameters, but stores every Linear weight transposed under a
-generated name; those are assigned in the order the graph consumes them, which is the order of the forward pass,
-and every shape and every initializer is checked so a graph of another layout fails loudly."""
+Weights come from the model directory's ONNX initializers, so every directory the reference exports
+(minigptv2/onnx_export.py: mini, the trained default, the scale model) is measured on exactly the weights the
+engine uses. That exporter names norms, biases and embeddings after their parameters, but stores every Linear
+weight transposed under a generated name; those are assigned in the order the graph consumes them, which is the
+order of the forward pass, and every shape and parameter is checked, so a graph of another layout (the official
+checkpoint exporter's, a quantized one) is refused with one line."""
 from __future__ import annotations
 
 import argparse
