@@ -27,8 +27,9 @@ interface Pending {
 }
 
 /**
- * MiniGPT-v2 behind a worker thread, so tensors never block the caller's event loop. Requests are answered in
- * arrival order; each carries its image and history as plain data, and the worker reuses what it cached for
+ * MiniGPT-v2 behind a worker thread, so tensors never block the caller's event loop. Requests start in arrival
+ * order and up to `maxBatch` of them are decoded together, so a short answer may finish before a longer one
+ * asked earlier; each carries its image and history as plain data, and the worker reuses what it cached for
  * the conversation (image embeddings, KV) when it still matches.
  */
 export class Engine {
