@@ -125,15 +125,17 @@ def load(checkpoint: str) -> tuple[MiniGPTv2, ModelConfig]:
 def evaluate(model: MiniGPTv2, cfg: ModelConfig, data: Path, limit: int | None = None):
     cases = [json.loads(line) for line in data.read_text(encoding="utf-8").splitlines() if line.strip()][:limit]
     tok = CachedTokenizer(TOKENIZER)
-    answers, sizes = [], []
-    for i in range(0, len(cases), BATCH):
-        chunk = cases[i:i + BATCH]
-        images = [Image.open(data.parent / c["image"]).convert("RGB") for c in chunk]
-        sizes += [im.size for im in images]
+    answers: list = [None] * len(cases)
+    sizes: list = [None] * len(cases)
+    # batches of one task stop together (short answers do not wait for long grounded captions)
+    order = sorted(range(len(cases)), key=lambda i: cases[i]["task"])
+    for start in range(0, len(order), BATCH):
+        idx = order[start:start + BATCH]
+        images = [Image.open(data.parent / cases[i]["image"]).convert("RGB") for i in idx]
         pixels = torch.stack([pixel_values(im, cfg.vision) for im in images])
-        prompts = [((), c["task"] if c["task"] in cfg.prompt.tasks else "chat", question(c, *im.size))
-                   for c, im in zip(chunk, images)]
-        answers += generate(model, tok, cfg, pixels, prompts, cfg.generation.max_new_tokens)
+        prompts = [((), cases[i]["task"], question(cases[i], *im.size)) for i, im in zip(idx, images)]
+        for i, im, a in zip(idx, images, generate(model, tok, cfg, pixels, prompts, cfg.generation.max_new_tokens)):
+            answers[i], sizes[i] = a, im.size
     return cases, answers, score(cases, answers, sizes)
 
 
