@@ -22,14 +22,18 @@ import argparse
 import functools
 import json
 import math
+import os
 import random
 import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import torch
-import torch.nn.functional as F
+# torch runs its own intra-op threads; OpenBLAS threads inside them only oversubscribe the cores (measured: a
+# step took 4x longer on a busy 2-core machine). Must be set before torch loads OpenBLAS.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
 
 TOOLS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TOOLS))
@@ -75,8 +79,8 @@ def default_config(identifiers: bool) -> ModelConfig:
         name="default" if identifiers else "default-no-identifiers",
         description="small MiniGPT-v2 trained on synthetic scenes of coloured shapes (models/tools/train.py)"
         + ("" if identifiers else "; ablation without task identifiers"),
-        vision=VisionConfig(image_size=112, patch_size=14, width=128, layers=4, heads=4, mlp=512, concat=4),
-        llm=LlmConfig(hidden_size=192, layers=4, heads=6, head_dim=32, mlp=512, vocab_size=1000,
+        vision=VisionConfig(image_size=112, patch_size=14, width=128, layers=3, heads=4, mlp=384, concat=4),
+        llm=LlmConfig(hidden_size=128, layers=4, heads=4, head_dim=32, mlp=352, vocab_size=1000,
                       rope_theta=10000.0, rms_norm_eps=1e-6, max_positions=2048),
         prompt=PromptConfig(tasks=tasks),
         # answers are exact, so greedy; a 4-object grounded caption is about 120 tokens
@@ -257,6 +261,11 @@ def train(args) -> None:
     _check_turn_layout(tok, cfg)
     model = MiniGPTv2(cfg)
     init_weights(model, args.seed)
+    if args.init:  # continue from saved weights (same config); the schedule starts again
+        saved = torch.load(args.init, map_location="cpu")
+        if saved["config"] != cfg.to_dict():
+            raise SystemExit(f"{args.init} was trained with another configuration")
+        model.load_state_dict(saved["state"])
     model.train()
     n_params = sum(p.numel() for p in model.parameters())
     decay = [p for p in model.parameters() if p.dim() >= 2]
@@ -290,7 +299,10 @@ def train(args) -> None:
             print(f"step {step} {stage.name} {elapsed / 60:.1f} min loss {ema:.4f} lr {lr_at(progress, step):.2e}",
                   flush=True)
         if args.checkpoint and step % 50 == 0:
-            torch.save({"config": cfg.to_dict(), "state": model.state_dict(), "step": step}, args.checkpoint)
+            state = {"config": cfg.to_dict(), "state": model.state_dict(), "step": step}
+            torch.save(state, args.checkpoint)
+            if step % 100 == 0:  # kept, to compare runs at equal step counts
+                torch.save(state, f"{args.checkpoint}.step{step}")
     train_min = (time.time() - start) / 60
     print(f"trained {step} steps in {train_min:.1f} min", flush=True)
     model.eval()
@@ -309,7 +321,7 @@ def train(args) -> None:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--out", required=True, help="model directory to write")
-    p.add_argument("--minutes", type=float, default=75.0, help="training time budget (default 75)")
+    p.add_argument("--minutes", type=float, default=55.0, help="training time budget (default 55)")
     p.add_argument("--steps", type=int, default=None, help="fixed number of steps instead of a time budget")
     p.add_argument("--no-identifiers", action="store_true", help="ablation: every task tag empty")
     p.add_argument("--toy", action="store_true", help="tiny model, a few steps (smoke test)")
@@ -318,6 +330,7 @@ def main(argv=None) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--log-every", type=int, default=20)
+    p.add_argument("--init", default=None, help="start from the weights of a --checkpoint file")
     p.add_argument("--checkpoint", default=None, help="also save the PyTorch weights here (for evaluate.py)")
     p.add_argument("--eval-per-task", type=int, default=20, help="quick held-out check size (0: skip)")
     args = p.parse_args(argv)
