@@ -139,7 +139,7 @@ function explain(error: unknown): { text: string; code: number } {
   if (code.startsWith('ERR_PARSE_ARGS')) return { text: `${(error as Error).message}\n${USAGE}`, code: 2 };
   if (error instanceof ConfigError || error instanceof PluginError) return { text: error.message, code: 1 };
   const text = error instanceof Error ? error.message : String(error);
-  const isSetupProblem = /^(cannot load the model|discord\.|slack\.|SLACK_)/.test(text);
+  const isSetupProblem = /^(cannot load the model|discord[.:]|slack[.:]|SLACK_)/.test(text);
   return isSetupProblem ? { text, code: 1 } : { text: error instanceof Error ? (error.stack ?? text) : text, code: 1 };
 }
 

@@ -47,11 +47,17 @@ export function createTransport(config: Config, log: Log): Transport {
     ? // Bolt hands the installer's client options to the Socket Mode client, so SLACK_API_URL reaches it too.
       new SocketModeReceiver({ appToken: config.appToken ?? '', logger, installerOptions: { clientOptions } })
     : new HTTPReceiver({ signingSecret: config.signingSecret ?? '', endpoints: EVENTS_PATH, logger });
-  const app = new App({ token: config.botToken, receiver, logger, clientOptions });
+  // Deferred, so a refused bot token is an error start() can report instead of a rejection nobody awaits.
+  const app = new App({ token: config.botToken, receiver, logger, clientOptions, deferInitialization: true });
   let server: Server | undefined;
   return {
     app,
     async start() {
+      try {
+        await app.init();
+      } catch (error) {
+        throw new Error(`slack: could not log in with SLACK_BOT_TOKEN: ${error instanceof Error ? error.message : String(error)}`);
+      }
       if (socketMode) {
         await app.start();
         return undefined;
