@@ -8,12 +8,13 @@ import sharp from 'sharp';
 import { start } from '../adapters/console/index.ts';
 import { createBot } from '../src/bot/core.ts';
 import { Engine } from '../src/inference/engine.ts';
-import { DEFAULT_MODEL_DIR, MINI_MODEL_DIR } from '../src/inference/model-dir.ts';
+import { MINI_MODEL_DIR } from '../src/inference/model-dir.ts';
 import { createLog } from '../src/log.ts';
 import { PALETTE } from '../src/render/palette.ts';
 import { PLUGINS } from '../plugins/index.ts';
 import { findDrawnBox } from './helpers/drawn-boxes.ts';
 import { drawScene } from './helpers/scene.ts';
+import { defaultModelLocatesObjects } from './helpers/default-model.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 /** Starting Node, compiling TypeScript and loading a model: seconds on a shared machine. */
@@ -89,7 +90,7 @@ describe('GIVEN `npm start` with piped stdin', () => {
 });
 
 // Needs the trained default model (models/default), which its own training run produces.
-describe.skipIf(!existsSync(join(DEFAULT_MODEL_DIR, 'model.json')))('GIVEN the default model and a scene it never saw', () => {
+describe.skipIf(!defaultModelLocatesObjects())('GIVEN the default model and a scene it never saw', () => {
   test('WHEN `/refer the <colour> <shape>` is piped into npm start THEN the saved image boxes that object', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'minigpt-default-'));
     const scene = drawScene(424242);

@@ -11,6 +11,7 @@ import { PLUGINS } from '../plugins/index.ts';
 import { FakeDiscord, user, type RecordedRequest } from './fakes/discord/index.ts';
 import { findDrawnBox } from './helpers/drawn-boxes.ts';
 import { drawScene } from './helpers/scene.ts';
+import { defaultModelLocatesObjects } from './helpers/default-model.ts';
 
 /** The Discord adapter with the real engine behind it: slash command in, annotated answer out. */
 
@@ -69,7 +70,7 @@ describe.skipIf(!hasModel(MINI_MODEL_DIR))('discord with the mini engine (random
   });
 });
 
-describe.skipIf(!hasModel(DEFAULT_MODEL_DIR))('discord with the trained default model', () => {
+describe.skipIf(!defaultModelLocatesObjects())('discord with the trained default model', () => {
   const state = withModel(DEFAULT_MODEL_DIR);
 
   it('/refer boxes the named object of a generated scene in the uploaded PNG', async () => {

@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { start, type SlackAdapter } from '../adapters/slack/index.ts';
 import { MESSAGES } from '../adapters/slack/messages.ts';
@@ -13,9 +11,9 @@ import { FakeSlack } from './fakes/slack/server.ts';
 import { messageEnvelope, sendSigned } from './fakes/slack/requests.ts';
 import { findDrawnBox } from './helpers/drawn-boxes.ts';
 import { drawScene } from './helpers/scene.ts';
+import { defaultModelLocatesObjects } from './helpers/default-model.ts';
 
 const SECRET = 'signing-secret-for-tests';
-const hasTrainedModel = existsSync(join(DEFAULT_MODEL_DIR, 'model.json'));
 
 function iou(a: Box, b: Box): number {
   const w = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
@@ -25,7 +23,7 @@ function iou(a: Box, b: Box): number {
 }
 
 // The trained default model is what users get: asked in Slack, it must box the object it was asked about.
-describe.skipIf(!hasTrainedModel)('Slack with the trained default model', () => {
+describe.skipIf(!defaultModelLocatesObjects())('Slack with the trained default model', () => {
   let fake: FakeSlack;
   let engine: Engine;
   let adapter: SlackAdapter;

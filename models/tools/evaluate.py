@@ -146,17 +146,21 @@ def main(argv=None) -> None:
     p.add_argument("--predictions", help="write cases with the raw answers here (JSONL)")
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--scores", help="write the per-task scores of each data file here (JSON), e.g. MODEL_DIR/heldout.json")
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
     model, cfg = load(args.checkpoint)
-    rows = []
+    rows, table = [], {}
     for data in args.data:
         with torch.no_grad():
             cases, answers, scores = evaluate(model, cfg, Path(data), args.limit)
         print(f"{data}: " + ", ".join(f"{k} {v:.3f}" for k, v in sorted(scores.items())), flush=True)
         rows += [{**c, "raw": a} for c, a in zip(cases, answers)]
+        table[Path(data).stem] = {k: round(v, 4) for k, v in sorted(scores.items())}
     if args.predictions:
         Path(args.predictions).write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    if args.scores:
+        Path(args.scores).write_text(json.dumps(table, indent=1) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":
