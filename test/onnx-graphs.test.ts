@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { relativeError } from './helpers/relative-error.ts';
 
 const MODEL = 'models/mini';
 const GOLDEN = 'test/fixtures/golden';
@@ -32,18 +33,6 @@ const output = (out: Outputs, name: string) => defined(out[name], `output ${name
 function f32(ref: F32Ref): Float32Array {
   const buf = readFileSync(join(GOLDEN, ref.file));
   return new Float32Array(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
-}
-
-/** max |a - b| / max |b|: the relative error the parity requirement is stated in. */
-function relErr(a: Float32Array, b: Float32Array): number {
-  expect(a.length).toBe(b.length);
-  let diff = 0;
-  let scale = 0;
-  b.forEach((bi, i) => {
-    diff = Math.max(diff, Math.abs((a[i] ?? NaN) - bi));
-    scale = Math.max(scale, Math.abs(bi));
-  });
-  return diff / scale;
 }
 
 const int64 = (values: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(values.map(BigInt)), dims);
@@ -136,8 +125,8 @@ describe('mini model graphs', () => {
     expect(embeds.dims).toEqual([2, config.vision.tokens, D]);
     const data = embeds.data as Float32Array;
     const n = data.length / 2;
-    expect(relErr(data.slice(0, n), f32(a.image_embeds))).toBeLessThan(1e-4);
-    expect(relErr(data.slice(n), f32(b.image_embeds))).toBeLessThan(1e-4);
+    expect(relativeError(data.slice(0, n), f32(a.image_embeds))).toBeLessThan(1e-4);
+    expect(relativeError(data.slice(n), f32(b.image_embeds))).toBeLessThan(1e-4);
   });
 
   it('first step with zero-length pasts gives the reference logits; the KV cache reproduces greedy ids', async () => {
@@ -146,7 +135,7 @@ describe('mini model graphs', () => {
       let out = await runAlone(await promptEmbeds(p));
       expect(output(out, 'logits').dims).toEqual([1, T, V]);
       expect(output(out, 'present.0.key').dims).toEqual([1, H, T, HD]);
-      expect(relErr(lastRow(out, 0), f32(p.first_logits))).toBeLessThan(1e-4);
+      expect(relativeError(lastRow(out, 0), f32(p.first_logits))).toBeLessThan(1e-4);
       const ids: number[] = [];
       while (ids.length < p.greedy_ids.length) {
         const next = argmax(lastRow(out, 0));
@@ -186,9 +175,9 @@ describe('mini model graphs', () => {
     });
     for (const [row, x] of xs.entries()) {
       const alone = await runAlone(x);
-      expect(relErr(lastRow(batched, row), lastRow(alone, 0))).toBeLessThan(1e-4);
+      expect(relativeError(lastRow(batched, row), lastRow(alone, 0))).toBeLessThan(1e-4);
       const aloneNext = await stepAlone(alone, defined(nextIds[row], 'next id'), x.length / D);
-      expect(relErr(lastRow(batchedNext, row), lastRow(aloneNext, 0))).toBeLessThan(1e-4);
+      expect(relativeError(lastRow(batchedNext, row), lastRow(aloneNext, 0))).toBeLessThan(1e-4);
     }
   });
 

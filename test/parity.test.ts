@@ -3,18 +3,7 @@ import { InferenceCore } from '../src/inference/inference-core.ts';
 import { MINI_MODEL_DIR } from '../src/inference/model-dir.ts';
 import { preprocessImage } from '../src/inference/preprocess.ts';
 import { golden, goldenF32, imageBytes, MINI_NORM } from './helpers/mini-golden.ts';
-
-/** Largest difference relative to the reference's largest magnitude: fp32 graphs agree far below 1e-4. */
-function relativeError(ours: Float32Array, reference: Float32Array): number {
-  expect(ours.length).toBe(reference.length);
-  let diff = 0;
-  let scale = 0;
-  for (let i = 0; i < ours.length; i++) {
-    diff = Math.max(diff, Math.abs(ours[i]! - reference[i]!));
-    scale = Math.max(scale, Math.abs(reference[i]!));
-  }
-  return diff / scale;
-}
+import { relativeError } from './helpers/relative-error.ts';
 
 const GREEDY = { doSample: false, repetitionPenalty: 1, minLength: 0, maxNewTokens: golden.greedy_max_new_tokens };
 
