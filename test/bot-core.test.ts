@@ -46,6 +46,14 @@ describe('GIVEN a channel with a scene', () => {
     drawn.forEach((v, i) => expect(Math.abs(v - red.box[i]!)).toBeLessThanOrEqual(6));
   });
 
+  test('WHEN the platform allows only a small upload THEN the image is reduced to fit and the text says so', async () => {
+    const engine = new ScriptedEngine(() => gridToken(red.box));
+    const chat = new MockAdapter(createBot({ engine, plugins: PLUGINS }), {}, { imageBytes: 2_500 });
+    const { reply } = await chat.send('/refer the red circle', { image: { bytes: scene.png } });
+    expect(reply.image!.bytes.length).toBeLessThanOrEqual(2_500);
+    expect(reply.text).toContain('reduced to fit the upload limit');
+  });
+
   test('WHEN a follow-up comes without an image THEN it uses the conversation image and the earlier turns', async () => {
     const { chat, engine } = setup(() => 'a circle');
     await chat.send('/vqa what shape is red?', { image: { bytes: scene.png } });

@@ -32,8 +32,9 @@ export async function buildAnswerReply(
   const shown = { ...answer, ...(plugin.present?.(answer, ctx) ?? {}) };
   const hasBoxes = shown.entities.some((e) => e.boxes.length > 0);
   const warnings = !hasBoxes && BOX_TASKS.has(ask.task) ? [message('no-box-found')] : [];
-  const text = [describeAnswer(shown.text, shown.entities), ...warnings].filter(Boolean).join('\n');
   const drawn = hasBoxes ? await annotate(image, shown.entities, { maxBytes: limits.imageBytes }) : undefined;
+  if (drawn && drawn.fit.scale < 1) warnings.push(message('image-shrunk', { note: drawn.fit.note }));
+  const text = [describeAnswer(shown.text, shown.entities), ...warnings].filter(Boolean).join('\n');
   return {
     answer: shown,
     reply: {

@@ -22,6 +22,8 @@ export const MESSAGES = {
   /** The engine's own short explanation (a broken image, a conversation past the context): already safe to show. */
   'input-refused': '{message} (/reset starts over)',
   'no-box-found': 'The answer holds no box, so there is nothing to draw.',
+  /** The annotated image had to shrink to fit the platform's upload limit; the pixel boxes in the text still refer to the original. */
+  'image-shrunk': '(The annotated image was reduced to fit the upload limit: {note}.)',
   unexpected: 'Something went wrong while answering; it has been logged. Please try again.',
   /** The bot is stopping (an update, a restart) and could not finish, or take, this request. */
   restarting: 'The bot is restarting and could not finish this answer; please ask again in a minute.',
