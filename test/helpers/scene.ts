@@ -2,7 +2,7 @@ import { createCanvas, type SKRSContext2D } from '@napi-rs/canvas';
 import type { Box } from '../../src/grounding/types.ts';
 
 /**
- * The synthetic world of the default model (issue 3), drawn here independently of the Python generator so tests
+ * The synthetic world of the default model (models/README.md), drawn here independently of the Python generator so tests
  * can make scenes the model never saw and know exactly where every object is.
  */
 export type Shape = 'circle' | 'square' | 'triangle' | 'star';
