@@ -49,50 +49,59 @@ function floatsToHalf(values: Float32Array): Uint16Array {
 
 const ones = (n: number) => new ort.Tensor('int64', BigInt64Array.from({ length: n }, () => 1n), [1, n]);
 
-export async function runPlain(path: string, s: DecoderShape, chunks: Float32Array[], o: RunOptions = {}): Promise<DecoderRun> {
+type Pasts = Record<string, ort.Tensor>;
+
+function pasts(s: DecoderShape, make: (name: string) => ort.Tensor): Pasts {
+  const out: Pasts = {};
+  for (let i = 0; i < s.layers; i++) for (const k of ['key', 'value']) out[`past_key_values.${i}.${k}`] = make(`present.${i}.${k}`);
+  return out;
+}
+
+interface Layout {
+  first: Pasts;
+  feeds(chunk: Float32Array, done: number, t: number): Record<string, ort.Tensor>;
+}
+
+/** The loop both layouts share: feed each chunk with the previous call's presents as pasts, time each call. */
+async function runChunks(path: string, s: DecoderShape, chunks: Float32Array[], o: RunOptions, layout: (session: ort.InferenceSession) => Layout): Promise<DecoderRun> {
   const session = await ort.InferenceSession.create(path, { intraOpNumThreads: o.threads ?? 1 });
-  let past: Record<string, ort.Tensor> = {};
-  for (let i = 0; i < s.layers; i++) for (const k of ['key', 'value']) past[`past_key_values.${i}.${k}`] = new ort.Tensor('float32', new Float32Array(0), [1, s.heads, 0, s.headDim]);
+  const { first, feeds } = layout(session);
+  let past = first;
   const logits: Float32Array[] = [];
   const ms: number[] = [];
   let done = 0;
   for (const chunk of chunks) {
     const t = chunk.length / s.hidden;
     const start = performance.now();
-    const out = await session.run({
-      inputs_embeds: new ort.Tensor('float32', chunk, [1, t, s.hidden]), attention_mask: ones(done + t),
-      position_ids: new ort.Tensor('int64', BigInt64Array.from({ length: t }, (_, j) => BigInt(done + j)), [1, t]), ...past,
-    });
+    const out = await session.run({ ...feeds(chunk, done, t), ...past });
     ms.push(performance.now() - start);
     done += t;
     logits.push(toFloat32(out.logits!).slice((t - 1) * s.vocab));
-    past = {};
-    for (let i = 0; i < s.layers; i++) for (const k of ['key', 'value']) past[`past_key_values.${i}.${k}`] = out[`present.${i}.${k}`]!;
+    past = pasts(s, (present) => out[present]!);
   }
   await session.release();
   return { logits, ms };
 }
 
-export async function runGqa(path: string, s: DecoderShape, chunks: Float32Array[], maxLength: number, o: RunOptions = {}): Promise<DecoderRun> {
-  const session = await ort.InferenceSession.create(path, { intraOpNumThreads: o.threads ?? 1 });
-  const type = session.inputMetadata.find((m) => m.name === 'inputs_embeds' && m.isTensor) as { type?: string } | undefined;
-  const act = type?.type === 'float16' ? 'float16' : 'float32';
-  const size = s.heads * maxLength * s.headDim;
-  let past: Record<string, ort.Tensor> = {};
-  for (let i = 0; i < s.layers; i++) for (const k of ['key', 'value']) past[`past_key_values.${i}.${k}`] = embedsTensor(new Float32Array(size), [1, s.heads, maxLength, s.headDim], act);
-  const logits: Float32Array[] = [];
-  const ms: number[] = [];
-  let done = 0;
-  for (const chunk of chunks) {
-    const t = chunk.length / s.hidden;
-    const start = performance.now();
-    const out = await session.run({ inputs_embeds: embedsTensor(chunk, [1, t, s.hidden], act), attention_mask: ones(done + t), ...past });
-    ms.push(performance.now() - start);
-    done += t;
-    logits.push(toFloat32(out.logits!).slice((t - 1) * s.vocab));
-    past = {};
-    for (let i = 0; i < s.layers; i++) for (const k of ['key', 'value']) past[`past_key_values.${i}.${k}`] = out[`present.${i}.${k}`]!;
-  }
-  await session.release();
-  return { logits, ms };
+export function runPlain(path: string, s: DecoderShape, chunks: Float32Array[], o: RunOptions = {}): Promise<DecoderRun> {
+  return runChunks(path, s, chunks, o, () => ({
+    first: pasts(s, () => new ort.Tensor('float32', new Float32Array(0), [1, s.heads, 0, s.headDim])),
+    feeds: (chunk, done, t) => ({
+      inputs_embeds: new ort.Tensor('float32', chunk, [1, t, s.hidden]),
+      attention_mask: ones(done + t),
+      position_ids: new ort.Tensor('int64', BigInt64Array.from({ length: t }, (_, j) => BigInt(done + j)), [1, t]),
+    }),
+  }));
+}
+
+export function runGqa(path: string, s: DecoderShape, chunks: Float32Array[], maxLength: number, o: RunOptions = {}): Promise<DecoderRun> {
+  return runChunks(path, s, chunks, o, (session) => {
+    const type = session.inputMetadata.find((m) => m.name === 'inputs_embeds' && m.isTensor) as { type?: string } | undefined;
+    const act = type?.type === 'float16' ? 'float16' : 'float32';
+    const size = s.heads * maxLength * s.headDim;
+    return {
+      first: pasts(s, () => embedsTensor(new Float32Array(size), [1, s.heads, maxLength, s.headDim], act)),
+      feeds: (chunk, done, t) => ({ inputs_embeds: embedsTensor(chunk, [1, t, s.hidden], act), attention_mask: ones(done + t) }),
+    };
+  });
 }
