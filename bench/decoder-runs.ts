@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node';
+import { fromHalfArray, toHalfArray } from '../src/inference/float16.ts';
 
 /** Drives a decoder graph over a fixed sequence of input embeddings (a prefill, then one token per step) and
  * returns each call's last-position logits as float32 and each call's time: the plain CPU layout (Concat KV,
@@ -11,40 +12,11 @@ export interface DecoderRun { logits: Float32Array[]; ms: number[] }
 export interface RunOptions { threads?: number }
 
 function toFloat32(t: ort.Tensor): Float32Array {
-  if (t.type === 'float32') return t.data as Float32Array;
-  // Node 20 has no Float16Array: onnxruntime-node hands float16 data over as raw Uint16Array bits
-  return Float32Array.from(t.data as Uint16Array, halfToFloat);
-}
-
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
+  return t.type === 'float32' ? (t.data as Float32Array) : fromHalfArray(t.data as Uint16Array);
 }
 
 function embedsTensor(values: Float32Array, dims: number[], type: 'float32' | 'float16'): ort.Tensor {
-  if (type === 'float32') return new ort.Tensor('float32', values, dims);
-  return new ort.Tensor('float16', floatsToHalf(values), dims);
-}
-
-function floatsToHalf(values: Float32Array): Uint16Array {
-  const out = new Uint16Array(values.length);
-  const f = new Float32Array(1);
-  const u = new Uint32Array(f.buffer);
-  for (let i = 0; i < values.length; i++) {
-    f[0] = values[i]!;
-    const x = u[0]!;
-    const sign = (x >>> 16) & 0x8000;
-    const exp = ((x >>> 23) & 0xff) - 127 + 15;
-    const mant = x & 0x7fffff;
-    if (exp <= 0) out[i] = sign;
-    else if (exp >= 31) out[i] = sign | 0x7c00;
-    else out[i] = sign | (exp << 10) | Math.round(mant / 8192);
-  }
-  return out;
+  return type === 'float32' ? new ort.Tensor('float32', values, dims) : new ort.Tensor('float16', toHalfArray(values), dims);
 }
 
 const ones = (n: number) => new ort.Tensor('int64', BigInt64Array.from({ length: n }, () => 1n), [1, n]);
