@@ -1,4 +1,5 @@
 import * as ort from 'onnxruntime-node';
+import { type ConversationState, truncateKv } from './kv-cache.ts';
 import type { ModelInfo } from './model-config.ts';
 import type { ModelSessions } from './sessions.ts';
 
@@ -49,4 +50,51 @@ export async function decoderStep(
   const kv: ort.Tensor[] = [];
   for (let i = 0; i < model.llm.layers; i++) kv.push(out[`present.${i}.key`]!, out[`present.${i}.value`]!);
   return { logits: all.slice((count - 1) * vocab, count * vocab), kv };
+}
+
+/**
+ * How the engine drives its decoder graph, whichever layout the model directory has: the plain one here (caches
+ * grown by the graph, position_ids) or the in-place one of `--target webgpu` (webgpu-decoder.ts).
+ */
+export interface DecoderDriver {
+  readonly layout: 'plain' | 'webgpu';
+  /** The most positions a conversation may reach, prompt included. */
+  readonly positions: number;
+  /** A cache holding no positions, for a new conversation; `previous` is the cache it had before, if any. */
+  fresh(previous?: ort.Tensor[]): Promise<ort.Tensor[]>;
+  /** The cache to continue `state` from and how many positions it holds: at most `keep`, all of them correct. */
+  resume(state: ConversationState, keep: number): Promise<{ kv: ort.Tensor[]; length: number }>;
+  step(embeds: Float32Array, count: number, past: ort.Tensor[], pastLength: number): Promise<DecoderOutput>;
+  /** The answer computed in `kv` is complete: the cache may serve the conversation's next request. */
+  release(kv: ort.Tensor[]): void;
+  close(): Promise<void>;
+}
+
+/** The plain layout: each call returns new, longer caches, so every cache is immutable and freely shared. */
+export class PlainDecoder implements DecoderDriver {
+  readonly layout = 'plain';
+  readonly positions: number;
+
+  constructor(
+    private readonly sessions: ModelSessions,
+    private readonly model: ModelInfo,
+  ) {
+    this.positions = Math.min(model.generation.context_limit, model.llm.max_positions);
+  }
+
+  async fresh(): Promise<ort.Tensor[]> {
+    return emptyKv(this.model);
+  }
+
+  async resume(state: ConversationState, keep: number): Promise<{ kv: ort.Tensor[]; length: number }> {
+    return { kv: truncateKv(state.kv, keep), length: keep };
+  }
+
+  step(embeds: Float32Array, count: number, past: ort.Tensor[], pastLength: number): Promise<DecoderOutput> {
+    return decoderStep(this.sessions, this.model, embeds, count, past, pastLength);
+  }
+
+  release(): void {}
+
+  async close(): Promise<void> {}
 }

@@ -1,5 +1,5 @@
 import type * as ort from 'onnxruntime-node';
-import { decoderStep, embedTokens } from './decoder-step.ts';
+import { embedTokens } from './decoder-step.ts';
 import { isFinished, pickToken, type TokenPicker, tokenPicker } from './generation/pipeline.ts';
 import type { InferenceCore, RunFlag } from './inference-core.ts';
 import type { ConversationState } from './kv-cache.ts';
@@ -68,7 +68,7 @@ export class GenerationTask {
     if (this.finished) return true;
     const t = performance.now();
     const { sequence, kv } = this.conversation;
-    const out = await decoderStep(this.core.sessions, this.core.model, await embedTokens(this.core.sessions, [this.lastToken]), 1, kv, sequence.length);
+    const out = await this.core.decoder.step(await embedTokens(this.core.sessions, [this.lastToken]), 1, kv, sequence.length);
     this.conversation.kv = out.kv;
     this.core.counters.decodeCalls++;
     return this.applyStep(out.logits, performance.now() - t);

@@ -1,15 +1,16 @@
 import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
-import { decoderStep, embedTokens, emptyKv } from './decoder-step.ts';
+import { type DecoderDriver, embedTokens, PlainDecoder } from './decoder-step.ts';
 import { InputError } from './errors.ts';
 import { GenerationTask } from './generation-task.ts';
-import { ConversationCache, type ConversationState, commonPrefixLength, imageSlots, truncateKv } from './kv-cache.ts';
+import { ConversationCache, type ConversationState, commonPrefixLength, imageSlots } from './kv-cache.ts';
 import { generationConfig, type ModelInfo, readModelInfo } from './model-config.ts';
 import { preprocessImage } from './preprocess.ts';
 import { buildPrompt } from './prompt.ts';
 import { ModelSessions, type SessionOptions } from './sessions.ts';
 import { PromptTokenizer } from './tokenizer.ts';
 import type { EngineCounters, GenerateRequest } from './types.ts';
+import { isWebGpuLayout, WebGpuDecoder } from './webgpu-decoder.ts';
 
 export interface CoreOptions extends SessionOptions {
   /** How many conversations keep their KV cache (least recently used dropped first). */
@@ -34,6 +35,8 @@ export class InferenceCore {
     readonly model: ModelInfo,
     readonly tokenizer: PromptTokenizer,
     readonly sessions: ModelSessions,
+    /** Drives decoder.onnx in the layout the model directory has (plain, or `--target webgpu`). */
+    readonly decoder: DecoderDriver,
     options: CoreOptions,
   ) {
     this.cache = new ConversationCache(options.maxConversations);
@@ -42,7 +45,8 @@ export class InferenceCore {
   static async load(modelDir: string, options: CoreOptions = {}): Promise<InferenceCore> {
     const model = await readModelInfo(modelDir);
     const [tokenizer, sessions] = await Promise.all([PromptTokenizer.load(modelDir), ModelSessions.create(modelDir, options, options.warn)]);
-    return new InferenceCore(model, tokenizer, sessions, options);
+    const decoder = isWebGpuLayout(sessions) ? await WebGpuDecoder.create(sessions, model) : new PlainDecoder(sessions, model);
+    return new InferenceCore(model, tokenizer, sessions, decoder, options);
   }
 
   /** pixel_values [3, S, S] → image embeddings [N, D]. */
@@ -68,7 +72,8 @@ export class InferenceCore {
     t = performance.now();
     const imageEmbeds = await this.encodeImage(image.pixelValues);
     timings.visionMs = elapsed(t);
-    const state = { imageHash, imageEmbeds, imageSize: { width: image.width, height: image.height }, sequence: [], kv: emptyKv(this.model) };
+    const kv = await this.decoder.fresh(known?.kv);
+    const state = { imageHash, imageEmbeds, imageSize: { width: image.width, height: image.height }, sequence: [], kv };
     return { state, cached: false };
   }
 
@@ -98,16 +103,16 @@ export class InferenceCore {
     const { state, cached } = await this.conversationFor(request, timings);
     const { seg0, seg1 } = buildPrompt(this.model, this.tokenizer, request.history, request.task, request.question);
     const sequence = [...seg0, ...imageSlots(this.model.vision.tokens), ...seg1];
-    const limit = Math.min(this.model.generation.context_limit, this.model.llm.max_positions);
+    const limit = this.decoder.positions;
     if (sequence.length >= limit) {
       throw new InputError(`the conversation is too long for this model (${sequence.length} of ${limit} positions): start a new one`);
     }
     // Keep at least one position to recompute: its logits choose the first new token.
-    const reuse = Math.min(commonPrefixLength(state.sequence, sequence), sequence.length - 1);
-    const rest = sequence.slice(reuse);
+    const past = await this.decoder.resume(state, Math.min(commonPrefixLength(state.sequence, sequence), sequence.length - 1));
+    const rest = sequence.slice(past.length);
     const t = performance.now();
     const embeds = await this.embedPositions(rest, state.imageEmbeds);
-    const first = await decoderStep(this.sessions, this.model, embeds, rest.length, truncateKv(state.kv, reuse), reuse);
+    const first = await this.decoder.step(embeds, rest.length, past.kv, past.length);
     this.counters.prefillTokens += rest.length;
     const conversation: ConversationState = { ...state, sequence, kv: first.kv };
     return new GenerationTask(this, request, conversation, first.logits, {
@@ -131,6 +136,7 @@ export class InferenceCore {
 
   /** Called by a finished task: the conversation's KV now covers the answer too (unless forgotten meanwhile). */
   remember(key: string, state: ConversationState, run: RunFlag): void {
+    this.decoder.release(state.kv);
     if (!run.forgotten) this.cache.set(key, state);
     if (this.running.get(key) === run) this.running.delete(key);
   }
@@ -142,6 +148,7 @@ export class InferenceCore {
   }
 
   async close(): Promise<void> {
+    await this.decoder.close();
     await this.sessions.release();
   }
 }

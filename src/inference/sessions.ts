@@ -50,13 +50,16 @@ export class ModelSessions {
     return new ModelSessions(await openAll(modelDir, { ...base, executionProviders: ['cpu'] }), 'cpu');
   }
 
-  /** Runs one graph after checking the feeds: every missing input is named in one error, shapes on failure. */
-  async run(name: SessionName, feeds: Feeds): Promise<ort.InferenceSession.OnnxValueMapType> {
+  /**
+   * Runs one graph after checking the feeds: every missing input is named in one error, shapes on failure.
+   * `fetches` names the outputs wanted; a tensor there is a pre-allocated output the graph writes into.
+   */
+  async run(name: SessionName, feeds: Feeds, fetches?: ort.InferenceSession.FetchesType): Promise<ort.InferenceSession.OnnxValueMapType> {
     const session = this.sessions[name];
     const missing = session.inputNames.filter((n) => !(n in feeds));
     if (missing.length > 0) throw new Error(`${SESSION_FILES[name]}: missing inputs ${missing.join(', ')}`);
     try {
-      return await session.run(feeds);
+      return await (fetches ? session.run(feeds, fetches) : session.run(feeds));
     } catch (err) {
       throw new Error(`${SESSION_FILES[name]} failed with ${describeFeeds(feeds)}: ${(err as Error).message}`);
     }
@@ -64,6 +67,12 @@ export class ModelSessions {
 
   inputNames(name: SessionName): readonly string[] {
     return this.sessions[name].inputNames;
+  }
+
+  /** An input's element type and shape as the graph declares them (named dimensions as strings). */
+  inputInfo(name: SessionName, input: string): { type: string; shape: readonly (number | string)[] } | undefined {
+    const meta = this.sessions[name].inputMetadata.find((m) => m.name === input);
+    return meta?.isTensor ? { type: meta.type, shape: meta.shape } : undefined;
   }
 
   async release(): Promise<void> {

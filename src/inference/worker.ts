@@ -1,6 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { InputError } from './errors.ts';
 import { DecodeBatch } from './decode-batch.ts';
+import { DecodeOneByOne } from './decode-one-by-one.ts';
 import type { GenerationTask } from './generation-task.ts';
 import { InferenceCore } from './inference-core.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.ts';
@@ -35,7 +36,8 @@ try {
 
 const maxBatch = init.maxBatch ?? DEFAULT_MAX_BATCH;
 const waiting: Job[] = [];
-const batch = new DecodeBatch(core);
+// The plain layout shares decoder calls between conversations; the in-place one decodes each on its own.
+const batch = core.decoder.layout === 'plain' ? new DecodeBatch(core) : new DecodeOneByOne();
 const jobs = new Map<GenerationTask, Job>();
 let pumping = false;
 /** Set by 'close': the sessions are released once the work already accepted is done. */

@@ -1,0 +1,114 @@
+import * as ort from 'onnxruntime-node';
+import type { DecoderDriver, DecoderOutput } from './decoder-step.ts';
+import { fromHalfArray, toHalfArray } from './float16.ts';
+import { GpuKvBuffers } from './gpu-kv-buffers.ts';
+import type { ConversationState } from './kv-cache.ts';
+import type { ModelInfo } from './model-config.ts';
+import type { Feeds, ModelSessions } from './sessions.ts';
+
+type Activation = 'float32' | 'float16';
+
+/** The `--target webgpu` decoder is recognised by its interface: its graph derives positions from the mask. */
+export function isWebGpuLayout(sessions: ModelSessions): boolean {
+  const inputs = sessions.inputNames('decoder');
+  return inputs.includes('attention_mask') && !inputs.includes('position_ids');
+}
+
+/**
+ * Drives the `--target webgpu` decoder (models/README.md, "Execution providers"): GroupQueryAttention over
+ * per-conversation key/value buffers of [1, H, maxLength, hd], passed both as the pasts and as the pre-allocated
+ * presents so that each call writes its new positions in place; activations in the graph's own dtype (fp16 or
+ * fp32), converted here. A conversation keeps its buffers between turns: a follow-up overwrites them from the
+ * end of the prefix it shares with the previous turn.
+ */
+export class WebGpuDecoder implements DecoderDriver {
+  readonly layout = 'webgpu';
+  /**
+   * Buffers a generation is writing. They are not handed to another generation meanwhile, and if that
+   * generation fails they stay here, so that the conversation's cached state is never trusted again.
+   */
+  private readonly busy = new WeakSet<ort.Tensor[]>();
+
+  private constructor(
+    private readonly sessions: ModelSessions,
+    private readonly model: ModelInfo,
+    private readonly activation: Activation,
+    private readonly kvType: Activation,
+    readonly positions: number,
+    private readonly gpu: GpuKvBuffers | undefined,
+  ) {}
+
+  static async create(sessions: ModelSessions, model: ModelInfo): Promise<WebGpuDecoder> {
+    const typeOf = (input: string): Activation => (sessions.inputInfo('decoder', input)?.type === 'float16' ? 'float16' : 'float32');
+    const kvType = typeOf('past_key_values.0.key');
+    // A graph exported with a fixed cache length dictates it; the exporter's is free, bounded by its rotary table.
+    const declared = sessions.inputInfo('decoder', 'past_key_values.0.key')?.shape[2];
+    const positions = typeof declared === 'number' ? declared : Math.min(model.generation.context_limit, model.llm.max_positions);
+    const gpu = sessions.device === 'webgpu' ? await GpuKvBuffers.open(kvType) : undefined;
+    return new WebGpuDecoder(sessions, model, typeOf('inputs_embeds'), kvType, positions, gpu);
+  }
+
+  /**
+   * Buffers are large (a 7B model: 0.5 MB per position), so a conversation's new image reuses its old ones;
+   * `resume` replaces them if a generation is still writing them.
+   */
+  async fresh(previous?: ort.Tensor[]): Promise<ort.Tensor[]> {
+    return previous && previous.length > 0 ? previous : this.allocate();
+  }
+
+  async resume(state: ConversationState, keep: number): Promise<{ kv: ort.Tensor[]; length: number }> {
+    if (this.busy.has(state.kv)) {
+      const kv = await this.allocate();
+      this.busy.add(kv);
+      return { kv, length: 0 };
+    }
+    this.busy.add(state.kv);
+    return { kv: state.kv, length: keep };
+  }
+
+  release(kv: ort.Tensor[]): void {
+    this.busy.delete(kv);
+  }
+
+  async step(embeds: Float32Array, count: number, past: ort.Tensor[], pastLength: number): Promise<DecoderOutput> {
+    const { hidden_size: D, layers, vocab_size: V } = this.model.llm;
+    const total = pastLength + count;
+    if (total > this.positions) throw new Error(`the decoder's cache holds ${this.positions} positions, not ${total}`);
+    const feeds: Feeds = {
+      inputs_embeds: this.activation === 'float16' ? new ort.Tensor('float16', toHalfArray(embeds), [1, count, D]) : new ort.Tensor('float32', embeds, [1, count, D]),
+      // One conversation per call, all of it real: no padding to mask.
+      attention_mask: new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
+    };
+    const fetches: Record<string, ort.Tensor | null> = { logits: null };
+    for (let i = 0; i < layers; i++) {
+      feeds[`past_key_values.${i}.key`] = fetches[`present.${i}.key`] = past[2 * i]!;
+      feeds[`past_key_values.${i}.value`] = fetches[`present.${i}.value`] = past[2 * i + 1]!;
+    }
+    const out = await this.sessions.run('decoder', feeds, fetches);
+    return { logits: lastRow(out['logits']!, count, V), kv: past };
+  }
+
+  async close(): Promise<void> {
+    await this.gpu?.close();
+  }
+
+  private async allocate(): Promise<ort.Tensor[]> {
+    const { layers, heads, head_dim } = this.model.llm;
+    const dims = [1, heads, this.positions, head_dim];
+    const count = 2 * layers;
+    if (this.gpu) {
+      const gpu = this.gpu;
+      return Promise.all(Array.from({ length: count }, () => gpu.zeros(dims)));
+    }
+    const size = heads * this.positions * head_dim;
+    return Array.from({ length: count }, () =>
+      this.kvType === 'float16' ? new ort.Tensor('float16', new Uint16Array(size), dims) : new ort.Tensor('float32', new Float32Array(size), dims),
+    );
+  }
+}
+
+/** The scores of the last of `count` positions as float32, whatever the graph's logits type. */
+function lastRow(logits: ort.Tensor, count: number, vocab: number): Float32Array {
+  const row = (logits.data as Float32Array | Uint16Array).subarray((count - 1) * vocab, count * vocab);
+  return logits.type === 'float16' ? fromHalfArray(row as Uint16Array) : Float32Array.from(row);
+}
