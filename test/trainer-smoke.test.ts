@@ -22,7 +22,9 @@ beforeAll(async () => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('train.py --toy', () => {
-  it('reports its steps and the exported directory', () => {
+  it('pre-trains the ViT first (stage 0), reports its steps and the exported directory', () => {
+    expect(log).toMatch(/vision check, 640x256: colour [0-9.]+ shape [0-9.]+ box error [0-9.]+ grid units/);
+    expect(log.indexOf('vision check')).toBeLessThan(log.indexOf('step 1 '));
     expect(log).toMatch(/trained 3 steps/);
     expect(log).toContain(`exported ${out}`);
   });

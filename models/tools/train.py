@@ -5,14 +5,17 @@
     /usr/bin/python3 models/tools/train.py --toy --out DIR                 # a few steps, for the smoke test
 
 Stages (the paper's, adapted to this world; every scene is drawn on the fly from the training seed):
+  0. vision pre-training (vision_pretrain.py): the paper starts from a pre-trained EVA-CLIP ViT and freezes it;
+     ours is pre-trained here on dense per-patch labels of the world, then frozen with ln_vision for stages 1-3;
   1. broad pre-training: single-turn samples of every task, weighted towards whole-scene descriptions
      (grounding and caption name and place every object, the densest supervision per image);
   2. multi-task fine-grained training: single-turn samples weighted towards the box tasks (refer, detection,
      identify) and VQA;
   3. multi-turn instruction tuning: conversations of 2-3 turns mixing tasks on one image, plain chat without an
      identifier, and single-turn samples so the single-turn format is kept.
-The budget is wall-clock time (--minutes) split between the stages by STAGES[].share, so the command finishes in
-time on a busy machine; --steps fixes the step count instead, for runs that must repeat exactly.
+Stage 0 runs --vision-steps steps. The budget of stages 1-3 is wall-clock time (--minutes) split by
+STAGES[].share, so the command finishes in time on a busy machine; --steps fixes the step count instead, for runs
+that must repeat exactly.
 Each image is encoded once and answered by several prompts (PROMPTS_PER_IMAGE), which spreads the vision cost.
 Loss is on the answer tokens and the closing </s> only, as in the official training.
 """
@@ -44,11 +47,15 @@ from minigptv2.onnx_export import export_model_dir  # noqa: E402
 from minigptv2.preprocess import pixel_values  # noqa: E402
 from minigptv2.prompt import build_segments  # noqa: E402
 from minigptv2.tokenizer import Tokenizer  # noqa: E402
-from world import draw_scene  # noqa: E402
+from vision_pretrain import check_vision, freeze_vision, pretrain_vision  # noqa: E402
+from world import MAX_OBJECTS, draw_scene  # noqa: E402
 
 TOKENIZER = TOOLS / "tokenizer.json"
 TRAIN_SEED = 1_000_000          # training scenes are TRAIN_SEED + n; held-out sets use seeds far from these
 QUICK_EVAL_SEED = 900_000_000
+VISION_SEED = 300_000_000       # stage 0 scenes are VISION_SEED + n
+VISION_CHECK_SEED = 910_000_000
+VISION_STEPS, VISION_IMAGES, VISION_LR = 3000, 16, 2e-3
 IGNORE = -100
 
 
@@ -58,19 +65,22 @@ class Stage:
     share: float                 # of the time (or step) budget
     weights: dict                # task -> sampling weight
     conversation_rate: float     # fraction of prompts that are 2-3 turn conversations
+    max_objects: int             # scenes of this stage hold 1..max_objects objects
 
 
 STAGES = (
+    # Few objects first: with one or two objects the answer hardly depends on picking the right image tokens, so
+    # the LLM learns to read positions and names off the image before it has to learn to choose between objects.
     Stage("1-pretrain", 0.30, {"grounding": 3, "caption": 2, "identify": 2, "vqa": 1, "refer": 1, "detection": 1,
-                               "chat": 0}, 0.0),
+                               "chat": 0}, 0.0, 2),
     Stage("2-multitask", 0.45, {"grounding": 2, "caption": 1, "identify": 2, "vqa": 2, "refer": 3, "detection": 2,
-                                "chat": 0}, 0.0),
+                                "chat": 0}, 0.0, MAX_OBJECTS),
     Stage("3-instruct", 0.25, {"grounding": 2, "caption": 1, "identify": 2, "vqa": 2, "refer": 2, "detection": 2,
-                               "chat": 1}, 0.5),
+                               "chat": 1}, 0.5, MAX_OBJECTS),
 )
 IMAGES_PER_STEP = 8
 PROMPTS_PER_IMAGE = 4
-PEAK_LR, WARMUP_STEPS, MIN_LR_RATIO, WEIGHT_DECAY = 3e-3, 30, 0.05, 0.01
+PEAK_LR, WARMUP_STEPS, MIN_LR_RATIO, WEIGHT_DECAY = 1e-3, 30, 0.05, 0.01
 
 
 def default_config(identifiers: bool) -> ModelConfig:
@@ -163,7 +173,7 @@ def make_batch(tok, cfg: ModelConfig, stage: Stage, step: int, images: int, prom
     tasks, weights = list(stage.weights), list(stage.weights.values())
     pixels, seqs = [], []
     for i in range(images):
-        scene = draw_scene(seed + step * images + i)
+        scene = draw_scene(seed + step * images + i, count=rng.randint(1, stage.max_objects))
         pixels.append(pixel_values(scene.image, cfg.vision))
         for _ in range(prompts):
             if rng.random() < stage.conversation_rate:
@@ -251,6 +261,16 @@ def lr_at(progress: float, step: int) -> float:
     return PEAK_LR * warm * cosine
 
 
+def vision_stage(model: MiniGPTv2, steps: int, images: int, seed: int, check: int) -> None:
+    start = time.time()
+    head = pretrain_vision(model, steps, images, VISION_SEED + seed * 10_000_000, VISION_LR,
+                           lambda line: print(f"{line} ({(time.time() - start) / 60:.1f} min)", flush=True))
+    for name, size in (("random sizes", None), ("640x256", (640, 256)), ("256x640", (256, 640))):
+        stats = check_vision(model, head, [VISION_CHECK_SEED + i for i in range(check)], size)
+        print(f"vision check, {name}: colour {stats['colour']:.3f} shape {stats['shape']:.3f} "
+              f"box error {stats['box_grid_err']:.2f} grid units", flush=True)
+
+
 def train(args) -> None:
     torch.set_num_threads(args.threads)
     identifiers = not args.no_identifiers
@@ -268,8 +288,12 @@ def train(args) -> None:
         model.load_state_dict(saved["state"])
     model.train()
     n_params = sum(p.numel() for p in model.parameters())
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
+    if not args.init:
+        vision_stage(model, 3 if args.toy else args.vision_steps, 2 if args.toy else VISION_IMAGES,
+                     args.seed, 4 if args.toy else 64)
+    trainable = freeze_vision(model)
+    decay = [p for p in trainable if p.dim() >= 2]
+    no_decay = [p for p in trainable if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": WEIGHT_DECAY}, {"params": no_decay,
                             "weight_decay": 0.0}], lr=PEAK_LR, betas=(0.9, 0.98))
     images, prompts = (2, 2) if args.toy else (args.images, args.prompts)
@@ -323,6 +347,8 @@ def main(argv=None) -> None:
     p.add_argument("--out", required=True, help="model directory to write")
     p.add_argument("--minutes", type=float, default=55.0, help="training time budget (default 55)")
     p.add_argument("--steps", type=int, default=None, help="fixed number of steps instead of a time budget")
+    p.add_argument("--vision-steps", type=int, default=VISION_STEPS,
+                   help=f"stage 0 steps of {VISION_IMAGES} scenes (default {VISION_STEPS})")
     p.add_argument("--no-identifiers", action="store_true", help="ablation: every task tag empty")
     p.add_argument("--toy", action="store_true", help="tiny model, a few steps (smoke test)")
     p.add_argument("--images", type=int, default=IMAGES_PER_STEP)
