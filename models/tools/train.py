@@ -345,7 +345,7 @@ def train(args) -> None:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--out", required=True, help="model directory to write")
-    p.add_argument("--minutes", type=float, default=55.0, help="training time budget (default 55)")
+    p.add_argument("--minutes", type=float, default=60.0, help="time budget of stages 1-3 (default 60)")
     p.add_argument("--steps", type=int, default=None, help="fixed number of steps instead of a time budget")
     p.add_argument("--vision-steps", type=int, default=VISION_STEPS,
                    help=f"stage 0 steps of {VISION_IMAGES} scenes (default {VISION_STEPS})")

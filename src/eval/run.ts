@@ -9,8 +9,10 @@ import type { EvalCase, LoadedCase } from './cases.ts';
 import { promptFor, type PromptOptions } from './prompts.ts';
 import { type Counts, type ObjectVocabulary, scoreCaption, scoreDetection, scoreExact, scoreGrounding, scoreRefer, vocabularyOf } from './score.ts';
 
-/** Greedy and short, as the paper evaluates (it uses 20 new tokens; detection lists need more room). */
+/** Greedy and short, as the paper evaluates (it uses 20 new tokens for a box); answers that list every object
+ * (detection, caption, grounding: about 30 tokens an object) get the model's own max_new_tokens instead. */
 export const EVAL_MAX_NEW_TOKENS = 64;
+const LISTING_TASKS: ReadonlySet<string> = new Set(['detection', 'caption', 'grounding']);
 
 /** What evaluation needs of the engine (the real Engine, or a stand-in in tests). */
 export interface EvalEngine {
@@ -90,7 +92,7 @@ export async function evaluate(
       const prompt = promptFor(c, size, options);
       const result = await engine.generate({
         conversation, image, history: [], ...prompt,
-        generation: { doSample: false, maxNewTokens: EVAL_MAX_NEW_TOKENS },
+        generation: LISTING_TASKS.has(c.task) ? { doSample: false } : { doSample: false, maxNewTokens: EVAL_MAX_NEW_TOKENS },
       });
       const parsed = parseAnswer(result.raw);
       const entities = parsed.entities.map((e) => ({ phrase: e.phrase, boxes: e.boxes.map((b) => gridToPixels(b, size)) }));

@@ -21,7 +21,7 @@ One case per line; image paths are relative to the data file; boxes are [x1, y1,
   {"image": "a.png", "task": "caption", "objects": ["red circle", "blue star"]}
   {"image": "a.png", "task": "grounding", "objects": [{"phrase": "red circle", "box": [...]}]}
 
-Each case runs greedy (at most 64 new tokens) with the task's official text: refer → the phrase (with
+Each case runs greedy (at most 64 new tokens; detection, caption and grounding: the model's max_new_tokens) with the task's official text: refer → the phrase (with
 --refcoco-prompt: "give me the location of {phrase}"), identify → "what is this {<x1><y1><x2><y2>}" (the box
 on the 100-grid, int(c / size * 100)), vqa → the question, detection → the text, caption → "briefly describe
 this image.", grounding → "describe this image in detail".
