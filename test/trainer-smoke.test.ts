@@ -26,6 +26,7 @@ describe('train.py --toy', () => {
     expect(log).toMatch(/vision check, 640x256: colour [0-9.]+ shape [0-9.]+ box error [0-9.]+ grid units/);
     expect(log.indexOf('vision check')).toBeLessThan(log.indexOf('step 1 '));
     expect(log).toMatch(/trained 3 steps/);
+    expect(JSON.parse(readFileSync(join(out, 'training.json'), 'utf8'))).toMatchObject({ vision_steps: 3, steps: 3 });
     expect(log).toContain(`exported ${out}`);
   });
 

@@ -288,9 +288,9 @@ def train(args) -> None:
         model.load_state_dict(saved["state"])
     model.train()
     n_params = sum(p.numel() for p in model.parameters())
-    if not args.init:
-        vision_stage(model, 3 if args.toy else args.vision_steps, 2 if args.toy else VISION_IMAGES,
-                     args.seed, 4 if args.toy else 64)
+    vision_steps = 0 if args.init else 3 if args.toy else args.vision_steps  # --init weights hold a trained ViT
+    if vision_steps:
+        vision_stage(model, vision_steps, 2 if args.toy else VISION_IMAGES, args.seed, 4 if args.toy else 64)
     trainable = freeze_vision(model)
     decay = [p for p in trainable if p.dim() >= 2]
     no_decay = [p for p in trainable if p.dim() < 2]
@@ -338,7 +338,8 @@ def train(args) -> None:
         scores = quick_eval(model, tok, cfg, args.eval_per_task)
         print("held-out exact match: " + ", ".join(f"{k} {v:.0%}" for k, v in scores.items()), flush=True)
     (Path(args.out) / "training.json").write_text(json.dumps(
-        {"parameters": n_params, "steps": step, "minutes": round(train_min, 1), "identifiers": identifiers,
+        {"parameters": n_params, "vision_steps": vision_steps, "steps": step,
+         "minutes": round(train_min, 1), "identifiers": identifiers,
          "images_per_step": images, "prompts_per_image": prompts, "seed": args.seed}, indent=1) + "\n")
 
 
