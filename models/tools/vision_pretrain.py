@@ -61,9 +61,10 @@ def dense_targets(scene: Scene, grid: int) -> tuple[np.ndarray, np.ndarray, np.n
     return colour, shape, centre, box
 
 
-def dense_batch(model: MiniGPTv2, seeds: list[int]):
+def dense_batch(model: MiniGPTv2, seeds: list[int], size=None):
+    """Pixels and dense targets of the scenes of `seeds` (size pins W, H, for the extremes)."""
     cfg = model.cfg.vision
-    scenes = [draw_scene(s) for s in seeds]
+    scenes = [draw_scene(s, size) for s in seeds]
     pixels = torch.stack([pixel_values(s.image, cfg) for s in scenes])
     targets = [dense_targets(s, cfg.grid) for s in scenes]
     return pixels, [torch.from_numpy(np.stack(t)) for t in zip(*targets)]
@@ -109,12 +110,8 @@ def pretrain_vision(model: MiniGPTv2, steps: int, images: int, seed: int, lr: fl
 
 @torch.no_grad()
 def check_vision(model: MiniGPTv2, head: DenseHead, seeds: list[int], size=None) -> dict:
-    """The head's accuracy on scenes never trained on (size pins W, H, for the extremes)."""
-    cfg = model.cfg.vision
-    scenes = [draw_scene(s, size) for s in seeds]
-    pixels = torch.stack([pixel_values(s.image, cfg) for s in scenes])
-    targets = [torch.from_numpy(np.stack(t)) for t in zip(*[dense_targets(s, cfg.grid) for s in scenes])]
-    _, stats = dense_loss(model, head, pixels, targets)
+    """The head's accuracy on scenes never trained on."""
+    _, stats = dense_loss(model, head, *dense_batch(model, seeds, size))
     return stats
 
 
