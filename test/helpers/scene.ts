@@ -51,7 +51,7 @@ const MIN_GAP = 4;
 const JITTER = 20;
 
 /** mulberry32: small, seedable, good enough to spread scenes. */
-function random(seed: number): () => number {
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -66,13 +66,16 @@ function separated(a: Box, b: Box): boolean {
   return a[2] + MIN_GAP <= b[0] || b[2] + MIN_GAP <= a[0] || a[3] + MIN_GAP <= b[1] || b[3] + MIN_GAP <= a[1];
 }
 
-/** A random scene of the world's rules: size, background, 1–4 separated objects with jittered colours. */
-export function sceneSpecFromSeed(seed: number): SceneSpec {
-  const rand = random(seed);
+/**
+ * A random scene of the world's rules: size (unless `size` pins W×H), background, 1–4 separated objects with
+ * jittered colours.
+ */
+export function sceneSpecFromSeed(seed: number, size?: [number, number]): SceneSpec {
+  const rand = seededRandom(seed);
   const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
   const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
-  const width = int(MIN_SIDE, MAX_SIDE);
-  const height = int(MIN_SIDE, MAX_SIDE);
+  const width = size ? size[0] : int(MIN_SIDE, MAX_SIDE);
+  const height = size ? size[1] : int(MIN_SIDE, MAX_SIDE);
   const short = Math.min(width, height);
   const wanted = int(1, 4);
   const objects: SceneSpec['objects'] = [];
