@@ -14,21 +14,21 @@ const EXTREME_SCENES = 5; // at each of 640×256 and 256×640
 const FIRST_SEED = 424_242;
 
 type Case = Record<string, unknown>;
+type Pick = <T>(list: readonly T[]) => T;
 const name = (o: SceneObject) => `${o.colour} ${o.shape}`;
 
 function casesFor(scene: Scene, image: string, rand: () => number): Case[] {
-  const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
+  const pick: Pick = (list) => list[Math.floor(rand() * list.length)]!;
   const objects = [...scene.objects].sort((a, b) => a.box[0] - b.box[0] || a.box[1] - b.box[1]);
-  const count = (key: (o: SceneObject) => string, value: string) => objects.filter((o) => key(o) === value).length;
   const cases: Case[] = [];
-  const unique = objects.filter((o) => count(name, name(o)) === 1);
+  const unique = objects.filter((o) => objects.filter((p) => name(p) === name(o)).length === 1);
   if (unique.length) {
     const o = pick(unique);
     cases.push({ image, task: 'refer', text: `the ${name(o)}`, box: o.box });
   }
   const shown = pick(objects);
   cases.push({ image, task: 'identify', box: shown.box, answer: name(shown) });
-  cases.push({ image, task: 'vqa', ...vqa(objects, rand) });
+  cases.push({ image, task: 'vqa', ...vqa(objects, rand, pick) });
   const byShape = rand() < 0.5;
   const probe = pick(objects);
   const hits = objects.filter((o) => (byShape ? o.shape === probe.shape : o.colour === probe.colour));
@@ -38,8 +38,7 @@ function casesFor(scene: Scene, image: string, rand: () => number): Case[] {
   return cases;
 }
 
-function vqa(objects: SceneObject[], rand: () => number): { text: string; answer: string } {
-  const pick = <T>(list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
+function vqa(objects: SceneObject[], rand: () => number, pick: Pick): { text: string; answer: string } {
   const loneShape = objects.filter((o) => objects.filter((p) => p.shape === o.shape).length === 1);
   const loneColour = objects.filter((o) => objects.filter((p) => p.colour === o.colour).length === 1);
   const kinds = ['count shape', 'count all', 'exists'];
