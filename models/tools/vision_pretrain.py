@@ -37,23 +37,34 @@ def patch_features(model: MiniGPTv2, pixels: torch.Tensor) -> torch.Tensor:
     return model.ln_vision(model.visual_encoder(pixels))[:, 1:, :]
 
 
-def dense_targets(scene: Scene, grid: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per patch (raster order): colour id, shape id, 1 where an object's centre falls, the covering object's
-    box as (x1/W, y1/H, x2/W, y2/H). A patch belongs to the object that covers most of it, so every object,
+def patch_owners(scene: Scene, grid: int) -> np.ndarray:
+    """Per patch (raster order): the index of the object covering most of it, -1 for background. Every object,
     however thin after the squash to a square, owns at least one patch."""
     w, h = scene.size
-    n = grid * grid
-    colour, shape, centre = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
-    box = np.zeros((n, 4), np.float32)
-    best = np.zeros(n, np.float32)
+    owner = np.full(grid * grid, -1, np.int64)
+    best = np.zeros(grid * grid, np.float32)
     edges = np.arange(grid + 1, dtype=np.float32) / grid
-    for obj in scene.objects:
+    for i, obj in enumerate(scene.objects):
         x1, y1, x2, y2 = obj.box[0] / w, obj.box[1] / h, obj.box[2] / w, obj.box[3] / h
         ox = np.clip(np.minimum(edges[1:], x2) - np.maximum(edges[:-1], x1), 0, None)
         oy = np.clip(np.minimum(edges[1:], y2) - np.maximum(edges[:-1], y1), 0, None)
         area = (oy[:, None] * ox[None, :]).reshape(-1)
         mine = area > best
-        best[mine] = area[mine]
+        best[mine], owner[mine] = area[mine], i
+    return owner
+
+
+def dense_targets(scene: Scene, grid: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per patch (raster order): colour id, shape id, 1 where an object's centre falls, the covering object's
+    box as (x1/W, y1/H, x2/W, y2/H); a patch belongs to the object of patch_owners."""
+    w, h = scene.size
+    n = grid * grid
+    owner = patch_owners(scene, grid)
+    colour, shape, centre = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
+    box = np.zeros((n, 4), np.float32)
+    for i, obj in enumerate(scene.objects):
+        mine = owner == i
+        x1, y1, x2, y2 = obj.box[0] / w, obj.box[1] / h, obj.box[2] / w, obj.box[3] / h
         colour[mine], shape[mine] = COLOUR_IDS[obj.colour], SHAPE_IDS[obj.shape]
         box[mine] = (x1, y1, x2, y2)
         cx, cy = min(int((x1 + x2) / 2 * grid), grid - 1), min(int((y1 + y2) / 2 * grid), grid - 1)
