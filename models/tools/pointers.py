@@ -1,0 +1,61 @@
+"""Pointer supervision: where an object is named, one attention head of the first layer looks at that object.
+
+Probes of the models trained without it (models/README.md) found that no attention head chose between objects by
+a phrase: at the first box digit of a refer answer every head spread its weight over all objects alike, and the
+model answered with the leftmost object's box whenever there was a choice. The ViT features do tell the objects
+apart (a bilinear selector on them learns to pick the named object in 25 steps), but the LLM did not find that
+circuit from the answers' loss alone. The world knows which object every name is about, so training adds it as a
+target: at the last word of every mention of an object by its unique name ("the red star", "<p>a red star</p>",
+"is there a red star?", an identify answer "red star"), head POINTER_HEAD of the first layer should put its weight
+on the image tokens that object covers. The head is an ordinary head of the architecture; only a training target
+is added, so the export and the inference code do not change.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import numpy as np
+import torch
+
+from minigptv2.model import rotate_half
+from vision_pretrain import patch_owners
+from world import COLOURS, SHAPES, Scene
+
+POINTER_LAYER, POINTER_HEAD = 0, 0
+SHAPE_WORD = re.compile(r"^(" + "|".join(SHAPES) + r")[?,.]?$")  # BPE joins trailing punctuation to the word
+
+
+def object_token_masks(scene: Scene, grid: int, concat: int) -> torch.Tensor:
+    """[objects, image tokens] bool: the LLM image tokens (groups of `concat` patches) each object covers."""
+    groups = patch_owners(scene, grid).reshape(-1, concat)
+    return torch.from_numpy(np.stack([(groups == i).any(1) for i in range(len(scene.objects))]))
+
+
+def name_mentions(tok, scene: Scene, ids: list[int]) -> list[tuple[int, int]]:
+    """(position of the shape word, object index) for every "{colour} {shape}" in `ids` naming an object that is
+    the only one of its name in the scene."""
+    counts = Counter(o.name for o in scene.objects)
+    unique = {o.name: i for i, o in enumerate(scene.objects) if counts[o.name] == 1}
+    colour_of = {tok.encode(c)[-1]: c for c in COLOURS}
+    out = []
+    for i in range(len(ids) - 1):
+        colour = colour_of.get(ids[i])
+        word = SHAPE_WORD.match(tok.decode([ids[i + 1]]).strip()) if colour else None
+        if word and f"{colour} {word.group(1)}" in unique:
+            out.append((i + 1, unique[f"{colour} {word.group(1)}"]))
+    return out
+
+
+def head_attention(attn_module, inputs, head: int) -> torch.Tensor:
+    """[B, T, T] attention probabilities of one head, recomputed from a LlamaAttention call's inputs."""
+    x, cos, sin, bias, _ = inputs
+    rows = slice(head * attn_module.head_dim, (head + 1) * attn_module.head_dim)
+    q = (x @ attn_module.q_proj.weight[rows].T).unsqueeze(1)
+    k = (x @ attn_module.k_proj.weight[rows].T).unsqueeze(1)
+
+    def rope(t):
+        return t * cos + rotate_half(t) * sin
+
+    scores = rope(q) @ rope(k).transpose(2, 3) / attn_module.head_dim ** 0.5 + bias
+    return scores.softmax(-1)[:, 0]
