@@ -17,6 +17,7 @@ from minigptv2.config import LlmConfig, ModelConfig, VisionConfig  # noqa: E402
 from minigptv2.model import MiniGPTv2  # noqa: E402
 from minigptv2.tokenizer import Tokenizer  # noqa: E402
 from pointers import head_attention, name_mentions, object_token_masks  # noqa: E402
+from probe_heads import PROBE_SEED, probe  # noqa: E402
 from vision_pretrain import patch_owners  # noqa: E402
 from world import COLOURS, SHAPES, draw_scene  # noqa: E402
 
@@ -90,6 +91,23 @@ class HeadAttention(unittest.TestCase):
         self.assertTrue(torch.allclose(got[0].sum(-1), torch.ones(2, 5)))
         self.assertEqual(float(got[0][1].triu(1).abs().max()), 0.0)  # causal
         self.assertEqual(float(got[0][0, 1:, 0].abs().max()), 0.0)  # a padded key gets no weight
+
+
+class Probe(unittest.TestCase):
+    def test_reports_every_head_for_every_refer_prompt_of_two_object_scenes(self):
+        torch.manual_seed(0)
+        cfg = ModelConfig(name="t", description="", vision=VisionConfig(image_size=112, patch_size=14, width=32,
+                          layers=1, heads=2, mlp=64, concat=4),
+                          llm=LlmConfig(hidden_size=32, layers=2, heads=2, head_dim=16, mlp=64, vocab_size=1000))
+        model = MiniGPTv2(cfg).eval()
+        at_name, at_digit, right, prompts = probe(model, TOK, 5)
+        distinct = sum(2 for seed in range(PROBE_SEED, PROBE_SEED + 5)
+                       if len({o.name for o in draw_scene(seed, count=2).objects}) == 2)
+        self.assertEqual(prompts, distinct)
+        self.assertEqual(tuple(at_name.shape), (2, 2))
+        self.assertEqual(tuple(at_digit.shape), (2, 2))
+        self.assertTrue(bool((at_name.abs() <= 1).all() and (at_digit.abs() <= 1).all()))
+        self.assertLessEqual(right, prompts)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,96 @@
+"""Which object each attention head looks at when a refer prompt names one: the probe behind "Why the model could
+not pick a named object" in models/README.md.
+
+    /usr/bin/python3 models/tools/probe_heads.py --checkpoint models/tools/work/default.pt [--scenes 40]
+
+On fresh two-object scenes every refer prompt is run with its right answer fed in (teacher forcing). For each
+head of each layer it prints the attention weight on the named object's image tokens minus the weight on the
+other object's, at the last word of the name and at the position that writes the first box digit, and how often
+that first digit is right.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import torch  # noqa: E402
+
+TOOLS = Path(__file__).resolve().parent
+sys.path.insert(0, str(TOOLS))
+from minigptv2.config import ModelConfig  # noqa: E402
+from minigptv2.model import MiniGPTv2  # noqa: E402
+from minigptv2.preprocess import pixel_values  # noqa: E402
+from pointers import head_attention, object_token_masks  # noqa: E402
+from train import IGNORE, TOKENIZER, CachedTokenizer, encode_turns  # noqa: E402
+from world import draw_scene, format_box  # noqa: E402
+
+PROBE_SEED = 950_000_000  # far from the training and held-out seeds
+
+
+@torch.no_grad()
+def probe(model: MiniGPTv2, tok, scenes: int) -> tuple[torch.Tensor, torch.Tensor, int, int]:
+    """([layers, heads] mean target-minus-other weight at the name, the same at the first digit, first digits
+    right, prompts)."""
+    cfg = model.cfg
+    layers, heads = cfg.llm.layers, cfg.llm.heads
+    captured: list[torch.Tensor] = []
+    hooks = [layer.self_attn.register_forward_hook(
+        lambda mod, inputs, out: captured.append(torch.stack([head_attention(mod, inputs, h) for h in range(heads)], 1)))
+        for layer in model.llama_model.model.layers]
+    at_name, at_digit = torch.zeros(layers, heads), torch.zeros(layers, heads)
+    right = prompts = 0
+    try:
+        for seed in range(PROBE_SEED, PROBE_SEED + scenes):
+            scene = draw_scene(seed, count=2)
+            if scene.objects[0].name == scene.objects[1].name:
+                continue
+            masks = object_token_masks(scene, cfg.vision.grid, cfg.vision.concat)
+            pixels = pixel_values(scene.image, cfg.vision)[None]
+            for target, obj in enumerate(scene.objects):
+                seg0, ids, labels, names = encode_turns(tok, cfg, [("refer", f"the {obj.name}",
+                                                                    format_box(obj.box, *scene.size))], scene)
+                x = torch.cat([model.embed(torch.tensor([seg0])), model.encode_image(pixels),
+                               model.embed(torch.tensor([ids]))], dim=1)
+                captured.clear()
+                logits, _ = model.decode(x, torch.ones(1, x.shape[1], dtype=torch.long),
+                                         torch.arange(x.shape[1])[None])
+                image = slice(len(seg0), len(seg0) + masks.shape[1])
+                start = image.stop
+                digit = next(i for i, t in enumerate(labels) if t != IGNORE and tok.decode([t]).isdigit())
+                name = next(i for i, o in names if o == target)
+                right += int(logits[0, start + digit - 1].argmax()) == labels[digit]
+                mine, other = masks[target], masks[1 - target] & ~masks[target]
+                for layer, att in enumerate(captured):
+                    for total, pos in ((at_name, start + name), (at_digit, start + digit - 1)):
+                        weights = att[0, :, pos, image]
+                        total[layer] += weights[:, mine].sum(-1) - weights[:, other].sum(-1)
+                prompts += 1
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return at_name / prompts, at_digit / prompts, right, prompts
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--checkpoint", required=True, help="a --checkpoint file of train.py")
+    p.add_argument("--scenes", type=int, default=40)
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    saved = torch.load(args.checkpoint, map_location="cpu")
+    model = MiniGPTv2(ModelConfig.from_dict(saved["config"]))
+    model.load_state_dict(saved["state"])
+    model.eval()
+    at_name, at_digit, right, prompts = probe(model, CachedTokenizer(TOKENIZER), args.scenes)
+    print(f"{prompts} refer prompts on two-object scenes; first box digit right {right}/{prompts}")
+    for title, table in (("at the last word of the name", at_name), ("where the first box digit is written", at_digit)):
+        print(f"weight on the named object minus weight on the other, {title} (rows: layers, columns: heads)")
+        for layer, row in enumerate(table):
+            print(f"  layer {layer}: " + " ".join(f"{float(v):+.2f}" for v in row))
+
+
+if __name__ == "__main__":
+    main()
