@@ -1,14 +1,7 @@
-"""Pointer supervision: where an object is named, one attention head of the first layer looks at that object.
+"""Which image tokens an object covers and where a text names it: what probe_heads.py measures attention against.
 
-Probes of the models trained without it (models/README.md) found that no attention head chose between objects by
-a phrase: at the first box digit of a refer answer every head spread its weight over all objects alike, and the
-model answered with the leftmost object's box whenever there was a choice. The ViT features do tell the objects
-apart (a bilinear selector on them learns to pick the named object in 25 steps), but the LLM did not find that
-circuit from the answers' loss alone. The world knows which object every name is about, so training adds it as a
-target: at the last word of every mention of an object by its unique name ("the red star", "<p>a red star</p>",
-"is there a red star?", an identify answer "red star"), head POINTER_HEAD of the first layer should put its weight
-on the image tokens that object covers. The head is an ordinary head of the architecture; only a training target
-is added, so the export and the inference code do not change.
+An object covers the LLM image tokens (groups of `concat` patches) holding patches it owns (vision_pretrain's
+patch_owners); it is named where "{colour} {shape}" appears and no other object of the scene has that name.
 """
 from __future__ import annotations
 
@@ -22,7 +15,6 @@ from minigptv2.model import rotate_half
 from vision_pretrain import patch_owners
 from world import COLOURS, SHAPES, Scene
 
-POINTER_LAYER, POINTER_HEAD = 0, 0
 SHAPE_WORD = re.compile(r"^(" + "|".join(SHAPES) + r")[?,.]?$")  # BPE joins trailing punctuation to the word
 
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(TOOLS))
 from minigptv2.config import ModelConfig  # noqa: E402
 from minigptv2.model import MiniGPTv2  # noqa: E402
 from minigptv2.preprocess import pixel_values  # noqa: E402
-from pointers import head_attention, object_token_masks  # noqa: E402
+from pointers import head_attention, name_mentions, object_token_masks  # noqa: E402
 from train import IGNORE, TOKENIZER, CachedTokenizer, encode_turns  # noqa: E402
 from world import draw_scene, format_box  # noqa: E402
 
@@ -50,8 +50,9 @@ def probe(model: MiniGPTv2, tok, scenes: int) -> tuple[torch.Tensor, torch.Tenso
             masks = object_token_masks(scene, cfg.vision.grid, cfg.vision.concat)
             pixels = pixel_values(scene.image, cfg.vision)[None]
             for target, obj in enumerate(scene.objects):
-                seg0, ids, labels, names = encode_turns(tok, cfg, [("refer", f"the {obj.name}",
-                                                                    format_box(obj.box, *scene.size))], scene)
+                seg0, ids, labels = encode_turns(tok, cfg, [("refer", f"the {obj.name}",
+                                                             format_box(obj.box, *scene.size))])
+                names = name_mentions(tok, scene, ids)
                 x = torch.cat([model.embed(torch.tensor([seg0])), model.encode_image(pixels),
                                model.embed(torch.tensor([ids]))], dim=1)
                 captured.clear()

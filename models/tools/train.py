@@ -17,8 +17,7 @@ Stage 0 runs --vision-steps steps. The budget of stages 1-3 is wall-clock time (
 STAGES[].share, so the command finishes in time on a busy machine; --steps fixes the step count instead, for runs
 that must repeat exactly.
 Each image is encoded once and answered by several prompts (PROMPTS_PER_IMAGE), which spreads the vision cost.
-Loss is on the answer tokens and the closing </s> only, as in the official training, plus the pointer loss
-(pointers.py): wherever a prompt or an answer names an object, one head of the first layer is taught to look at it.
+Loss is on the answer tokens and the closing </s> only, as in the official training.
 """
 from __future__ import annotations
 
@@ -48,7 +47,6 @@ from minigptv2.onnx_export import export_model_dir  # noqa: E402
 from minigptv2.preprocess import pixel_values  # noqa: E402
 from minigptv2.prompt import build_segments  # noqa: E402
 from minigptv2.tokenizer import Tokenizer  # noqa: E402
-from pointers import POINTER_HEAD, POINTER_LAYER, head_attention, name_mentions, object_token_masks  # noqa: E402
 from vision_pretrain import check_vision, freeze_vision, pretrain_vision  # noqa: E402
 from world import MAX_OBJECTS, draw_scene  # noqa: E402
 
@@ -83,7 +81,6 @@ STAGES = (
 IMAGES_PER_STEP = 8
 PROMPTS_PER_IMAGE = 4
 ROWS_PER_CHUNK = 8               # forward_loss runs the batch in chunks of rows of similar length
-POINTER_WEIGHT = 1.0             # of the pointer loss (pointers.py) against the answers' cross-entropy
 PEAK_LR, WARMUP_STEPS, MIN_LR_RATIO, WEIGHT_DECAY = 1e-3, 30, 0.05, 0.01
 
 
@@ -146,9 +143,8 @@ def init_weights(model: MiniGPTv2, seed: int) -> None:
 
 # ---------------------------------------------------------------- batches
 
-def encode_turns(tok, cfg: ModelConfig, turns, scene=None):
-    """(seg0, seg1 + answers, labels over seg1 + answers, pointers): every answer and its </s> is a target;
-    pointers are (index into ids, object index) of the names of `scene`'s objects, in questions and answers."""
+def encode_turns(tok, cfg: ModelConfig, turns) -> tuple[list[int], list[int], list[int]]:
+    """(seg0, seg1 + answers, labels over seg1 + answers): every answer and its </s> is a target."""
     eos = cfg.tokens.eos
     seg0, ids, labels = None, [], []
     for i in range(len(turns)):
@@ -160,14 +156,14 @@ def encode_turns(tok, cfg: ModelConfig, turns, scene=None):
         answer = list(tok.encode(turns[i][2])) + [eos]
         ids += new + answer
         labels += [IGNORE] * len(new) + answer
-    return seg0, ids, labels, name_mentions(tok, scene, ids) if scene is not None else []
+    return seg0, ids, labels
 
 
 def _check_turn_layout(tok, cfg: ModelConfig) -> None:
     """The incremental layout of encode_turns must equal build_segments of the whole history."""
     turns = [("vqa", "how many objects are there?", "3"), ("refer", "the red circle", "{<1><2><30><40>}"),
              ("caption", "briefly describe this image.", "a red circle.")]
-    _, ids, _, _ = encode_turns(tok, cfg, turns)
+    _, ids, _ = encode_turns(tok, cfg, turns)
     _, whole = build_segments(tok, cfg.prompt, turns, "vqa", "x", cfg.tokens)
     if ids != whole[:len(ids)]:
         raise SystemExit("internal error: multi-turn training layout differs from the prompt rules")
@@ -176,66 +172,49 @@ def _check_turn_layout(tok, cfg: ModelConfig) -> None:
 def make_batch(tok, cfg: ModelConfig, stage: Stage, step: int, images: int, prompts: int, seed: int):
     rng = random.Random(seed * 7919 + step)
     tasks, weights = list(stage.weights), list(stage.weights.values())
-    pixels, seqs, masks = [], [], []
+    pixels, seqs = [], []
     for i in range(images):
         scene = draw_scene(seed + step * images + i, count=rng.randint(1, stage.max_objects))
         pixels.append(pixel_values(scene.image, cfg.vision))
-        masks.append(object_token_masks(scene, cfg.vision.grid, cfg.vision.concat))
         for _ in range(prompts):
             if rng.random() < stage.conversation_rate:
                 turns = conversation(scene, rng, rng.randint(2, 3), stage.weights)
             else:
                 turns = [sample(scene, rng.choices(tasks, weights)[0], rng)]
-            seqs.append(encode_turns(tok, cfg, turns, scene))
-    return torch.stack(pixels), seqs, masks
+            seqs.append(encode_turns(tok, cfg, turns))
+    return torch.stack(pixels), seqs
 
 
-def forward_loss(model: MiniGPTv2, pixels, seqs, prompts: int, masks):
-    """(mean cross-entropy over every answer token, mean pointer loss) of a batch.
+def forward_loss(model: MiniGPTv2, pixels, seqs, prompts: int):
+    """Mean cross-entropy over every answer token of the batch.
 
     Answers range from one token (a VQA digit) to about 120 (a four-object grounded caption), so one batch padded
     to its longest row is mostly padding. Rows are sorted by length and run in chunks, each padded only to its own
     longest row; the loss is the same, a batch about 2.5x faster (measured in models/README.md).
-    The pointer loss (pointers.py) is -log of the weight the pointer head puts on the named object's image tokens
-    at the last word of each name.
     """
     image_embeds = model.encode_image(pixels).repeat_interleave(prompts, dim=0)
     n_img = image_embeds.shape[1]
     seg0_len = len(seqs[0][0])
     order = sorted(range(len(seqs)), key=lambda r: len(seqs[r][1]))
-    total, pointer_total = torch.zeros(()), torch.zeros(())
+    total = torch.zeros(())
     count = sum(sum(1 for t in s[2] if t != IGNORE) for s in seqs)
-    pointer_count = sum(len(s[3]) for s in seqs)
-    captured = []
-    attn = model.llama_model.model.layers[POINTER_LAYER].self_attn
-    hook = attn.register_forward_hook(lambda mod, inputs, out: captured.append(head_attention(mod, inputs,
-                                                                                              POINTER_HEAD)))
-    try:
-        for c in range(0, len(order), ROWS_PER_CHUNK):
-            rows = order[c:c + ROWS_PER_CHUNK]
-            length = seg0_len + n_img + max(len(seqs[r][1]) for r in rows)
-            tail = torch.zeros(len(rows), length - seg0_len - n_img, dtype=torch.long)
-            labels = torch.full((len(rows), length), IGNORE, dtype=torch.long)
-            for i, r in enumerate(rows):
-                ids, lab = seqs[r][1], seqs[r][2]
-                tail[i, :len(ids)] = torch.tensor(ids)
-                labels[i, seg0_len + n_img: seg0_len + n_img + len(lab)] = torch.tensor(lab)
-            seg0 = torch.tensor([seqs[r][0] for r in rows])
-            x = torch.cat([model.embed(seg0), image_embeds[rows], model.embed(tail)], dim=1)
-            captured.clear()
-            # right padding: padded positions come after every real token, so causal attention never sees them
-            logits, _ = model.decode(x, torch.ones(len(rows), length, dtype=torch.long),
-                                     torch.arange(length).repeat(len(rows), 1))
-            total = total + F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]),
-                                            labels[:, 1:].reshape(-1), ignore_index=IGNORE, reduction="sum")
-            image_attention = captured[0][:, :, seg0_len:seg0_len + n_img]  # [rows, T, image tokens]
-            for i, r in enumerate(rows):
-                for at, obj in seqs[r][3]:
-                    on_object = image_attention[i, seg0_len + n_img + at][masks[r // prompts][obj]].sum()
-                    pointer_total = pointer_total - torch.log(on_object + 1e-6)
-    finally:
-        hook.remove()
-    return total / count, pointer_total / max(1, pointer_count)
+    for c in range(0, len(order), ROWS_PER_CHUNK):
+        rows = order[c:c + ROWS_PER_CHUNK]
+        length = seg0_len + n_img + max(len(seqs[r][1]) for r in rows)
+        tail = torch.zeros(len(rows), length - seg0_len - n_img, dtype=torch.long)
+        labels = torch.full((len(rows), length), IGNORE, dtype=torch.long)
+        for i, r in enumerate(rows):
+            _, ids, lab = seqs[r]
+            tail[i, :len(ids)] = torch.tensor(ids)
+            labels[i, seg0_len + n_img: seg0_len + n_img + len(lab)] = torch.tensor(lab)
+        seg0 = torch.tensor([seqs[r][0] for r in rows])
+        x = torch.cat([model.embed(seg0), image_embeds[rows], model.embed(tail)], dim=1)
+        # right padding: padded positions come after every real token, so causal attention never sees them
+        logits, _ = model.decode(x, torch.ones(len(rows), length, dtype=torch.long),
+                                 torch.arange(length).repeat(len(rows), 1))
+        total = total + F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1),
+                                        ignore_index=IGNORE, reduction="sum")
+    return total / count
 
 
 # ---------------------------------------------------------------- greedy generation for the quick check
@@ -346,17 +325,16 @@ def train(args) -> None:
         stage = STAGES[next(i for i, b in enumerate(bounds) if progress < b or i == len(bounds) - 1)]
         for group in opt.param_groups:
             group["lr"] = lr_at(progress, step)
-        pixels, seqs, masks = make_batch(tok, cfg, stage, step, images, prompts, TRAIN_SEED + args.seed * 10_000_000)
-        loss, pointer = forward_loss(model, pixels, seqs, prompts, masks)
+        pixels, seqs = make_batch(tok, cfg, stage, step, images, prompts, TRAIN_SEED + args.seed * 10_000_000)
+        loss = forward_loss(model, pixels, seqs, prompts)
         opt.zero_grad(set_to_none=True)
-        (loss + POINTER_WEIGHT * pointer).backward()
+        loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
-        ema = (float(loss), float(pointer)) if ema is None else (0.95 * ema[0] + 0.05 * float(loss),
-                                                                 0.95 * ema[1] + 0.05 * float(pointer))
+        ema = float(loss) if ema is None else 0.95 * ema + 0.05 * float(loss)
         step += 1
         if step % args.log_every == 0 or args.toy:
-            print(f"step {step} {stage.name} {elapsed / 60:.1f} min loss {ema[0]:.4f} pointer {ema[1]:.3f} lr {lr_at(progress, step):.2e}",
+            print(f"step {step} {stage.name} {elapsed / 60:.1f} min loss {ema:.4f} lr {lr_at(progress, step):.2e}",
                   flush=True)
         if args.checkpoint and step % 50 == 0:
             state = {"config": cfg.to_dict(), "state": model.state_dict(), "step": step}
@@ -382,7 +360,7 @@ def train(args) -> None:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--out", required=True, help="model directory to write")
-    p.add_argument("--minutes", type=float, default=45.0, help="time budget of stages 1-3 (default 45)")
+    p.add_argument("--minutes", type=float, default=60.0, help="time budget of stages 1-3 (default 60)")
     p.add_argument("--steps", type=int, default=None, help="fixed number of steps instead of a time budget")
     p.add_argument("--vision-steps", type=int, default=VISION_STEPS,
                    help=f"stage 0 steps of {VISION_IMAGES} scenes (default {VISION_STEPS})")

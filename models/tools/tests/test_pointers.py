@@ -1,4 +1,4 @@
-"""Pointer supervision finds every unique object name, targets that object's tokens, and reads the model's own
+"""Names point at the right object, objects cover the right image tokens, and the probe reads the model's own
 attention."""
 from __future__ import annotations
 
