@@ -24,6 +24,14 @@ from world import COLOURS, SHAPES, draw_scene  # noqa: E402
 TOK = Tokenizer(Path(__file__).resolve().parent.parent / "tokenizer.json")
 
 
+def tiny_model(image_size: int, patch_size: int) -> MiniGPTv2:
+    """A random two-layer model with two heads of 16 in each layer."""
+    torch.manual_seed(0)
+    return MiniGPTv2(ModelConfig(name="t", description="", vision=VisionConfig(
+        image_size=image_size, patch_size=patch_size, width=32, layers=1, heads=2, mlp=64, concat=4),
+        llm=LlmConfig(hidden_size=32, layers=2, heads=2, head_dim=16, mlp=64, vocab_size=1000)))
+
+
 class NameMentions(unittest.TestCase):
     def test_every_unique_name_in_questions_and_answers_points_at_its_object(self):
         rng = random.Random(0)
@@ -68,11 +76,7 @@ class ObjectTokens(unittest.TestCase):
 
 class HeadAttention(unittest.TestCase):
     def test_equals_the_softmax_the_layer_computes(self):
-        torch.manual_seed(0)
-        cfg = ModelConfig(name="t", description="", vision=VisionConfig(image_size=32, patch_size=8, width=32,
-                          layers=1, heads=2, mlp=64, concat=4),
-                          llm=LlmConfig(hidden_size=32, layers=2, heads=2, head_dim=16, mlp=64, vocab_size=1000))
-        model = MiniGPTv2(cfg)
+        model = tiny_model(image_size=32, patch_size=8)
         attn = model.llama_model.model.layers[1].self_attn
         got, expected = [], []
 
@@ -95,11 +99,7 @@ class HeadAttention(unittest.TestCase):
 
 class Probe(unittest.TestCase):
     def test_reports_every_head_for_every_refer_prompt_of_two_object_scenes(self):
-        torch.manual_seed(0)
-        cfg = ModelConfig(name="t", description="", vision=VisionConfig(image_size=112, patch_size=14, width=32,
-                          layers=1, heads=2, mlp=64, concat=4),
-                          llm=LlmConfig(hidden_size=32, layers=2, heads=2, head_dim=16, mlp=64, vocab_size=1000))
-        model = MiniGPTv2(cfg).eval()
+        model = tiny_model(image_size=112, patch_size=14).eval()
         at_name, at_digit, right, prompts = probe(model, TOK, 5)
         distinct = sum(2 for seed in range(PROBE_SEED, PROBE_SEED + 5)
                        if len({o.name for o in draw_scene(seed, count=2).objects}) == 2)
