@@ -34,20 +34,22 @@ def name_mentions(tok, scene: Scene, ids: list[int]) -> list[tuple[int, int]]:
     for i in range(len(ids) - 1):
         colour = colour_of.get(ids[i])
         word = SHAPE_WORD.match(tok.decode([ids[i + 1]]).strip()) if colour else None
-        if word and f"{colour} {word.group(1)}" in unique:
-            out.append((i + 1, unique[f"{colour} {word.group(1)}"]))
+        name = f"{colour} {word.group(1)}" if word else None
+        if name in unique:
+            out.append((i + 1, unique[name]))
     return out
 
 
-def head_attention(attn_module, inputs, head: int) -> torch.Tensor:
-    """[B, T, T] attention probabilities of one head, recomputed from a LlamaAttention call's inputs."""
+def attention_weights(attn_module, inputs) -> torch.Tensor:
+    """[B, heads, T, T] attention probabilities, recomputed from a LlamaAttention call's inputs."""
     x, cos, sin, bias, _ = inputs
-    rows = slice(head * attn_module.head_dim, (head + 1) * attn_module.head_dim)
-    q = (x @ attn_module.q_proj.weight[rows].T).unsqueeze(1)
-    k = (x @ attn_module.k_proj.weight[rows].T).unsqueeze(1)
+    b, t, _ = x.shape
 
-    def rope(t):
-        return t * cos + rotate_half(t) * sin
+    def heads(p):
+        return p.view(b, t, attn_module.heads, attn_module.head_dim).transpose(1, 2)
 
-    scores = rope(q) @ rope(k).transpose(2, 3) / attn_module.head_dim ** 0.5 + bias
-    return scores.softmax(-1)[:, 0]
+    def rope(v):
+        return v * cos + rotate_half(v) * sin
+
+    q, k = rope(heads(attn_module.q_proj(x))), rope(heads(attn_module.k_proj(x)))
+    return (q @ k.transpose(2, 3) / attn_module.head_dim ** 0.5 + bias).softmax(-1)

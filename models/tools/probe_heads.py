@@ -23,7 +23,7 @@ sys.path.insert(0, str(TOOLS))
 from minigptv2.config import ModelConfig  # noqa: E402
 from minigptv2.model import MiniGPTv2  # noqa: E402
 from minigptv2.preprocess import pixel_values  # noqa: E402
-from pointers import head_attention, name_mentions, object_token_masks  # noqa: E402
+from pointers import attention_weights, name_mentions, object_token_masks  # noqa: E402
 from train import IGNORE, TOKENIZER, CachedTokenizer, encode_turns  # noqa: E402
 from world import draw_scene, format_box  # noqa: E402
 
@@ -38,7 +38,7 @@ def probe(model: MiniGPTv2, tok, scenes: int) -> tuple[torch.Tensor, torch.Tenso
     layers, heads = cfg.llm.layers, cfg.llm.heads
     captured: list[torch.Tensor] = []
     hooks = [layer.self_attn.register_forward_hook(
-        lambda mod, inputs, out: captured.append(torch.stack([head_attention(mod, inputs, h) for h in range(heads)], 1)))
+        lambda mod, inputs, out: captured.append(attention_weights(mod, inputs)))
         for layer in model.llama_model.model.layers]
     at_name, at_digit = torch.zeros(layers, heads), torch.zeros(layers, heads)
     right = prompts = 0

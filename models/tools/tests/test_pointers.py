@@ -16,7 +16,7 @@ from dataset import sample  # noqa: E402
 from minigptv2.config import LlmConfig, ModelConfig, VisionConfig  # noqa: E402
 from minigptv2.model import MiniGPTv2  # noqa: E402
 from minigptv2.tokenizer import Tokenizer  # noqa: E402
-from pointers import head_attention, name_mentions, object_token_masks  # noqa: E402
+from pointers import attention_weights, name_mentions, object_token_masks  # noqa: E402
 from probe_heads import PROBE_SEED, probe  # noqa: E402
 from vision_pretrain import patch_owners  # noqa: E402
 from world import COLOURS, SHAPES, draw_scene  # noqa: E402
@@ -74,14 +74,14 @@ class ObjectTokens(unittest.TestCase):
                 self.assertEqual(masks[i].nonzero()[:, 0].tolist(), sorted({p // 4 for p in (owners == i).nonzero()[0]}))
 
 
-class HeadAttention(unittest.TestCase):
+class AttentionWeights(unittest.TestCase):
     def test_equals_the_softmax_the_layer_computes(self):
         model = tiny_model(image_size=32, patch_size=8)
         attn = model.llama_model.model.layers[1].self_attn
         got, expected = [], []
 
         def hook(mod, inputs, out):
-            got.append(head_attention(mod, inputs, 1))
+            got.append(attention_weights(mod, inputs)[:, 1])
             x, cos, sin, bias, _ = inputs
             b, t, _ = x.shape
             heads = [p.view(b, t, 2, 16).transpose(1, 2) for p in (mod.q_proj(x), mod.k_proj(x))]
