@@ -21,7 +21,7 @@ import torch  # noqa: E402
 TOOLS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TOOLS))
 from dataset import sample  # noqa: E402
-from minigptv2.config import ModelConfig  # noqa: E402
+from evaluate import load  # noqa: E402
 from minigptv2.model import MiniGPTv2  # noqa: E402
 from minigptv2.preprocess import pixel_values  # noqa: E402
 from train import IGNORE, TOKENIZER, CachedTokenizer, encode_turns  # noqa: E402
@@ -84,10 +84,7 @@ def main(argv=None) -> None:
     p.add_argument("--scenes", type=int, default=60)
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    saved = torch.load(args.checkpoint, map_location="cpu")
-    model = MiniGPTv2(ModelConfig.from_dict(saved["config"]))
-    model.load_state_dict(saved["state"])
-    model.eval()
+    model, _ = load(args.checkpoint)
     (colour, shape), table = ablate(model, CachedTokenizer(TOKENIZER), args.scenes)
     print(f"{args.scenes} identify prompts: colour word right {colour:.2f}, shape word right {shape:.2f}")
     print("the same with one head silenced, colour/shape (rows: layers, columns: heads)")

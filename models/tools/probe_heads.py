@@ -20,7 +20,7 @@ import torch  # noqa: E402
 
 TOOLS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TOOLS))
-from minigptv2.config import ModelConfig  # noqa: E402
+from evaluate import load  # noqa: E402
 from minigptv2.model import MiniGPTv2  # noqa: E402
 from minigptv2.preprocess import pixel_values  # noqa: E402
 from pointers import attention_weights, name_mentions, object_token_masks  # noqa: E402
@@ -81,10 +81,7 @@ def main(argv=None) -> None:
     p.add_argument("--scenes", type=int, default=40)
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    saved = torch.load(args.checkpoint, map_location="cpu")
-    model = MiniGPTv2(ModelConfig.from_dict(saved["config"]))
-    model.load_state_dict(saved["state"])
-    model.eval()
+    model, _ = load(args.checkpoint)
     at_name, at_digit, right, prompts = probe(model, CachedTokenizer(TOKENIZER), args.scenes)
     print(f"{prompts} refer prompts on two-object scenes; first box digit right {right}/{prompts}")
     for title, table in (("at the last word of the name", at_name), ("where the first box digit is written", at_digit)):
