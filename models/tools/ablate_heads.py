@@ -41,19 +41,9 @@ def ablate(model: MiniGPTv2, tok, scenes: int) -> tuple[tuple[float, float], tor
         seg0, ids, labels = encode_turns(tok, cfg, [sample(scene, "identify", rng)])
         x = torch.cat([model.embed(torch.tensor([seg0])), model.encode_image(pixel_values(scene.image, cfg.vision)[None]),
                        model.embed(torch.tensor([ids]))], dim=1)
-        answer = [x.shape[1] - len(ids) + i for i, t in enumerate(labels) if t != IGNORE][:2]
-        cases.append((x, answer, [labels[a - x.shape[1] + len(ids)] for a in answer]))
-    silenced: list[tuple[int, int] | None] = [None]
-
-    def silence(layer: int):
-        def hook(_module, inputs):
-            if silenced[0] is None or silenced[0][0] != layer:
-                return None
-            head = silenced[0][1]
-            out = inputs[0].clone()
-            out[..., head * cfg.llm.head_dim:(head + 1) * cfg.llm.head_dim] = 0
-            return (out,)
-        return hook
+        words = [i for i, t in enumerate(labels) if t != IGNORE][:2]  # the colour word, the shape word
+        start = x.shape[1] - len(ids)
+        cases.append((x, [start + i for i in words], [labels[i] for i in words]))
 
     def accuracy() -> tuple[float, float]:
         right = [0, 0]
@@ -63,18 +53,22 @@ def ablate(model: MiniGPTv2, tok, scenes: int) -> tuple[tuple[float, float], tor
                 right[k] += int(logits[0, pos - 1].argmax()) == token
         return right[0] / len(cases), right[1] / len(cases)
 
-    hooks = [layer.self_attn.o_proj.register_forward_pre_hook(silence(i))
-             for i, layer in enumerate(model.llama_model.model.layers)]
-    try:
-        whole = accuracy()
-        table = torch.zeros(cfg.llm.layers, cfg.llm.heads, 2)
-        for layer in range(cfg.llm.layers):
-            for head in range(cfg.llm.heads):
-                silenced[0] = (layer, head)
+    def silence(layer: int, head: int):
+        def hook(_module, inputs):
+            out = inputs[0].clone()
+            out[..., head * cfg.llm.head_dim:(head + 1) * cfg.llm.head_dim] = 0
+            return (out,)
+        return model.llama_model.model.layers[layer].self_attn.o_proj.register_forward_pre_hook(hook)
+
+    whole = accuracy()
+    table = torch.zeros(cfg.llm.layers, cfg.llm.heads, 2)
+    for layer in range(cfg.llm.layers):
+        for head in range(cfg.llm.heads):
+            handle = silence(layer, head)
+            try:
                 table[layer, head] = torch.tensor(accuracy())
-    finally:
-        for hook in hooks:
-            hook.remove()
+            finally:
+                handle.remove()
     return whole, table
 
 
