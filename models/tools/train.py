@@ -17,7 +17,8 @@ Stage 0 runs --vision-steps steps. The budget of stages 1-3 is wall-clock time (
 STAGES[].share, so the command finishes in time on a busy machine; --steps fixes the step count instead, for runs
 that must repeat exactly.
 Each image is encoded once and answered by several prompts (PROMPTS_PER_IMAGE), which spreads the vision cost.
-Loss is on the answer tokens and the closing </s> only, as in the official training.
+Loss is on the answer tokens and the closing </s> only, as in the official training, plus the box pointers: where
+an answer writes the box of an object it has just named, two heads are taught to look at the name and the object.
 """
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ from minigptv2.onnx_export import export_model_dir  # noqa: E402
 from minigptv2.preprocess import pixel_values  # noqa: E402
 from minigptv2.prompt import build_segments  # noqa: E402
 from minigptv2.tokenizer import Tokenizer  # noqa: E402
+from pointers import attention_weights, box_pointers, object_token_masks  # noqa: E402
 from vision_pretrain import check_vision, freeze_vision, pretrain_vision  # noqa: E402
 from world import MAX_OBJECTS, draw_scene  # noqa: E402
 
@@ -81,6 +83,11 @@ STAGES = (
 IMAGES_PER_STEP = 8
 PROMPTS_PER_IMAGE = 4
 ROWS_PER_CHUNK = 8               # forward_loss runs the batch in chunks of rows of similar length
+# Box pointers (models/README.md, "Why the model could not pick a named object"): where an answer writes the box
+# of an object it has just named, head POINTER_HEAD of NAME_LAYER is taught to look at the name's two words and
+# the same head of OBJECT_LAYER at that object's image tokens, from the position that writes the first digit.
+POINTER_HEAD, NAME_LAYER, OBJECT_LAYER = 2, 0, 1
+NAME_WEIGHT, OBJECT_WEIGHT = 1.0, 3.0
 PEAK_LR, WARMUP_STEPS, MIN_LR_RATIO, WEIGHT_DECAY = 1e-3, 30, 0.05, 0.01
 
 
@@ -102,7 +109,7 @@ def default_config(identifiers: bool) -> ModelConfig:
 def toy_config(identifiers: bool) -> ModelConfig:
     cfg = default_config(identifiers)
     return replace(cfg, vision=VisionConfig(image_size=32, patch_size=8, width=32, layers=1, heads=2, mlp=64),
-                   llm=LlmConfig(hidden_size=32, layers=1, heads=2, head_dim=16, mlp=64, vocab_size=1000))
+                   llm=LlmConfig(hidden_size=32, layers=2, heads=4, head_dim=8, mlp=64, vocab_size=1000))
 
 
 class CachedTokenizer(Tokenizer):
@@ -170,51 +177,80 @@ def _check_turn_layout(tok, cfg: ModelConfig) -> None:
 
 
 def make_batch(tok, cfg: ModelConfig, stage: Stage, step: int, images: int, prompts: int, seed: int):
+    """(pixels, rows): a row is (seg0, ids, labels, box pointers, [objects, image tokens] masks of its scene)."""
     rng = random.Random(seed * 7919 + step)
     tasks, weights = list(stage.weights), list(stage.weights.values())
     pixels, seqs = [], []
     for i in range(images):
         scene = draw_scene(seed + step * images + i, count=rng.randint(1, stage.max_objects))
         pixels.append(pixel_values(scene.image, cfg.vision))
+        masks = object_token_masks(scene, cfg.vision.grid, cfg.vision.concat)
         for _ in range(prompts):
             if rng.random() < stage.conversation_rate:
                 turns = conversation(scene, rng, rng.randint(2, 3), stage.weights)
             else:
                 turns = [sample(scene, rng.choices(tasks, weights)[0], rng)]
-            seqs.append(encode_turns(tok, cfg, turns))
+            seg0, ids, labels = encode_turns(tok, cfg, turns)
+            seqs.append((seg0, ids, labels, box_pointers(tok, scene, ids, labels, IGNORE), masks))
     return torch.stack(pixels), seqs
 
 
 def forward_loss(model: MiniGPTv2, pixels, seqs, prompts: int):
-    """Mean cross-entropy over every answer token of the batch.
+    """Cross-entropy plus pointer loss, per answer token of the batch.
 
     Answers range from one token (a VQA digit) to about 120 (a four-object grounded caption), so one batch padded
     to its longest row is mostly padding. Rows are sorted by length and run in chunks, each padded only to its own
     longest row; the loss is the same, a batch about 2.5x faster (measured in models/README.md).
+    The pointer loss of a box is -log of the weight the pointer heads put on the name and on the object, summed
+    with the answers' cross-entropy before the mean. Its gradient stops at the keys' input: it moves the two
+    heads' key maps and whatever forms their queries, but cannot get the choice by reshaping the image tokens and
+    words the keys read, which every other head reads too.
     """
     image_embeds = model.encode_image(pixels).repeat_interleave(prompts, dim=0)
     n_img = image_embeds.shape[1]
     seg0_len = len(seqs[0][0])
     order = sorted(range(len(seqs)), key=lambda r: len(seqs[r][1]))
-    total = torch.zeros(())
+    total, pointer_total = torch.zeros(()), torch.zeros(())
     count = sum(sum(1 for t in s[2] if t != IGNORE) for s in seqs)
-    for c in range(0, len(order), ROWS_PER_CHUNK):
-        rows = order[c:c + ROWS_PER_CHUNK]
-        length = seg0_len + n_img + max(len(seqs[r][1]) for r in rows)
-        tail = torch.zeros(len(rows), length - seg0_len - n_img, dtype=torch.long)
-        labels = torch.full((len(rows), length), IGNORE, dtype=torch.long)
-        for i, r in enumerate(rows):
-            _, ids, lab = seqs[r]
-            tail[i, :len(ids)] = torch.tensor(ids)
-            labels[i, seg0_len + n_img: seg0_len + n_img + len(lab)] = torch.tensor(lab)
-        seg0 = torch.tensor([seqs[r][0] for r in rows])
-        x = torch.cat([model.embed(seg0), image_embeds[rows], model.embed(tail)], dim=1)
-        # right padding: padded positions come after every real token, so causal attention never sees them
-        logits, _ = model.decode(x, torch.ones(len(rows), length, dtype=torch.long),
-                                 torch.arange(length).repeat(len(rows), 1))
-        total = total + F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1),
-                                        ignore_index=IGNORE, reduction="sum")
-    return total / count
+    pointer_count = sum(len(s[3]) for s in seqs)
+    captured = {}
+    layers = model.llama_model.model.layers
+
+    def capture(index):
+        def hook(module, inputs, _):
+            if pointer_count:
+                captured[index] = attention_weights(module, inputs, keys_detached=True)[:, POINTER_HEAD]
+        return hook
+
+    hooks = [layers[i].self_attn.register_forward_hook(capture(i)) for i in (NAME_LAYER, OBJECT_LAYER)]
+    try:
+        for c in range(0, len(order), ROWS_PER_CHUNK):
+            rows = order[c:c + ROWS_PER_CHUNK]
+            length = seg0_len + n_img + max(len(seqs[r][1]) for r in rows)
+            tail = torch.zeros(len(rows), length - seg0_len - n_img, dtype=torch.long)
+            labels = torch.full((len(rows), length), IGNORE, dtype=torch.long)
+            for i, r in enumerate(rows):
+                ids, lab = seqs[r][1], seqs[r][2]
+                tail[i, :len(ids)] = torch.tensor(ids)
+                labels[i, seg0_len + n_img: seg0_len + n_img + len(lab)] = torch.tensor(lab)
+            seg0 = torch.tensor([seqs[r][0] for r in rows])
+            x = torch.cat([model.embed(seg0), image_embeds[rows], model.embed(tail)], dim=1)
+            # right padding: padded positions come after every real token, so causal attention never sees them
+            logits, _ = model.decode(x, torch.ones(len(rows), length, dtype=torch.long),
+                                     torch.arange(length).repeat(len(rows), 1))
+            total = total + F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1),
+                                            ignore_index=IGNORE, reduction="sum")
+            text = seg0_len + n_img  # where ids start in the row
+            for i, r in enumerate(rows):
+                for digit, shape_word, obj in seqs[r][3]:
+                    name = captured[NAME_LAYER][i, text + digit, text + shape_word - 1:text + shape_word + 1].sum()
+                    seen = captured[OBJECT_LAYER][i, text + digit, seg0_len:text][seqs[r][4][obj]].sum()
+                    pointer_total = pointer_total - NAME_WEIGHT * torch.log(name + 1e-6) \
+                        - OBJECT_WEIGHT * torch.log(seen + 1e-6)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return (total + pointer_total) / count
 
 
 # ---------------------------------------------------------------- greedy generation for the quick check

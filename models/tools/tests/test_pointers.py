@@ -1,5 +1,5 @@
-"""Names point at the right object, objects cover the right image tokens, and the probe reads the model's own
-attention."""
+"""Names point at the right object, boxes written after a name point at it, objects cover the right image
+tokens, and the probe reads the model's own attention."""
 from __future__ import annotations
 
 import math
@@ -12,12 +12,13 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from dataset import sample  # noqa: E402
+from dataset import conversation, sample  # noqa: E402
 from minigptv2.config import LlmConfig, ModelConfig, VisionConfig  # noqa: E402
 from minigptv2.model import MiniGPTv2  # noqa: E402
 from minigptv2.tokenizer import Tokenizer  # noqa: E402
-from pointers import attention_weights, name_mentions, object_token_masks  # noqa: E402
+from pointers import attention_weights, box_pointers, name_mentions, object_token_masks  # noqa: E402
 from probe_heads import PROBE_SEED, probe  # noqa: E402
+from train import IGNORE, default_config, encode_turns  # noqa: E402
 from vision_pretrain import patch_owners  # noqa: E402
 from world import COLOURS, SHAPES, draw_scene  # noqa: E402
 
@@ -62,6 +63,62 @@ class NameMentions(unittest.TestCase):
         self.assertEqual(name_mentions(TOK, twins, TOK.encode(f"the {name}")), [])
 
 
+class BoxPointers(unittest.TestCase):
+    CFG = default_config(True)
+
+    def pointers(self, scene, turns):
+        _, ids, labels = encode_turns(TOK, self.CFG, turns)
+        return ids, labels, box_pointers(TOK, scene, ids, labels, IGNORE)
+
+    def test_refer_box_points_from_its_first_digit_at_the_name_asked_for(self):
+        rng = random.Random(1)
+        for seed in range(30):
+            scene = draw_scene(seed)
+            turn = sample(scene, "refer", rng)
+            if turn[0] != "refer":
+                continue
+            ids, labels, found = self.pointers(scene, [turn])
+            self.assertEqual(len(found), 1)
+            digit, shape_word, obj = found[0]
+            self.assertEqual(f"the {scene.objects[obj].name}", turn[1])
+            self.assertEqual(TOK.decode(ids[shape_word - 1:shape_word + 1]).split(), turn[1].split()[1:])
+            self.assertEqual(TOK.decode(ids[digit - 1:digit + 1]).strip(), "{<")  # the next token is the first digit
+            self.assertEqual(TOK.decode([labels[digit + 1]]), turn[2][2])
+
+    def test_grounding_boxes_point_at_unique_names_only(self):
+        rng = random.Random(2)
+        for seed in range(40):
+            scene = draw_scene(seed, count=4)
+            counts = Counter(o.name for o in scene.objects)
+            _, _, found = self.pointers(scene, [sample(scene, "grounding", rng)])
+            self.assertEqual([obj for _, _, obj in found],
+                             [i for i, o in enumerate(scene.objects) if counts[o.name] == 1])
+
+    def test_a_name_from_an_earlier_turn_or_the_question_of_identify_points_nowhere(self):
+        scene = next(s for s in (draw_scene(seed, count=2) for seed in range(100))
+                     if s.objects[0].shape != s.objects[1].shape)
+        first = scene.objects[0]
+        turns = [("refer", f"the {first.name}", "{<1><2><3><4>}"),
+                 ("detection", f"{first.shape}s", f"<p>{first.shape}s</p> {{<1><2><3><4>}}"),
+                 ("identify", "what is this {<1><2><3><4>}", first.name)]
+        ids, _, found = self.pointers(scene, turns)
+        self.assertEqual([obj for _, _, obj in found], [0])  # refer's box only
+        self.assertLess(found[0][0], ids.index(self.CFG.tokens.eos))
+
+    def test_conversations_point_only_at_objects_named_in_the_same_turn(self):
+        rng = random.Random(3)
+        weights = {"refer": 1, "grounding": 1, "detection": 1, "identify": 1, "vqa": 1}
+        checked = 0
+        for seed in range(40):
+            scene = draw_scene(seed)
+            ids, labels, found = self.pointers(scene, conversation(scene, rng, 3, weights))
+            for digit, shape_word, obj in found:
+                self.assertNotIn(self.CFG.tokens.eos, ids[shape_word:digit])  # no answer ends in between
+                self.assertEqual(TOK.decode(ids[shape_word - 1:shape_word + 1]).strip(" ?,."), scene.objects[obj].name)
+                checked += 1
+        self.assertGreater(checked, 20)
+
+
 class ObjectTokens(unittest.TestCase):
     def test_every_object_covers_the_tokens_of_its_patches(self):
         for seed in range(40):
@@ -95,6 +152,28 @@ class AttentionWeights(unittest.TestCase):
         self.assertTrue(torch.allclose(got[0].sum(-1), torch.ones(2, 5)))
         self.assertEqual(float(got[0][1].triu(1).abs().max()), 0.0)  # causal
         self.assertEqual(float(got[0][0, 1:, 0].abs().max()), 0.0)  # a padded key gets no weight
+
+
+class KeysDetached(unittest.TestCase):
+    def test_same_weights_but_no_gradient_reaches_the_states_the_keys_read(self):
+        model = tiny_model(image_size=32, patch_size=8)
+        attn = model.llama_model.model.layers[0].self_attn
+        x = torch.randn(1, 6, 32, requires_grad=True)
+        weights = {}
+
+        def hook(mod, inputs, out):
+            weights[False] = attention_weights(mod, inputs)
+            weights[True] = attention_weights(mod, inputs, keys_detached=True)
+
+        attn.register_forward_hook(hook)
+        mask = torch.ones(1, 6, dtype=torch.long)
+        model.decode(x, mask, torch.arange(6)[None])
+        self.assertTrue(torch.equal(weights[False], weights[True]))
+        grads = {k: torch.autograd.grad(w[0, 0, 5, 2], x, retain_graph=True)[0] for k, w in weights.items()}
+        # position 5's query is read from position 5; every other position reaches that weight only as a key
+        self.assertGreater(float(grads[False][0, :5].abs().sum()), 0.0)
+        self.assertEqual(float(grads[True][0, :5].abs().sum()), 0.0)
+        self.assertGreater(float(grads[True][0, 5].abs().sum()), 0.0)
 
 
 class Probe(unittest.TestCase):
