@@ -1,5 +1,4 @@
-"""Which image tokens an object covers, where a text names it, and where an answer picks an object by a name: the
-pointers train.py teaches and the attention probe_heads.py measures.
+"""Which image tokens an object covers and where a text names it: what probe_heads.py measures attention against.
 
 An object covers the LLM image tokens (groups of `concat` patches) holding patches it owns (vision_pretrain's
 patch_owners); it is named where "{colour} {shape}" appears and no other object of the scene has that name.
@@ -17,8 +16,6 @@ from vision_pretrain import patch_owners
 from world import COLOURS, SHAPES, Scene
 
 SHAPE_WORD = re.compile(r"^(" + "|".join(SHAPES) + r")[?,.]?$")  # BPE joins trailing punctuation to the word
-COLOUR_QUESTION = re.compile(r"what color is the (" + "|".join(SHAPES) + r")\?")
-SHAPE_QUESTION = re.compile(r"what shape is the (" + "|".join(COLOURS) + r") object\?")
 
 
 def object_token_masks(scene: Scene, grid: int, concat: int) -> torch.Tensor:
@@ -48,52 +45,21 @@ def name_mentions(tok, scene: Scene, ids: list[int]) -> list[tuple[int, int]]:
     return [(at, obj) for at, obj in mentions(tok, scene, ids) if obj is not None]
 
 
-def answer_turns(labels: list[int], ignore: int) -> list[tuple[int, int, int]]:
-    """(question start, answer start, answer end) of every turn; an answer is a run of positions with a label."""
-    out, start, i = [], 0, 0
-    while i < len(labels):
-        if labels[i] == ignore:
-            i += 1
-            continue
-        end = i
-        while end < len(labels) and labels[end] != ignore:
-            end += 1
-        out.append((start, i, end))
-        start = i = end
-    return out
-
-
-def answer_pointers(tok, scene: Scene, ids: list[int], labels: list[int], ignore: int) -> list[tuple[int, int, int]]:
-    """Where an answer picks one object by a name said in its turn: (position that writes the pick, position of the
-    name's last word, object index). `labels` marks the answers (not `ignore`).
-    - A box, when the last "{colour} {shape}" before it in its turn is the unique name of an object (refer's box
-      after its question, a grounding phrase's box), from the position that writes its first digit.
-    - The word answering "what color is the {shape}?" or "what shape is the {colour} object?" when one object has
-      that shape or colour, from the question's last position; the name is the shape or colour asked about.
-    """
+def box_pointers(tok, scene: Scene, ids: list[int], labels: list[int], ignore: int) -> list[tuple[int, int, int]]:
+    """(position that writes the first digit, position of the name's shape word, object index) for every box an
+    answer writes when the last name before it in its turn is the unique name of an object: refer's box after
+    its question, grounding's box after its phrase. Turns end where an answer ends (`labels` not `ignore`)."""
     brace = tok.encode("{")[-1]
     said = mentions(tok, scene, ids)
-    out = []
-    for question, answer, end in answer_turns(labels, ignore):
-        for b in range(answer, end):
-            before = [(at, obj) for at, obj in said if question <= at < b]
-            if ids[b] == brace and before and before[-1][1] is not None:
+    out, turn_start = [], 0
+    for b, (token, label) in enumerate(zip(ids, labels)):
+        if label != ignore and token == brace:
+            before = [(at, obj) for at, obj in said if turn_start <= at < b]
+            if before and before[-1][1] is not None:
                 out.append((b + 1, *before[-1]))
-        out += _attribute_pick(tok, scene, ids, question, answer)
+        if label != ignore and (b + 1 == len(labels) or labels[b + 1] == ignore):
+            turn_start = b + 1
     return out
-
-
-def _attribute_pick(tok, scene: Scene, ids, question: int, answer: int):
-    asked = tok.decode(ids[question:answer])
-    for pattern, attribute in ((COLOUR_QUESTION, "shape"), (SHAPE_QUESTION, "colour")):
-        m = pattern.search(asked)
-        if not m:
-            continue
-        objs = [i for i, o in enumerate(scene.objects) if getattr(o, attribute) == m.group(1)]
-        word = next(p for p in range(answer - 1, question - 1, -1)
-                    if tok.decode([ids[p]]).strip(" ?").startswith(m.group(1)))
-        return [(answer - 1, word, objs[0])] if len(objs) == 1 else []
-    return []
 
 
 def attention_weights(attn_module, inputs, keys_detached: bool = False) -> torch.Tensor:

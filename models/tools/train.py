@@ -17,9 +17,8 @@ Stage 0 runs --vision-steps steps. The budget of stages 1-3 is wall-clock time (
 STAGES[].share, so the command finishes in time on a busy machine; --steps fixes the step count instead, for runs
 that must repeat exactly.
 Each image is encoded once and answered by several prompts (PROMPTS_PER_IMAGE), which spreads the vision cost.
-Loss is on the answer tokens and the closing </s> only, as in the official training, plus the pointers: where an
-answer picks an object by a name said in its turn (a box after a name, the word answering "what color is the
-{shape}?"), two heads are taught to look at the name and the object.
+Loss is on the answer tokens and the closing </s> only, as in the official training, plus the box pointers: where
+an answer writes the box of an object it has just named, two heads are taught to look at the name and the object.
 """
 from __future__ import annotations
 
@@ -49,7 +48,7 @@ from minigptv2.onnx_export import export_model_dir  # noqa: E402
 from minigptv2.preprocess import pixel_values  # noqa: E402
 from minigptv2.prompt import build_segments  # noqa: E402
 from minigptv2.tokenizer import Tokenizer  # noqa: E402
-from pointers import answer_pointers, attention_weights, object_token_masks  # noqa: E402
+from pointers import attention_weights, box_pointers, object_token_masks  # noqa: E402
 from vision_pretrain import check_vision, freeze_vision, pretrain_vision  # noqa: E402
 from world import MAX_OBJECTS, draw_scene  # noqa: E402
 
@@ -84,10 +83,9 @@ STAGES = (
 IMAGES_PER_STEP = 8
 PROMPTS_PER_IMAGE = 4
 ROWS_PER_CHUNK = 8               # forward_loss runs the batch in chunks of rows of similar length
-# Pointers (models/README.md, "Why the model could not pick a named object"): where an answer picks an object by a
-# name said in its turn (pointers.answer_pointers), head POINTER_HEAD of NAME_LAYER is taught to look at the name's
-# last two words and the same head of OBJECT_LAYER at that object's image tokens, from the position that writes
-# the pick (a box's first digit, the answer word).
+# Box pointers (models/README.md, "Why the model could not pick a named object"): where an answer writes the box
+# of an object it has just named, head POINTER_HEAD of NAME_LAYER is taught to look at the name's two words and
+# the same head of OBJECT_LAYER at that object's image tokens, from the position that writes the first digit.
 POINTER_HEAD, NAME_LAYER, OBJECT_LAYER = 2, 0, 1
 NAME_WEIGHT, OBJECT_WEIGHT = 1.0, 3.0
 PEAK_LR, WARMUP_STEPS, MIN_LR_RATIO, WEIGHT_DECAY = 1e-3, 30, 0.05, 0.01
@@ -179,7 +177,7 @@ def _check_turn_layout(tok, cfg: ModelConfig) -> None:
 
 
 def make_batch(tok, cfg: ModelConfig, stage: Stage, step: int, images: int, prompts: int, seed: int):
-    """(pixels, rows): a row is (seg0, ids, labels, pointers, [objects, image tokens] masks of its scene)."""
+    """(pixels, rows): a row is (seg0, ids, labels, box pointers, [objects, image tokens] masks of its scene)."""
     rng = random.Random(seed * 7919 + step)
     tasks, weights = list(stage.weights), list(stage.weights.values())
     pixels, seqs = [], []
@@ -193,7 +191,7 @@ def make_batch(tok, cfg: ModelConfig, stage: Stage, step: int, images: int, prom
             else:
                 turns = [sample(scene, rng.choices(tasks, weights)[0], rng)]
             seg0, ids, labels = encode_turns(tok, cfg, turns)
-            seqs.append((seg0, ids, labels, answer_pointers(tok, scene, ids, labels, IGNORE), masks))
+            seqs.append((seg0, ids, labels, box_pointers(tok, scene, ids, labels, IGNORE), masks))
     return torch.stack(pixels), seqs
 
 
@@ -203,7 +201,7 @@ def forward_loss(model: MiniGPTv2, pixels, seqs, prompts: int):
     Answers range from one token (a VQA digit) to about 120 (a four-object grounded caption), so one batch padded
     to its longest row is mostly padding. Rows are sorted by length and run in chunks, each padded only to its own
     longest row; the loss is the same, a batch about 2.5x faster (measured in models/README.md).
-    The loss of a pointer is -log of the weight the pointer heads put on the name and on the object, summed
+    The pointer loss of a box is -log of the weight the pointer heads put on the name and on the object, summed
     with the answers' cross-entropy before the mean. Its gradient stops at the keys' input: it moves the two
     heads' key maps and whatever forms their queries, but cannot get the choice by reshaping the image tokens and
     words the keys read, which every other head reads too.
@@ -244,9 +242,9 @@ def forward_loss(model: MiniGPTv2, pixels, seqs, prompts: int):
                                             ignore_index=IGNORE, reduction="sum")
             text = seg0_len + n_img  # where ids start in the row
             for i, r in enumerate(rows):
-                for at, name_word, obj in seqs[r][3]:
-                    name = captured[NAME_LAYER][i, text + at, text + name_word - 1:text + name_word + 1].sum()
-                    seen = captured[OBJECT_LAYER][i, text + at, seg0_len:text][seqs[r][4][obj]].sum()
+                for digit, shape_word, obj in seqs[r][3]:
+                    name = captured[NAME_LAYER][i, text + digit, text + shape_word - 1:text + shape_word + 1].sum()
+                    seen = captured[OBJECT_LAYER][i, text + digit, seg0_len:text][seqs[r][4][obj]].sum()
                     pointer_total = pointer_total - NAME_WEIGHT * torch.log(name + 1e-6) \
                         - OBJECT_WEIGHT * torch.log(seen + 1e-6)
     finally:
