@@ -26,6 +26,7 @@ import argparse
 import functools
 import json
 import math
+import multiprocessing
 import os
 import random
 import sys
@@ -195,22 +196,69 @@ def make_batch(tok, cfg: ModelConfig, stage: Stage, step: int, images: int, prom
     return torch.stack(pixels), seqs
 
 
+class Batches:
+    """make_batch for each step, drawn in the training process or, with workers, by a pool of processes a few
+    steps ahead (scenes and prompts depend on the step alone, so the batches are the same either way)."""
+
+    AHEAD = 2  # batches queued per worker
+
+    def __init__(self, tok, cfg: ModelConfig, images: int, prompts: int, seed: int, workers: int):
+        self.args = (tok, cfg, images, prompts, seed)
+        self.pool = multiprocessing.get_context("fork").Pool(workers, _worker_start, self.args) if workers else None
+        self.depth = workers * self.AHEAD
+        self.queued = {}
+
+    def get(self, step: int, stage_of) -> tuple:
+        """The batch of `step`; stage_of(s) names the stage of step s (later steps are asked for ahead)."""
+        if self.pool is None:
+            tok, cfg, images, prompts, seed = self.args
+            return make_batch(tok, cfg, STAGES[stage_of(step)], step, images, prompts, seed)
+        for s in range(step, step + self.depth):
+            if s not in self.queued:
+                self.queued[s] = self.pool.apply_async(_worker_batch, (stage_of(s), s))
+        pixels, seqs = self.queued.pop(step).get()
+        return torch.from_numpy(pixels), [(*row[:4], torch.from_numpy(row[4])) for row in seqs]
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+
+
+_WORKER = {}
+
+
+def _worker_start(*args) -> None:
+    torch.set_num_threads(1)
+    _WORKER["args"] = args
+
+
+def _worker_batch(stage: int, step: int) -> tuple:
+    """A batch as numpy arrays, which cross the process boundary as plain bytes."""
+    tok, cfg, images, prompts, seed = _WORKER["args"]
+    pixels, seqs = make_batch(tok, cfg, STAGES[stage], step, images, prompts, seed)
+    return pixels.numpy(), [(*row[:4], row[4].numpy()) for row in seqs]
+
+
 def forward_loss(model: MiniGPTv2, pixels, seqs, prompts: int):
     """Cross-entropy plus pointer loss, per answer token of the batch.
 
     Answers range from one token (a VQA digit) to about 120 (a four-object grounded caption), so one batch padded
-    to its longest row is mostly padding. Rows are sorted by length and run in chunks, each padded only to its own
-    longest row; the loss is the same, a batch about 2.5x faster (measured in models/README.md).
+    to its longest row is mostly padding. On the CPU rows are sorted by length and run in chunks, each padded only
+    to its own longest row; the loss is the same, a batch about 2.5x faster (measured in models/README.md). On a
+    GPU the padding costs less than the extra calls, so the batch runs whole.
     The pointer loss of a box is -log of the weight the pointer heads put on the name and on the object, summed
     with the answers' cross-entropy before the mean. Its gradient stops at the keys' input: it moves the two
     heads' key maps and whatever forms their queries, but cannot get the choice by reshaping the image tokens and
     words the keys read, which every other head reads too.
     """
+    device = pixels.device
     image_embeds = model.encode_image(pixels).repeat_interleave(prompts, dim=0)
     n_img = image_embeds.shape[1]
     seg0_len = len(seqs[0][0])
+    text = seg0_len + n_img  # where a row's ids start
     order = sorted(range(len(seqs)), key=lambda r: len(seqs[r][1]))
-    total, pointer_total = torch.zeros(()), torch.zeros(())
+    chunk = ROWS_PER_CHUNK if device.type == "cpu" else len(seqs)
+    total = torch.zeros((), device=device)
     count = sum(sum(1 for t in s[2] if t != IGNORE) for s in seqs)
     pointer_count = sum(len(s[3]) for s in seqs)
     captured = {}
@@ -224,33 +272,44 @@ def forward_loss(model: MiniGPTv2, pixels, seqs, prompts: int):
 
     hooks = [layers[i].self_attn.register_forward_hook(capture(i)) for i in (NAME_LAYER, OBJECT_LAYER)]
     try:
-        for c in range(0, len(order), ROWS_PER_CHUNK):
-            rows = order[c:c + ROWS_PER_CHUNK]
-            length = seg0_len + n_img + max(len(seqs[r][1]) for r in rows)
-            tail = torch.zeros(len(rows), length - seg0_len - n_img, dtype=torch.long)
+        for c in range(0, len(order), chunk):
+            rows = order[c:c + chunk]
+            length = text + max(len(seqs[r][1]) for r in rows)
+            tail = torch.zeros(len(rows), length - text, dtype=torch.long)
             labels = torch.full((len(rows), length), IGNORE, dtype=torch.long)
             for i, r in enumerate(rows):
                 ids, lab = seqs[r][1], seqs[r][2]
                 tail[i, :len(ids)] = torch.tensor(ids)
-                labels[i, seg0_len + n_img: seg0_len + n_img + len(lab)] = torch.tensor(lab)
+                labels[i, text: text + len(lab)] = torch.tensor(lab)
             seg0 = torch.tensor([seqs[r][0] for r in rows])
-            x = torch.cat([model.embed(seg0), image_embeds[rows], model.embed(tail)], dim=1)
+            x = torch.cat([model.embed(seg0.to(device)), image_embeds[rows], model.embed(tail.to(device))], dim=1)
             # right padding: padded positions come after every real token, so causal attention never sees them
-            logits, _ = model.decode(x, torch.ones(len(rows), length, dtype=torch.long),
-                                     torch.arange(length).repeat(len(rows), 1))
-            total = total + F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1),
-                                            ignore_index=IGNORE, reduction="sum")
-            text = seg0_len + n_img  # where ids start in the row
-            for i, r in enumerate(rows):
-                for digit, shape_word, obj in seqs[r][3]:
-                    name = captured[NAME_LAYER][i, text + digit, text + shape_word - 1:text + shape_word + 1].sum()
-                    seen = captured[OBJECT_LAYER][i, text + digit, seg0_len:text][seqs[r][4][obj]].sum()
-                    pointer_total = pointer_total - NAME_WEIGHT * torch.log(name + 1e-6) \
-                        - OBJECT_WEIGHT * torch.log(seen + 1e-6)
+            logits, _ = model.decode(x, torch.ones(len(rows), length, dtype=torch.long, device=device),
+                                     torch.arange(length, device=device).repeat(len(rows), 1))
+            total = total + F.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]),
+                                            labels[:, 1:].reshape(-1).to(device), ignore_index=IGNORE, reduction="sum")
+            total = total + pointer_loss(captured, rows, seqs, text, n_img)
     finally:
         for hook in hooks:
             hook.remove()
-    return (total + pointer_total) / count
+    return total / count
+
+
+def pointer_loss(captured, rows, seqs, text: int, n_img: int):
+    """-log of the name head's weight on the name's two words and of the object head's weight on the object's
+    image tokens, weighted and summed over the box pointers of these rows (zero when they have none)."""
+    found = [(i, digit, shape_word, seqs[r][4][obj])
+             for i, r in enumerate(rows) for digit, shape_word, obj in seqs[r][3]]
+    if not found:
+        return 0.0
+    device = captured[NAME_LAYER].device
+    row, query, word = (torch.tensor([f[k] for f in found], device=device) for k in range(3))
+    query, word = query + text, word + text
+    name_att = captured[NAME_LAYER][row, query]                        # [P, T]
+    name = name_att.gather(1, torch.stack([word - 1, word], 1)).sum(1)
+    covers = torch.stack([f[3] for f in found]).to(device, torch.float32)  # [P, image tokens]
+    seen = (captured[OBJECT_LAYER][row, query, text - n_img:text] * covers).sum(1)
+    return -(NAME_WEIGHT * torch.log(name + 1e-6) + OBJECT_WEIGHT * torch.log(seen + 1e-6)).sum()
 
 
 # ---------------------------------------------------------------- greedy generation for the quick check
@@ -321,6 +380,11 @@ def vision_stage(model: MiniGPTv2, steps: int, images: int, seed: int, check: in
               f"box error {stats['box_grid_err']:.2f} grid units", flush=True)
 
 
+def save_checkpoint(model: MiniGPTv2, cfg: ModelConfig, step: int, path) -> None:
+    state = {k: v.cpu() for k, v in model.state_dict().items()}
+    torch.save({"config": cfg.to_dict(), "state": state, "step": step}, path)
+
+
 def train(args) -> None:
     torch.set_num_threads(args.threads)
     identifiers = not args.no_identifiers
@@ -342,46 +406,57 @@ def train(args) -> None:
     if vision_steps:
         vision_stage(model, vision_steps, 2 if args.toy else VISION_IMAGES, args.seed, 4 if args.toy else 64)
     trainable = freeze_vision(model)
+    images, prompts = (2, 2) if args.toy else (args.images, args.prompts)
+    # the workers fork before the model moves, so that no child inherits a GPU context
+    batches = Batches(tok, cfg, images, prompts, TRAIN_SEED + args.seed * 10_000_000, args.workers)
+    device = torch.device(args.device)
+    model.to(device)
     decay = [p for p in trainable if p.dim() >= 2]
     no_decay = [p for p in trainable if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": WEIGHT_DECAY}, {"params": no_decay,
                             "weight_decay": 0.0}], lr=PEAK_LR, betas=(0.9, 0.98))
-    images, prompts = (2, 2) if args.toy else (args.images, args.prompts)
     budget_s = args.minutes * 60 if args.steps is None else None
-    print(f"model {cfg.name}: {n_params / 1e6:.2f}M parameters; budget "
+    print(f"model {cfg.name}: {n_params / 1e6:.2f}M parameters on {device}; budget "
           f"{f'{args.minutes} min' if budget_s else f'{args.steps} steps'}; {images} images x {prompts} prompts/step",
           flush=True)
-    start, step, ema = time.time(), 0, None
     bounds = [sum(s.share for s in STAGES[:i + 1]) for i in range(len(STAGES))]
-    while True:
-        elapsed = time.time() - start
-        progress = elapsed / budget_s if budget_s else step / args.steps
-        if progress >= 1.0:
-            break
-        stage = STAGES[next(i for i, b in enumerate(bounds) if progress < b or i == len(bounds) - 1)]
-        for group in opt.param_groups:
-            group["lr"] = lr_at(progress, step)
-        pixels, seqs = make_batch(tok, cfg, stage, step, images, prompts, TRAIN_SEED + args.seed * 10_000_000)
-        loss = forward_loss(model, pixels, seqs, prompts)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        ema = float(loss) if ema is None else 0.95 * ema + 0.05 * float(loss)
-        step += 1
-        if step % args.log_every == 0 or args.toy:
-            print(f"step {step} {stage.name} {elapsed / 60:.1f} min loss {ema:.4f} lr {lr_at(progress, step):.2e}",
-                  flush=True)
-        if args.checkpoint and step % 50 == 0:
-            state = {"config": cfg.to_dict(), "state": model.state_dict(), "step": step}
-            torch.save(state, args.checkpoint)
-            if step % 100 == 0:  # kept, to compare runs at equal step counts
-                torch.save(state, f"{args.checkpoint}.step{step}")
+
+    def stage_at(progress: float) -> int:
+        return next(i for i, b in enumerate(bounds) if progress < b or i == len(bounds) - 1)
+
+    start, step, ema = time.time(), 0, None
+    try:
+        while True:
+            elapsed = time.time() - start
+            progress = elapsed / budget_s if budget_s else step / args.steps
+            if progress >= 1.0:
+                break
+            for group in opt.param_groups:
+                group["lr"] = lr_at(progress, step)
+            # a time budget knows the stage of the current step only; batches drawn ahead take that one
+            pixels, seqs = batches.get(step, (lambda s: stage_at(progress)) if budget_s else
+                                       (lambda s: stage_at(s / args.steps)))
+            loss = forward_loss(model, pixels.to(device), seqs, prompts)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            ema = float(loss) if ema is None else 0.95 * ema + 0.05 * float(loss)
+            step += 1
+            if step % args.log_every == 0 or args.toy:
+                print(f"step {step} {STAGES[stage_at(progress)].name} {elapsed / 60:.1f} min loss {ema:.4f} "
+                      f"lr {lr_at(progress, step):.2e}", flush=True)
+            if args.checkpoint and step % 50 == 0:
+                save_checkpoint(model, cfg, step, args.checkpoint)
+                if step % 100 == 0:  # kept, to compare runs at equal step counts
+                    save_checkpoint(model, cfg, step, f"{args.checkpoint}.step{step}")
+    finally:
+        batches.close()
     train_min = (time.time() - start) / 60
     print(f"trained {step} steps in {train_min:.1f} min", flush=True)
-    model.eval()
+    model.eval().cpu()
     if args.checkpoint:
-        torch.save({"config": cfg.to_dict(), "state": model.state_dict(), "step": step}, args.checkpoint)
+        save_checkpoint(model, cfg, step, args.checkpoint)
     export_model_dir(model, cfg, TOKENIZER, args.out)
     print(f"exported {args.out}", flush=True)
     if args.eval_per_task:
@@ -406,6 +481,9 @@ def main(argv=None) -> None:
     p.add_argument("--prompts", type=int, default=PROMPTS_PER_IMAGE)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", default="cpu", help="torch device of stages 1-3, e.g. cuda (stage 0 runs on the CPU)")
+    p.add_argument("--workers", type=int, default=0,
+                   help="processes that draw the batches ahead of the step (0: the training process draws them)")
     p.add_argument("--log-every", type=int, default=20)
     p.add_argument("--init", default=None, help="start from the weights of a --checkpoint file")
     p.add_argument("--checkpoint", default=None, help="also save the PyTorch weights here (for evaluate.py)")

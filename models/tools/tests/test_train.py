@@ -1,0 +1,58 @@
+"""The trainer's batches are the same whoever draws them, and its pointer loss is what its docstring says."""
+from __future__ import annotations
+
+import math
+import sys
+import unittest
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from train import (NAME_LAYER, NAME_WEIGHT, OBJECT_LAYER, OBJECT_WEIGHT, TOKENIZER, Batches,  # noqa: E402
+                   CachedTokenizer, pointer_loss, toy_config)
+
+
+class DrawnBatches(unittest.TestCase):
+    def test_worker_processes_draw_the_batches_the_training_process_would(self):
+        args = (CachedTokenizer(TOKENIZER), toy_config(True), 3, 2, 1234)
+        here, pool = Batches(*args, workers=0), Batches(*args, workers=2)
+        try:
+            for step in range(5):
+                stage_of = lambda s: s % 3  # noqa: E731 - every stage, and batches asked for ahead
+                (p1, rows1), (p2, rows2) = here.get(step, stage_of), pool.get(step, stage_of)
+                self.assertTrue(torch.equal(p1, p2))
+                self.assertEqual(len(rows1), len(rows2))
+                for a, b in zip(rows1, rows2):
+                    self.assertEqual(a[:4], b[:4])
+                    self.assertTrue(torch.equal(a[4], b[4]))
+        finally:
+            pool.close()
+
+
+class PointerLoss(unittest.TestCase):
+    # one row, 12 positions: the image tokens are 2..5 (text starts at 6); the answer's first digit is written
+    # from position 6 + 5 and the name's shape word is at 6 + 3, its colour word at 6 + 2
+    TEXT, N_IMG, DIGIT, SHAPE = 6, 4, 5, 3
+
+    def loss(self, colour_weight: float, shape_weight: float, object_weight: float) -> float:
+        name = torch.zeros(1, 12, 12)
+        name[0, self.TEXT + self.DIGIT, self.TEXT + self.SHAPE - 1] = colour_weight
+        name[0, self.TEXT + self.DIGIT, self.TEXT + self.SHAPE] = shape_weight
+        seen = torch.zeros(1, 12, 12)
+        seen[0, self.TEXT + self.DIGIT, 3:5] = object_weight / 2  # image tokens 1 and 2 of the object
+        covers = torch.tensor([[False, True, True, False]])
+        rows = [(None, None, None, [(self.DIGIT, self.SHAPE, 0)], covers)]
+        return float(pointer_loss({NAME_LAYER: name, OBJECT_LAYER: seen}, [0], rows, self.TEXT, self.N_IMG))
+
+    def test_is_minus_log_of_the_weight_on_the_name_and_on_the_object(self):
+        expected = -(NAME_WEIGHT * math.log(0.3 + 0.6) + OBJECT_WEIGHT * math.log(0.8))
+        self.assertAlmostEqual(self.loss(0.3, 0.6, 0.8), expected, places=4)
+
+    def test_rows_without_a_box_add_nothing(self):
+        rows = [(None, None, None, [], torch.zeros(0, 4, dtype=torch.bool))]
+        self.assertEqual(pointer_loss({}, [0], rows, self.TEXT, self.N_IMG), 0.0)
+
+
+if __name__ == "__main__":
+    unittest.main()
