@@ -1,4 +1,5 @@
-"""Which image tokens an object covers and where a text names it: what probe_heads.py measures attention against.
+"""Which image tokens an object covers, where a text names it, and where an answer picks an object by words: the
+pointers train.py teaches and the attention probe_heads.py measures.
 
 An object covers the LLM image tokens (groups of `concat` patches) holding patches it owns (vision_pretrain's
 patch_owners); it is named where "{colour} {shape}" appears and no other object of the scene has that name.
@@ -16,6 +17,9 @@ from vision_pretrain import patch_owners
 from world import COLOURS, SHAPES, Scene
 
 SHAPE_WORD = re.compile(r"^(" + "|".join(SHAPES) + r")[?,.]?$")  # BPE joins trailing punctuation to the word
+EXISTS_QUESTION = re.compile(r"is there an? (" + "|".join(COLOURS) + r") (" + "|".join(SHAPES) + r")\?")
+COLOUR_QUESTION = re.compile(r"what color is the (" + "|".join(SHAPES) + r")\?")
+SHAPE_QUESTION = re.compile(r"what shape is the (" + "|".join(COLOURS) + r") object\?")
 
 
 def object_token_masks(scene: Scene, grid: int, concat: int) -> torch.Tensor:
@@ -45,21 +49,60 @@ def name_mentions(tok, scene: Scene, ids: list[int]) -> list[tuple[int, int]]:
     return [(at, obj) for at, obj in mentions(tok, scene, ids) if obj is not None]
 
 
-def box_pointers(tok, scene: Scene, ids: list[int], labels: list[int], ignore: int) -> list[tuple[int, int, int]]:
-    """(position that writes the first digit, position of the name's shape word, object index) for every box an
-    answer writes when the last name before it in its turn is the unique name of an object: refer's box after
-    its question, grounding's box after its phrase. Turns end where an answer ends (`labels` not `ignore`)."""
+def answer_turns(labels: list[int], ignore: int) -> list[tuple[int, int, int]]:
+    """(question start, answer start, answer end) of every turn; an answer is a run of positions with a label."""
+    out, start, i = [], 0, 0
+    while i < len(labels):
+        if labels[i] == ignore:
+            i += 1
+            continue
+        end = i
+        while end < len(labels) and labels[end] != ignore:
+            end += 1
+        out.append((start, i, end))
+        start = i = end
+    return out
+
+
+def answer_pointers(tok, scene: Scene, ids: list[int], labels: list[int],
+                    ignore: int) -> list[tuple[int, tuple[int, ...], int]]:
+    """Where an answer picks one object by words said in its turn: (position that writes the pick, positions of
+    the words that pick it, object index). `labels` marks the answers (not `ignore`).
+    - A box, when the last "{colour} {shape}" before it in its turn is the unique name of an object (refer's box
+      after its question, a grounding phrase's box), from the position that writes its first digit; the words
+      are the name's two.
+    - The answer of "is there a {colour} {shape}?" when one object has that name (the answer is yes), of "what
+      color is the {shape}?" and of "what shape is the {colour} object?" when one object has that shape or colour,
+      from the question's last position; the words are the name, the shape, the colour asked about.
+    """
     brace = tok.encode("{")[-1]
     said = mentions(tok, scene, ids)
-    out, turn_start = [], 0
-    for b, (token, label) in enumerate(zip(ids, labels)):
-        if label != ignore and token == brace:
-            before = [(at, obj) for at, obj in said if turn_start <= at < b]
-            if before and before[-1][1] is not None:
-                out.append((b + 1, *before[-1]))
-        if label != ignore and (b + 1 == len(labels) or labels[b + 1] == ignore):
-            turn_start = b + 1
+    out = []
+    for question, answer, end in answer_turns(labels, ignore):
+        for b in range(answer, end):
+            before = [(at, obj) for at, obj in said if question <= at < b]
+            if ids[b] == brace and before and before[-1][1] is not None:
+                at, obj = before[-1]
+                out.append((b + 1, (at - 1, at), obj))
+        out += _question_pick(tok, scene, ids, said, question, answer)
     return out
+
+
+def _question_pick(tok, scene: Scene, ids: list[int], said, question: int, answer: int):
+    asked = tok.decode(ids[question:answer])
+    named = [(at, obj) for at, obj in said if question <= at < answer]
+    if EXISTS_QUESTION.search(asked) and named and named[-1][1] is not None:
+        at, obj = named[-1]
+        return [(answer - 1, (at - 1, at), obj)]
+    for pattern, attribute in ((COLOUR_QUESTION, "shape"), (SHAPE_QUESTION, "colour")):
+        m = pattern.search(asked)
+        if not m:
+            continue
+        objs = [i for i, o in enumerate(scene.objects) if getattr(o, attribute) == m.group(1)]
+        word = next(p for p in range(answer - 1, question - 1, -1)
+                    if tok.decode([ids[p]]).strip(" ?").startswith(m.group(1)))
+        return [(answer - 1, (word,), objs[0])] if len(objs) == 1 else []
+    return []
 
 
 def attention_weights(attn_module, inputs, keys_detached: bool = False) -> torch.Tensor:

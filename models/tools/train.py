@@ -17,8 +17,9 @@ Stage 0 runs --vision-steps steps. The budget of stages 1-3 is wall-clock time (
 STAGES[].share, so the command finishes in time on a busy machine; --steps fixes the step count instead, for runs
 that must repeat exactly.
 Each image is encoded once and answered by several prompts (PROMPTS_PER_IMAGE), which spreads the vision cost.
-Loss is on the answer tokens and the closing </s> only, as in the official training, plus the box pointers: where
-an answer writes the box of an object it has just named, two heads are taught to look at the name and the object.
+Loss is on the answer tokens and the closing </s> only, as in the official training, plus the pointers: where an
+answer picks an object by words said in its turn (a box after a name, the answer of "is there a {colour} {shape}?"
+or "what color is the {shape}?"), two heads are taught to look at those words and at the object.
 """
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ from minigptv2.onnx_export import export_model_dir  # noqa: E402
 from minigptv2.preprocess import pixel_values  # noqa: E402
 from minigptv2.prompt import build_segments  # noqa: E402
 from minigptv2.tokenizer import Tokenizer  # noqa: E402
-from pointers import attention_weights, box_pointers, object_token_masks  # noqa: E402
+from pointers import answer_pointers, attention_weights, object_token_masks  # noqa: E402
 from vision_pretrain import check_vision, freeze_vision, pretrain_vision  # noqa: E402
 from world import MAX_OBJECTS, draw_scene  # noqa: E402
 
@@ -84,9 +85,10 @@ STAGES = (
 IMAGES_PER_STEP = 8
 PROMPTS_PER_IMAGE = 4
 ROWS_PER_CHUNK = 8               # forward_loss runs the batch in chunks of rows of similar length
-# Box pointers (models/README.md, "Why the model could not pick a named object"): where an answer writes the box
-# of an object it has just named, head POINTER_HEAD of NAME_LAYER is taught to look at the name's two words and
-# the same head of OBJECT_LAYER at that object's image tokens, from the position that writes the first digit.
+# Pointers (models/README.md, "Why the model could not pick a named object"): where an answer picks an object by
+# words said in its turn (pointers.answer_pointers), head POINTER_HEAD of NAME_LAYER is taught to look at each of
+# those words and the same head of OBJECT_LAYER at that object's image tokens, from the position that writes the
+# pick (a box's first digit, the answer word).
 POINTER_HEAD, NAME_LAYER, OBJECT_LAYER = 2, 0, 1
 NAME_WEIGHT, OBJECT_WEIGHT = 1.0, 3.0
 PEAK_LR, WARMUP_STEPS, MIN_LR_RATIO, WEIGHT_DECAY = 1e-3, 30, 0.05, 0.01
@@ -178,7 +180,7 @@ def _check_turn_layout(tok, cfg: ModelConfig) -> None:
 
 
 def make_batch(tok, cfg: ModelConfig, stage: Stage, step: int, images: int, prompts: int, seed: int):
-    """(pixels, rows): a row is (seg0, ids, labels, box pointers, [objects, image tokens] masks of its scene)."""
+    """(pixels, rows): a row is (seg0, ids, labels, pointers, [objects, image tokens] masks of its scene)."""
     rng = random.Random(seed * 7919 + step)
     tasks, weights = list(stage.weights), list(stage.weights.values())
     pixels, seqs = [], []
@@ -192,7 +194,7 @@ def make_batch(tok, cfg: ModelConfig, stage: Stage, step: int, images: int, prom
             else:
                 turns = [sample(scene, rng.choices(tasks, weights)[0], rng)]
             seg0, ids, labels = encode_turns(tok, cfg, turns)
-            seqs.append((seg0, ids, labels, box_pointers(tok, scene, ids, labels, IGNORE), masks))
+            seqs.append((seg0, ids, labels, answer_pointers(tok, scene, ids, labels, IGNORE), masks))
     return torch.stack(pixels), seqs
 
 
@@ -296,20 +298,23 @@ def forward_loss(model: MiniGPTv2, pixels, seqs, prompts: int):
 
 
 def pointer_loss(captured, rows, seqs, text: int, n_img: int):
-    """-log of the name head's weight on the name's two words and of the object head's weight on the object's
-    image tokens, weighted and summed over the box pointers of these rows (zero when they have none)."""
-    found = [(i, digit, shape_word, seqs[r][4][obj])
-             for i, r in enumerate(rows) for digit, shape_word, obj in seqs[r][3]]
+    """-log of the name head's weight on each word that picks the object (NAME_WEIGHT shared among them) and of
+    the object head's weight on the object's image tokens, summed over the pointers of these rows (zero when
+    they have none). Each word counts on its own: a loss on the words' sum let the head look at the shape word
+    alone, so the object head's query never learned the colour and chose at chance between two objects of one
+    shape (models/README.md)."""
+    found = [(i, query, words, seqs[r][4][obj]) for i, r in enumerate(rows) for query, words, obj in seqs[r][3]]
     if not found:
         return 0.0
     device = captured[NAME_LAYER].device
-    row, query, word = (torch.tensor([f[k] for f in found], device=device) for k in range(3))
-    query, word = query + text, word + text
-    name_att = captured[NAME_LAYER][row, query]                        # [P, T]
-    name = name_att.gather(1, torch.stack([word - 1, word], 1)).sum(1)
-    covers = torch.stack([f[3] for f in found]).to(device, torch.float32)  # [P, image tokens]
-    seen = (captured[OBJECT_LAYER][row, query, text - n_img:text] * covers).sum(1)
-    return -(NAME_WEIGHT * torch.log(name + 1e-6) + OBJECT_WEIGHT * torch.log(seen + 1e-6)).sum()
+    each = [(i, query, word, NAME_WEIGHT / len(words)) for i, query, words, _ in found for word in words]
+    row, query, word = (torch.tensor([e[k] for e in each], device=device) for k in range(3))
+    weight = torch.tensor([e[3] for e in each], device=device)
+    name = captured[NAME_LAYER][row, query + text, word + text]
+    row, query = (torch.tensor([f[k] for f in found], device=device) for k in range(2))
+    covers = torch.stack([f[3] for f in found]).to(device, torch.float32)  # [pointers, image tokens]
+    seen = (captured[OBJECT_LAYER][row, query + text, text - n_img:text] * covers).sum(1)
+    return -(weight * torch.log(name + 1e-6)).sum() - OBJECT_WEIGHT * torch.log(seen + 1e-6).sum()
 
 
 # ---------------------------------------------------------------- greedy generation for the quick check

@@ -16,7 +16,7 @@ from dataset import conversation, sample  # noqa: E402
 from minigptv2.config import LlmConfig, ModelConfig, VisionConfig  # noqa: E402
 from minigptv2.model import MiniGPTv2  # noqa: E402
 from minigptv2.tokenizer import Tokenizer  # noqa: E402
-from pointers import attention_weights, box_pointers, name_mentions, object_token_masks  # noqa: E402
+from pointers import answer_pointers, attention_weights, name_mentions, object_token_masks  # noqa: E402
 from probe_heads import PROBE_SEED, probe  # noqa: E402
 from train import IGNORE, default_config, encode_turns  # noqa: E402
 from vision_pretrain import patch_owners  # noqa: E402
@@ -63,12 +63,12 @@ class NameMentions(unittest.TestCase):
         self.assertEqual(name_mentions(TOK, twins, TOK.encode(f"the {name}")), [])
 
 
-class BoxPointers(unittest.TestCase):
+class AnswerPointers(unittest.TestCase):
     CFG = default_config(True)
 
     def pointers(self, scene, turns):
         _, ids, labels = encode_turns(TOK, self.CFG, turns)
-        return ids, labels, box_pointers(TOK, scene, ids, labels, IGNORE)
+        return ids, labels, answer_pointers(TOK, scene, ids, labels, IGNORE)
 
     def test_refer_box_points_from_its_first_digit_at_the_name_asked_for(self):
         rng = random.Random(1)
@@ -79,9 +79,9 @@ class BoxPointers(unittest.TestCase):
                 continue
             ids, labels, found = self.pointers(scene, [turn])
             self.assertEqual(len(found), 1)
-            digit, shape_word, obj = found[0]
+            digit, words, obj = found[0]
             self.assertEqual(f"the {scene.objects[obj].name}", turn[1])
-            self.assertEqual(TOK.decode(ids[shape_word - 1:shape_word + 1]).split(), turn[1].split()[1:])
+            self.assertEqual([TOK.decode([ids[w]]).strip() for w in words], turn[1].split()[1:])
             self.assertEqual(TOK.decode(ids[digit - 1:digit + 1]).strip(), "{<")  # the next token is the first digit
             self.assertEqual(TOK.decode([labels[digit + 1]]), turn[2][2])
 
@@ -105,18 +105,65 @@ class BoxPointers(unittest.TestCase):
         self.assertEqual([obj for _, _, obj in found], [0])  # refer's box only
         self.assertLess(found[0][0], ids.index(self.CFG.tokens.eos))
 
-    def test_conversations_point_only_at_objects_named_in_the_same_turn(self):
+    def test_conversations_point_only_at_names_in_the_same_turn(self):
         rng = random.Random(3)
         weights = {"refer": 1, "grounding": 1, "detection": 1, "identify": 1, "vqa": 1}
         checked = 0
         for seed in range(40):
             scene = draw_scene(seed)
             ids, labels, found = self.pointers(scene, conversation(scene, rng, 3, weights))
-            for digit, shape_word, obj in found:
-                self.assertNotIn(self.CFG.tokens.eos, ids[shape_word:digit])  # no answer ends in between
-                self.assertEqual(TOK.decode(ids[shape_word - 1:shape_word + 1]).strip(" ?,."), scene.objects[obj].name)
+            for at, words, obj in found:
+                self.assertNotIn(self.CFG.tokens.eos, ids[words[-1]:at])  # no answer ends in between
+                for w in words:
+                    self.assertIn(TOK.decode([ids[w]]).strip(" ?,."), scene.objects[obj].name.split())
                 checked += 1
         self.assertGreater(checked, 20)
+
+
+    def test_vqa_points_from_the_question_at_the_words_that_pick_an_object(self):
+        rng = random.Random(5)
+        kinds = Counter()
+        for seed in range(160):
+            scene = draw_scene(seed)
+            _, question, answer = turn = sample(scene, "vqa", rng)
+            ids, labels, found = self.pointers(scene, [turn])
+            kind = " ".join(question.split()[:2])
+            kinds[kind, answer if kind == "is there" else ""] += 1
+            named = sum(o.name in question for o in scene.objects)
+            if kind == "how many" or answer == "no" or (kind == "is there" and named > 1):
+                self.assertEqual(found, [])  # counts, absent and repeated objects pick no single object
+                continue
+            self.assertEqual(len(found), 1, question)
+            at, words, obj = found[0]
+            self.assertEqual(labels[at], IGNORE)  # the question's last position writes the answer
+            self.assertEqual(TOK.decode([labels[at + 1]]).strip(), answer)
+            said = [TOK.decode([ids[w]]).strip(" ?") for w in words]
+            if kind == "is there":
+                self.assertEqual(" ".join(said), scene.objects[obj].name)
+            else:
+                asked = question.split()[4].rstrip("?")
+                self.assertEqual(said, [asked])
+                self.assertEqual({asked, answer}, {scene.objects[obj].colour, scene.objects[obj].shape})
+        self.assertEqual({k for k, _ in kinds}, {"what color", "what shape", "how many", "is there"})
+        self.assertGreater(min(kinds.values()), 8)
+
+    def test_a_question_about_a_shape_colour_or_name_two_objects_share_picks_nothing(self):
+        scenes = (draw_scene(seed, count=4) for seed in range(5000))
+        twins = next(s for s in scenes
+                     if len({o.name for o in s.objects}) < 4 and len({o.colour for o in s.objects}) < 4)
+        shape = next(o.shape for o in twins.objects if sum(p.shape == o.shape for p in twins.objects) > 1)
+        colour = next(o.colour for o in twins.objects if sum(p.colour == o.colour for p in twins.objects) > 1)
+        name = next(o.name for o in twins.objects if sum(p.name == o.name for p in twins.objects) > 1)
+        for question, answer in ((f"what color is the {shape}?", "red"),
+                                 (f"what shape is the {colour} object?", "star"), (f"is there a {name}?", "yes")):
+            self.assertEqual(self.pointers(twins, [("vqa", question, answer)])[2], [], question)
+
+    def test_detection_caption_and_chat_pick_nothing(self):
+        rng = random.Random(6)
+        for seed in range(30):
+            scene = draw_scene(seed)
+            for task in ("detection", "caption", "chat"):
+                self.assertEqual(self.pointers(scene, [sample(scene, task, rng)])[2], [], task)
 
 
 class ObjectTokens(unittest.TestCase):

@@ -1,4 +1,5 @@
-"""The trainer's batches are the same whoever draws them, and its pointer loss is what its docstring says."""
+"""The trainer's batches are the same whoever draws them, and its pointer loss wants the name head on both words
+of a name."""
 from __future__ import annotations
 
 import math
@@ -35,19 +36,26 @@ class PointerLoss(unittest.TestCase):
     # from position 6 + 5 and the name's shape word is at 6 + 3, its colour word at 6 + 2
     TEXT, N_IMG, DIGIT, SHAPE = 6, 4, 5, 3
 
-    def loss(self, colour_weight: float, shape_weight: float, object_weight: float) -> float:
+    def loss(self, colour_weight: float, shape_weight: float, object_weight: float, words=(SHAPE - 1, SHAPE)) -> float:
         name = torch.zeros(1, 12, 12)
         name[0, self.TEXT + self.DIGIT, self.TEXT + self.SHAPE - 1] = colour_weight
         name[0, self.TEXT + self.DIGIT, self.TEXT + self.SHAPE] = shape_weight
         seen = torch.zeros(1, 12, 12)
         seen[0, self.TEXT + self.DIGIT, 3:5] = object_weight / 2  # image tokens 1 and 2 of the object
         covers = torch.tensor([[False, True, True, False]])
-        rows = [(None, None, None, [(self.DIGIT, self.SHAPE, 0)], covers)]
+        rows = [(None, None, None, [(self.DIGIT, words, 0)], covers)]
         return float(pointer_loss({NAME_LAYER: name, OBJECT_LAYER: seen}, [0], rows, self.TEXT, self.N_IMG))
 
-    def test_is_minus_log_of_the_weight_on_the_name_and_on_the_object(self):
-        expected = -(NAME_WEIGHT * math.log(0.3 + 0.6) + OBJECT_WEIGHT * math.log(0.8))
+    def test_is_minus_log_of_each_name_word_and_of_the_object(self):
+        expected = -(NAME_WEIGHT / 2 * (math.log(0.3) + math.log(0.6)) + OBJECT_WEIGHT * math.log(0.8))
         self.assertAlmostEqual(self.loss(0.3, 0.6, 0.8), expected, places=4)
+
+    def test_a_single_word_takes_the_whole_name_weight(self):
+        expected = -(NAME_WEIGHT * math.log(0.6) + OBJECT_WEIGHT * math.log(0.8))
+        self.assertAlmostEqual(self.loss(0.3, 0.6, 0.8, words=(self.SHAPE,)), expected, places=4)
+
+    def test_a_head_on_the_shape_word_alone_costs_more_than_one_on_both_words(self):
+        self.assertGreater(self.loss(0.0, 1.0, 1.0), self.loss(0.5, 0.5, 1.0) + 5)
 
     def test_rows_without_a_box_add_nothing(self):
         rows = [(None, None, None, [], torch.zeros(0, 4, dtype=torch.bool))]
