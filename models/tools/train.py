@@ -369,10 +369,10 @@ def quick_eval(model: MiniGPTv2, tok, cfg: ModelConfig, per_task: int) -> dict:
 
 # ---------------------------------------------------------------- training loop
 
-def lr_at(progress: float, step: int) -> float:
+def lr_at(progress: float, step: int, peak: float) -> float:
     warm = min(1.0, (step + 1) / WARMUP_STEPS)
     cosine = MIN_LR_RATIO + (1 - MIN_LR_RATIO) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
-    return PEAK_LR * warm * cosine
+    return peak * warm * cosine
 
 
 def vision_stage(model: MiniGPTv2, steps: int, images: int, seed: int, check: int) -> None:
@@ -419,15 +419,17 @@ def train(args) -> None:
     decay = [p for p in trainable if p.dim() >= 2]
     no_decay = [p for p in trainable if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": WEIGHT_DECAY}, {"params": no_decay,
-                            "weight_decay": 0.0}], lr=PEAK_LR, betas=(0.9, 0.98))
+                            "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.98))
     budget_s = args.minutes * 60 if args.steps is None else None
     print(f"model {cfg.name}: {n_params / 1e6:.2f}M parameters on {device}; budget "
           f"{f'{args.minutes} min' if budget_s else f'{args.steps} steps'}; {images} images x {prompts} prompts/step",
           flush=True)
-    bounds = [sum(s.share for s in STAGES[:i + 1]) for i in range(len(STAGES))]
+    first = args.first_stage - 1
+    shares = [s.share if i >= first else 0.0 for i, s in enumerate(STAGES)]
+    bounds = [sum(shares[:i + 1]) / sum(shares) for i in range(len(STAGES))]
 
     def stage_at(progress: float) -> int:
-        return next(i for i, b in enumerate(bounds) if progress < b or i == len(bounds) - 1)
+        return next(i for i, b in enumerate(bounds) if i >= first and (progress < b or i == len(bounds) - 1))
 
     start, step, ema = time.time(), 0, None
     try:
@@ -437,7 +439,7 @@ def train(args) -> None:
             if progress >= 1.0:
                 break
             for group in opt.param_groups:
-                group["lr"] = lr_at(progress, step)
+                group["lr"] = lr_at(progress, step, args.lr)
             # a time budget knows the stage of the current step only; batches drawn ahead take that one
             pixels, seqs = batches.get(step, (lambda s: stage_at(progress)) if budget_s else
                                        (lambda s: stage_at(s / args.steps)))
@@ -450,7 +452,7 @@ def train(args) -> None:
             step += 1
             if step % args.log_every == 0 or args.toy:
                 print(f"step {step} {STAGES[stage_at(progress)].name} {elapsed / 60:.1f} min loss {ema:.4f} "
-                      f"lr {lr_at(progress, step):.2e}", flush=True)
+                      f"lr {lr_at(progress, step, args.lr):.2e}", flush=True)
             if args.checkpoint and step % 50 == 0:
                 save_checkpoint(model, cfg, step, args.checkpoint)
                 if step % 100 == 0:  # kept, to compare runs at equal step counts
@@ -470,7 +472,8 @@ def train(args) -> None:
     (Path(args.out) / "training.json").write_text(json.dumps(
         {"parameters": n_params, "vision_steps": vision_steps, "steps": step,
          "minutes": round(train_min, 1), "identifiers": identifiers,
-         "images_per_step": images, "prompts_per_image": prompts, "seed": args.seed}, indent=1) + "\n")
+         "images_per_step": images, "prompts_per_image": prompts, "seed": args.seed, "device": args.device,
+         "first_stage": args.first_stage, "peak_lr": args.lr, "init": args.init}, indent=1) + "\n")
 
 
 def main(argv=None) -> None:
@@ -491,6 +494,9 @@ def main(argv=None) -> None:
                    help="processes that draw the batches ahead of the step (0: the training process draws them)")
     p.add_argument("--log-every", type=int, default=20)
     p.add_argument("--init", default=None, help="start from the weights of a --checkpoint file")
+    p.add_argument("--first-stage", type=int, choices=(1, 2, 3), default=1,
+                   help="start at this stage (with --init: continue a trained model); the budget is shared by the rest")
+    p.add_argument("--lr", type=float, default=PEAK_LR, help=f"peak learning rate (default {PEAK_LR})")
     p.add_argument("--checkpoint", default=None, help="also save the PyTorch weights here (for evaluate.py)")
     p.add_argument("--eval-per-task", type=int, default=20, help="quick held-out check size (0: skip)")
     args = p.parse_args(argv)
