@@ -17,7 +17,7 @@ from minigptv2.config import LlmConfig, ModelConfig, VisionConfig  # noqa: E402
 from minigptv2.model import MiniGPTv2  # noqa: E402
 from minigptv2.tokenizer import Tokenizer  # noqa: E402
 from pointers import answer_pointers, attention_weights, name_mentions, object_token_masks  # noqa: E402
-from probe_heads import PROBE_SEED, probe  # noqa: E402
+from probe_heads import PROBE_SEED, pointer_pairs, probe  # noqa: E402
 from train import IGNORE, default_config, encode_turns  # noqa: E402
 from vision_pretrain import patch_owners  # noqa: E402
 from world import COLOURS, SHAPES, draw_scene  # noqa: E402
@@ -234,6 +234,19 @@ class Probe(unittest.TestCase):
         self.assertEqual(tuple(at_digit.shape), (2, 2))
         self.assertTrue(bool((at_name.abs() <= 1).all() and (at_digit.abs() <= 1).all()))
         self.assertLessEqual(right, prompts)
+
+    def test_splits_the_same_prompts_by_kind_of_pair(self):
+        torch.manual_seed(0)
+        model = MiniGPTv2(ModelConfig(name="t", description="", vision=VisionConfig(
+            image_size=112, patch_size=14, width=32, layers=1, heads=2, mlp=64, concat=4),
+            llm=LlmConfig(hidden_size=32, layers=2, heads=4, head_dim=8, mlp=64, vocab_size=1000))).eval()
+        kinds = pointer_pairs(model, TOK, 12)
+        scenes = [draw_scene(seed, count=2).objects for seed in range(PROBE_SEED, PROBE_SEED + 12)]
+        same_shape = sum(2 for a, b in scenes if a.shape == b.shape and a.colour != b.colour)
+        self.assertEqual(sum(k["prompts"] for k in kinds.values()), probe(model, TOK, 12)[3])
+        self.assertEqual(kinds.get("same shape", {"prompts": 0})["prompts"], same_shape)
+        for stats in kinds.values():
+            self.assertTrue(all(0 <= v <= 1 for k, v in stats.items() if k != "prompts"))
 
 
 if __name__ == "__main__":
