@@ -79,9 +79,9 @@ def answer_pointers(tok, scene: Scene, ids: list[int], labels: list[int],
     said = mentions(tok, scene, ids)
     out = []
     for question, answer, end in answer_turns(labels, ignore):
-        for b in range(answer, end):
+        for b in (b for b in range(answer, end) if ids[b] == brace):
             before = [(at, obj) for at, obj in said if question <= at < b]
-            if ids[b] == brace and before and before[-1][1] is not None:
+            if before and before[-1][1] is not None:
                 at, obj = before[-1]
                 out.append((b + 1, (at - 1, at), obj))
         out += _question_pick(tok, scene, ids, said, question, answer)
