@@ -20,6 +20,8 @@ SHAPE_WORD = re.compile(r"^(" + "|".join(SHAPES) + r")[?,.]?$")  # BPE joins tra
 EXISTS_QUESTION = re.compile(r"is there an? (" + "|".join(COLOURS) + r") (" + "|".join(SHAPES) + r")\?")
 COLOUR_QUESTION = re.compile(r"what color is the (" + "|".join(SHAPES) + r")\?")
 SHAPE_QUESTION = re.compile(r"what shape is the (" + "|".join(COLOURS) + r") object\?")
+COUNT_QUESTION = re.compile(r"how many (?:(" + "|".join(SHAPES) + r")s|(objects)) are there\?")
+DETECTION_ANSWER = re.compile(r"^<p>(?:(" + "|".join(COLOURS) + r") objects|(" + "|".join(SHAPES) + r")s)</p>")
 
 
 def object_token_masks(scene: Scene, grid: int, concat: int) -> torch.Tensor:
@@ -65,27 +67,44 @@ def answer_turns(labels: list[int], ignore: int) -> list[tuple[int, int, int]]:
 
 
 def answer_pointers(tok, scene: Scene, ids: list[int], labels: list[int],
-                    ignore: int) -> list[tuple[int, tuple[int, ...], int]]:
-    """Where an answer picks one object by words said in its turn: (position that writes the pick, positions of
-    the words that pick it, object index). `labels` marks the answers (not `ignore`).
+                    ignore: int) -> list[tuple[int, tuple[int, ...], tuple[int, ...]]]:
+    """Where an answer picks objects by words said in its turn: (position that writes the pick, positions of the
+    words that pick them, object indices). `labels` marks the answers (not `ignore`).
     - A box, when the last "{colour} {shape}" before it in its turn is the unique name of an object (refer's box
       after its question, a grounding phrase's box), from the position that writes its first digit; the words
       are the name's two.
+    - The k-th box of a detection answer: the k-th object, left to right, of the colour or shape asked for, from
+      its first digit; the word is that colour or shape in the question.
     - The answer of "is there a {colour} {shape}?" when one object has that name (the answer is yes), of "what
       color is the {shape}?" and of "what shape is the {colour} object?" when one object has that shape or colour,
       from the question's last position; the words are the name, the shape, the colour asked about.
+    - The answer of "how many {shape}s are there?" (every object of that shape, when there is one) and of "how
+      many objects are there?" (every object), from the question's last position; the word is the one counted.
     """
     brace = tok.encode("{")[-1]
     said = mentions(tok, scene, ids)
     out = []
     for question, answer, end in answer_turns(labels, ignore):
-        for b in (b for b in range(answer, end) if ids[b] == brace):
+        braces = [b for b in range(answer, end) if ids[b] == brace]
+        detected = DETECTION_ANSWER.match(tok.decode(ids[answer:end]).strip())
+        if detected:
+            colour, shape = detected.groups()
+            hits = [i for i, o in enumerate(scene.objects) if o.colour == colour or o.shape == shape]
+            word = _last_word(tok, ids, question, answer, colour or shape)
+            out += [(b + 1, (word,), (obj,)) for b, obj in zip(braces, hits)]
+            continue
+        for b in braces:
             before = [(at, obj) for at, obj in said if question <= at < b]
             if before and before[-1][1] is not None:
                 at, obj = before[-1]
-                out.append((b + 1, (at - 1, at), obj))
+                out.append((b + 1, (at - 1, at), (obj,)))
         out += _question_pick(tok, scene, ids, said, question, answer)
     return out
+
+
+def _last_word(tok, ids: list[int], start: int, end: int, word: str) -> int:
+    """Position of the last token in ids[start:end] that begins with `word` (BPE may join an 's' or a '?')."""
+    return next(p for p in range(end - 1, start - 1, -1) if tok.decode([ids[p]]).strip(" ?").startswith(word))
 
 
 def _question_pick(tok, scene: Scene, ids: list[int], said, question: int, answer: int):
@@ -93,15 +112,18 @@ def _question_pick(tok, scene: Scene, ids: list[int], said, question: int, answe
     named = [(at, obj) for at, obj in said if question <= at < answer]
     if EXISTS_QUESTION.search(asked) and named and named[-1][1] is not None:
         at, obj = named[-1]
-        return [(answer - 1, (at - 1, at), obj)]
+        return [(answer - 1, (at - 1, at), (obj,))]
+    counted = COUNT_QUESTION.search(asked)
+    if counted:
+        shape, every = counted.groups()
+        objs = tuple(i for i, o in enumerate(scene.objects) if every or o.shape == shape)
+        return [(answer - 1, (_last_word(tok, ids, question, answer, shape or every),), objs)] if objs else []
     for pattern, attribute in ((COLOUR_QUESTION, "shape"), (SHAPE_QUESTION, "colour")):
         m = pattern.search(asked)
         if not m:
             continue
         objs = [i for i, o in enumerate(scene.objects) if getattr(o, attribute) == m.group(1)]
-        word = next(p for p in range(answer - 1, question - 1, -1)
-                    if tok.decode([ids[p]]).strip(" ?").startswith(m.group(1)))
-        return [(answer - 1, (word,), objs[0])] if len(objs) == 1 else []
+        return [(answer - 1, (_last_word(tok, ids, question, answer, m.group(1)),), (objs[0],))] if len(objs) == 1 else []
     return []
 
 

@@ -18,8 +18,9 @@ STAGES[].share, so the command finishes in time on a busy machine; --steps fixes
 that must repeat exactly.
 Each image is encoded once and answered by several prompts (PROMPTS_PER_IMAGE), which spreads the vision cost.
 Loss is on the answer tokens and the closing </s> only, as in the official training, plus the pointers: where an
-answer picks an object by words said in its turn (a box after a name, the answer of "is there a {colour} {shape}?"
-or "what color is the {shape}?"), two heads are taught to look at those words and at the object.
+answer picks objects by words said in its turn (a box after a name, a detection box, the answer of "is there a
+{colour} {shape}?", "what color is the {shape}?" or "how many {shape}s are there?"), two heads are taught to look
+at those words and at the objects.
 """
 from __future__ import annotations
 
@@ -85,9 +86,9 @@ STAGES = (
 IMAGES_PER_STEP = 8
 PROMPTS_PER_IMAGE = 4
 ROWS_PER_CHUNK = 8               # forward_loss runs the batch in chunks of rows of similar length
-# Pointers (models/README.md, "Why the model could not pick a named object"): where an answer picks an object by
+# Pointers (models/README.md, "Why the model could not pick a named object"): where an answer picks objects by
 # words said in its turn (pointers.answer_pointers), head POINTER_HEAD of NAME_LAYER is taught to look at each of
-# those words and the same head of OBJECT_LAYER at that object's image tokens, from the position that writes the
+# those words and the same head of OBJECT_LAYER at those objects' image tokens, from the position that writes the
 # pick (a box's first digit, the answer word).
 POINTER_HEAD, NAME_LAYER, OBJECT_LAYER = 2, 0, 1
 NAME_WEIGHT, OBJECT_WEIGHT = 1.0, 3.0
@@ -298,12 +299,13 @@ def forward_loss(model: MiniGPTv2, pixels, seqs, prompts: int):
 
 
 def pointer_loss(captured, rows, seqs, text: int, n_img: int):
-    """-log of the name head's weight on each word that picks the object (NAME_WEIGHT shared among them) and of
-    the object head's weight on the object's image tokens, summed over the pointers of these rows (zero when
-    they have none). Each word counts on its own: a loss on the words' sum let the head look at the shape word
+    """-log of the name head's weight on each word that picks the objects (NAME_WEIGHT shared among them) and of
+    the object head's weight on the image tokens of those objects together, summed over the pointers of these
+    rows (zero when they have none). Each word counts on its own: a loss on the words' sum let the head look at the shape word
     alone, so the object head's query never learned the colour and chose at chance between two objects of one
     shape (models/README.md)."""
-    found = [(i, query, words, seqs[r][4][obj]) for i, r in enumerate(rows) for query, words, obj in seqs[r][3]]
+    found = [(i, query, words, seqs[r][4][list(objs)].any(0))
+             for i, r in enumerate(rows) for query, words, objs in seqs[r][3]]
     if not found:
         return 0.0
     device = captured[NAME_LAYER].device

@@ -43,7 +43,7 @@ class PointerLoss(unittest.TestCase):
         seen = torch.zeros(1, 12, 12)
         seen[0, self.TEXT + self.DIGIT, 3:5] = object_weight / 2  # image tokens 1 and 2 of the object
         covers = torch.tensor([[False, True, True, False]])
-        rows = [(None, None, None, [(self.DIGIT, words, 0)], covers)]
+        rows = [(None, None, None, [(self.DIGIT, words, (0,))], covers)]
         return float(pointer_loss({NAME_LAYER: name, OBJECT_LAYER: seen}, [0], rows, self.TEXT, self.N_IMG))
 
     def test_is_minus_log_of_each_name_word_and_of_the_object(self):
@@ -56,6 +56,20 @@ class PointerLoss(unittest.TestCase):
 
     def test_a_head_on_the_shape_word_alone_costs_more_than_one_on_both_words(self):
         self.assertGreater(self.loss(0.0, 1.0, 1.0), self.loss(0.5, 0.5, 1.0) + 5)
+
+    def test_a_count_wants_the_weight_on_all_the_objects_counted(self):
+        name = torch.zeros(1, 12, 12)
+        name[0, self.TEXT + self.DIGIT, self.TEXT + self.SHAPE] = 1.0
+        seen = torch.zeros(1, 12, 12)
+        seen[0, self.TEXT + self.DIGIT, 2:6] = torch.tensor([0.1, 0.2, 0.3, 0.4])
+        covers = torch.tensor([[True, False, False, False], [False, False, True, False], [False, True, False, True]])
+
+        def loss(objs):
+            rows = [(None, None, None, [(self.DIGIT, (self.SHAPE,), objs)], covers)]
+            return float(pointer_loss({NAME_LAYER: name, OBJECT_LAYER: seen}, [0], rows, self.TEXT, self.N_IMG))
+
+        self.assertAlmostEqual(loss((0, 1)), -OBJECT_WEIGHT * math.log(0.4), places=4)
+        self.assertAlmostEqual(loss((0, 1, 2)), -OBJECT_WEIGHT * math.log(1.0), places=4)
 
     def test_rows_without_a_box_add_nothing(self):
         rows = [(None, None, None, [], torch.zeros(0, 4, dtype=torch.bool))]
