@@ -123,7 +123,9 @@ def _question_pick(tok, scene: Scene, ids: list[int], said, question: int, answe
         if not m:
             continue
         objs = [i for i, o in enumerate(scene.objects) if getattr(o, attribute) == m.group(1)]
-        return [(answer - 1, (_last_word(tok, ids, question, answer, m.group(1)),), (objs[0],))] if len(objs) == 1 else []
+        if len(objs) != 1:
+            return []
+        return [(answer - 1, (_last_word(tok, ids, question, answer, m.group(1)),), (objs[0],))]
     return []
 
 

@@ -301,9 +301,9 @@ def forward_loss(model: MiniGPTv2, pixels, seqs, prompts: int):
 def pointer_loss(captured, rows, seqs, text: int, n_img: int):
     """-log of the name head's weight on each word that picks the objects (NAME_WEIGHT shared among them) and of
     the object head's weight on the image tokens of those objects together, summed over the pointers of these
-    rows (zero when they have none). Each word counts on its own: a loss on the words' sum let the head look at the shape word
-    alone, so the object head's query never learned the colour and chose at chance between two objects of one
-    shape (models/README.md)."""
+    rows (zero when they have none). Each word counts on its own: a loss on the words' sum let the head look at
+    the shape word alone, so the object head's query never learned the colour and chose at chance between two
+    objects of one shape (models/README.md)."""
     found = [(i, query, words, seqs[r][4][list(objs)].any(0))
              for i, r in enumerate(rows) for query, words, objs in seqs[r][3]]
     if not found:
