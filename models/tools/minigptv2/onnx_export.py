@@ -2,6 +2,7 @@
 batch / sequence / past axes), model.json and tokenizer.json."""
 from __future__ import annotations
 
+import inspect
 import shutil
 import tempfile
 from pathlib import Path
@@ -15,6 +16,8 @@ from .model import MiniGPTv2
 OPSET = 17
 # Graphs over this size keep their weights in an external data file (protobuf's 2 GB limit).
 EXTERNAL_DATA_BYTES = 2_000_000_000
+# torch 2.9 and later export through dynamo by default, which rejects dynamic_axes; these graphs are traced
+TRACED = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
 
 
 class _Vision(nn.Module):
@@ -49,7 +52,7 @@ class _Decoder(nn.Module):
 def _export(module, args, path: Path, inputs, outputs, axes, param_bytes: int):
     def export(to: Path):
         torch.onnx.export(module, args, str(to), input_names=inputs, output_names=outputs, dynamic_axes=axes,
-                          opset_version=OPSET, do_constant_folding=True)
+                          opset_version=OPSET, do_constant_folding=True, **TRACED)
 
     if param_bytes <= EXTERNAL_DATA_BYTES:
         export(path)
