@@ -387,6 +387,11 @@ def vision_stage(model: MiniGPTv2, steps: int, images: int, seed: int, check: in
               f"box error {stats['box_grid_err']:.2f} grid units", flush=True)
 
 
+def _architecture(config: dict) -> dict:
+    """A configuration less what --no-identifiers changes."""
+    return {k: v for k, v in config.items() if k not in ("name", "description", "prompt")}
+
+
 def save_checkpoint(model: MiniGPTv2, cfg: ModelConfig, step: int, path) -> None:
     state = {k: v.cpu() for k, v in model.state_dict().items()}
     torch.save({"config": cfg.to_dict(), "state": state, "step": step}, path)
@@ -400,11 +405,14 @@ def train(args) -> None:
     if len(tok.vocab) != cfg.llm.vocab_size:
         raise SystemExit(f"{TOKENIZER} has {len(tok.vocab)} ids, the model expects {cfg.llm.vocab_size}")
     _check_turn_layout(tok, cfg)
+    torch.manual_seed(args.seed)  # the modules' own initialisers run before init_weights
     model = MiniGPTv2(cfg)
     init_weights(model, args.seed)
     if args.init:  # continue from saved weights (same config); the schedule starts again
         saved = torch.load(args.init, map_location="cpu")
-        if saved["config"] != cfg.to_dict():
+        # a stage 0 checkpoint (--steps 0) holds only the ViT, so it starts either arm of the ablation
+        same = _architecture if saved["step"] == 0 else dict
+        if same(saved["config"]) != same(cfg.to_dict()):
             raise SystemExit(f"{args.init} was trained with another configuration")
         model.load_state_dict(saved["state"])
     model.train()
@@ -437,9 +445,9 @@ def train(args) -> None:
     try:
         while True:
             elapsed = time.time() - start
-            progress = elapsed / budget_s if budget_s else step / args.steps
-            if progress >= 1.0:
-                break
+            if (elapsed >= budget_s) if budget_s is not None else step >= args.steps:
+                break  # --steps 0: stage 0 alone (a ViT for later --init runs)
+            progress = elapsed / budget_s if budget_s is not None else step / args.steps
             for group in opt.param_groups:
                 group["lr"] = lr_at(progress, step, args.lr)
             # a time budget knows the stage of the current step only; batches drawn ahead take that one

@@ -1,9 +1,10 @@
-"""The trainer's batches are the same whoever draws them, and its pointer loss wants the name head on both words
-of a name."""
+"""The trainer's batches are the same whoever draws them, its pointer loss wants the name head on both words of a
+name, and a stage 0 checkpoint is the same each time and starts either arm of the identifier ablation."""
 from __future__ import annotations
 
 import math
 import sys
+import tempfile
 import unittest
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from train import (NAME_LAYER, NAME_WEIGHT, OBJECT_LAYER, OBJECT_WEIGHT, TOKENIZER, Batches,  # noqa: E402
-                   CachedTokenizer, pointer_loss, toy_config)
+                   CachedTokenizer, main, pointer_loss, toy_config)
 
 
 class DrawnBatches(unittest.TestCase):
@@ -74,6 +75,31 @@ class PointerLoss(unittest.TestCase):
     def test_rows_without_a_box_add_nothing(self):
         rows = [(None, None, None, [], torch.zeros(0, 4, dtype=torch.bool))]
         self.assertEqual(pointer_loss({}, [0], rows, self.TEXT, self.N_IMG), 0.0)
+
+
+class StageZeroCheckpoint(unittest.TestCase):
+    def run_toy(self, out: Path, *flags: str) -> dict:
+        main(["--toy", "--threads", "1", "--eval-per-task", "0", "--out", str(out),
+              "--checkpoint", str(out) + ".pt", *flags])
+        return torch.load(str(out) + ".pt")
+
+    def test_is_the_same_each_time_and_starts_the_ablation_too(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            a = self.run_toy(Path(tmp, "a"), "--steps", "0")
+            b = self.run_toy(Path(tmp, "b"), "--steps", "0")
+            self.assertEqual(a["step"], 0)
+            for name, tensor in a["state"].items():
+                self.assertTrue(torch.equal(tensor, b["state"][name]), name)
+            ablation = self.run_toy(Path(tmp, "n"), "--steps", "1", "--no-identifiers", "--init", tmp + "/a.pt")
+            self.assertEqual(ablation["config"]["name"], toy_config(False).name)
+            self.assertTrue(torch.equal(ablation["state"]["visual_encoder.cls_token"],
+                                        a["state"]["visual_encoder.cls_token"]))  # the ViT stays frozen
+
+    def test_a_trained_checkpoint_keeps_its_own_arm(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            self.run_toy(Path(tmp, "a"), "--steps", "1")
+            with self.assertRaises(SystemExit):
+                self.run_toy(Path(tmp, "n"), "--steps", "1", "--no-identifiers", "--init", tmp + "/a.pt")
 
 
 if __name__ == "__main__":
