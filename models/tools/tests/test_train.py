@@ -2,6 +2,8 @@
 name, and a stage 0 checkpoint is the same each time and starts either arm of the identifier ablation."""
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import sys
 import tempfile
@@ -79,8 +81,9 @@ class PointerLoss(unittest.TestCase):
 
 class StageZeroCheckpoint(unittest.TestCase):
     def run_toy(self, out: Path, *flags: str) -> dict:
-        main(["--toy", "--threads", "1", "--eval-per-task", "0", "--out", str(out),
-              "--checkpoint", str(out) + ".pt", *flags])
+        with contextlib.redirect_stdout(io.StringIO()):  # the trainer's progress lines
+            main(["--toy", "--threads", "1", "--eval-per-task", "0", "--out", str(out),
+                  "--checkpoint", str(out) + ".pt", *flags])
         return torch.load(str(out) + ".pt")
 
     def test_is_the_same_each_time_and_starts_the_ablation_too(self):
