@@ -490,7 +490,8 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--out", required=True, help="model directory to write")
     p.add_argument("--minutes", type=float, default=60.0, help="time budget of stages 1-3 (default 60)")
-    p.add_argument("--steps", type=int, default=None, help="fixed number of steps instead of a time budget")
+    p.add_argument("--steps", type=int, default=None,
+                   help="fixed number of steps instead of a time budget (0: stage 0 alone)")
     p.add_argument("--vision-steps", type=int, default=VISION_STEPS,
                    help=f"stage 0 steps of {VISION_IMAGES} scenes (default {VISION_STEPS})")
     p.add_argument("--no-identifiers", action="store_true", help="ablation: every task tag empty")
