@@ -31,8 +31,8 @@ both() {  # NAME INIT_WITH INIT_WITHOUT [flags]: the two arms at once
   wait $!
 }
 
-echo "stage 0: ${VISION_STEPS:-15000} steps on the CPU"
-"$py" train.py --steps 0 --vision-steps "${VISION_STEPS:-15000}" --threads 1 --eval-per-task 0 \
+echo "stage 0 on the CPU"
+"$py" train.py --steps 0 ${VISION_STEPS:+--vision-steps "$VISION_STEPS"} --threads 1 --eval-per-task 0 \
   --out "$work/stage0" --checkpoint "$work/stage0.pt" >"$work/stage0.log" 2>&1
 echo "stages 1-3 on $device"
 both gpu stage0 stage0 --device "$device" --images 64 --workers 7 --minutes "${GPU_MINUTES:-7.5}"
