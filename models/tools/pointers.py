@@ -30,24 +30,19 @@ def object_token_masks(scene: Scene, grid: int, concat: int) -> torch.Tensor:
     return torch.from_numpy(np.stack([(groups == i).any(1) for i in range(len(scene.objects))]))
 
 
-def names(tok, ids: list[int]) -> list[tuple[int, str]]:
-    """(position of the shape word, "{colour} {shape}") for every object name in `ids`."""
+def mentions(tok, scene: Scene, ids: list[int]) -> list[tuple[int, int | None]]:
+    """(position of the shape word, object index) for every "{colour} {shape}" in `ids`; the index is None when
+    no object, or more than one, has that name."""
+    counts = Counter(o.name for o in scene.objects)
+    unique = {o.name: i for i, o in enumerate(scene.objects) if counts[o.name] == 1}
     colour_of = {tok.encode(c)[-1]: c for c in COLOURS}
     out = []
     for i in range(len(ids) - 1):
         colour = colour_of.get(ids[i])
         word = SHAPE_WORD.match(tok.decode([ids[i + 1]]).strip()) if colour else None
         if word:
-            out.append((i + 1, f"{colour} {word.group(1)}"))
+            out.append((i + 1, unique.get(f"{colour} {word.group(1)}")))
     return out
-
-
-def mentions(tok, scene: Scene, ids: list[int]) -> list[tuple[int, int | None]]:
-    """(position of the shape word, object index) for every "{colour} {shape}" in `ids`; the index is None when
-    no object, or more than one, has that name."""
-    counts = Counter(o.name for o in scene.objects)
-    unique = {o.name: i for i, o in enumerate(scene.objects) if counts[o.name] == 1}
-    return [(at, unique.get(name)) for at, name in names(tok, ids)]
 
 
 def name_mentions(tok, scene: Scene, ids: list[int]) -> list[tuple[int, int]]:
@@ -85,13 +80,8 @@ def answer_pointers(tok, scene: Scene, ids: list[int], labels: list[int],
       from the question's last position; the words are the name, the shape, the colour asked about.
     - The answer of "how many {shape}s are there?" (every object of that shape, when there is one) and of "how
       many objects are there?" (every object), from the question's last position; the word is the one counted.
-    - An object named in an answer, from the positions that write its colour and its shape: the k-th object,
-      left to right, at the k-th name of an answer that lists every object in order (a caption, a grounded
-      description, "what do you see?"), otherwise the object of a unique name (identify's answer, a chat
-      answer); no words pick it, so only the object head is taught.
     """
     brace = tok.encode("{")[-1]
-    named = names(tok, ids)
     said = mentions(tok, scene, ids)
     out = []
     for question, answer, end in answer_turns(labels, ignore):
@@ -109,17 +99,7 @@ def answer_pointers(tok, scene: Scene, ids: list[int], labels: list[int],
                 at, obj = before[-1]
                 out.append((b + 1, (at - 1, at), (obj,)))
         out += _question_pick(tok, scene, ids, said, question, answer)
-        out += _answer_names(scene, [(at, name) for at, name in named if answer <= at < end])
     return out
-
-
-def _answer_names(scene: Scene, named: list[tuple[int, str]]):
-    objects = [o.name for o in scene.objects]
-    if [name for _, name in named] == objects:
-        picks = [(at, k) for k, (at, _) in enumerate(named)]
-    else:
-        picks = [(at, objects.index(name)) for at, name in named if objects.count(name) == 1]
-    return [(query, (), (obj,)) for at, obj in picks for query in (at - 2, at - 1)]
 
 
 def _last_word(tok, ids: list[int], start: int, end: int, word: str) -> int:

@@ -20,8 +20,7 @@ Each image is encoded once and answered by several prompts (PROMPTS_PER_IMAGE), 
 Loss is on the answer tokens and the closing </s> only, as in the official training, plus the pointers: where an
 answer picks objects by words said in its turn (a box after a name, a detection box, the answer of "is there a
 {colour} {shape}?", "what color is the {shape}?" or "how many {shape}s are there?"), two heads are taught to look
-at those words and at the objects; where an answer names an object (the k-th name of a caption or grounded
-description, identify's answer), the object head is taught to look at it.
+at those words and at the objects.
 """
 from __future__ import annotations
 
@@ -90,7 +89,7 @@ ROWS_PER_CHUNK = 8               # forward_loss runs the batch in chunks of rows
 # Pointers (models/README.md, "Why the model could not pick a named object"): where an answer picks objects by
 # words said in its turn (pointers.answer_pointers), head POINTER_HEAD of NAME_LAYER is taught to look at each of
 # those words and the same head of OBJECT_LAYER at those objects' image tokens, from the position that writes the
-# pick (a box's first digit, the answer word); an object named in an answer teaches the object head alone.
+# pick (a box's first digit, the answer word).
 POINTER_HEAD, NAME_LAYER, OBJECT_LAYER = 2, 0, 1
 NAME_WEIGHT, OBJECT_WEIGHT = 1.0, 3.0
 PEAK_LR, WARMUP_STEPS, MIN_LR_RATIO, WEIGHT_DECAY = 1e-3, 30, 0.05, 0.01
@@ -311,7 +310,7 @@ def pointer_loss(captured, rows, seqs, text: int, n_img: int):
         return 0.0
     device = captured[NAME_LAYER].device
     each = [(i, query, word, NAME_WEIGHT / len(words)) for i, query, words, _ in found for word in words]
-    row, query, word = (torch.tensor([e[k] for e in each], dtype=torch.long, device=device) for k in range(3))
+    row, query, word = (torch.tensor([e[k] for e in each], device=device) for k in range(3))
     weight = torch.tensor([e[3] for e in each], device=device)
     name = captured[NAME_LAYER][row, query + text, word + text]
     row, query = (torch.tensor([f[k] for f in found], device=device) for k in range(2))

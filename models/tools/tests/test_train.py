@@ -57,9 +57,6 @@ class PointerLoss(unittest.TestCase):
         expected = -(NAME_WEIGHT * math.log(0.6) + OBJECT_WEIGHT * math.log(0.8))
         self.assertAlmostEqual(self.loss(0.3, 0.6, 0.8, words=(self.SHAPE,)), expected, places=4)
 
-    def test_a_pick_no_words_make_is_the_object_alone(self):
-        self.assertAlmostEqual(self.loss(0.3, 0.6, 0.8, words=()), -OBJECT_WEIGHT * math.log(0.8), places=4)
-
     def test_a_head_on_the_shape_word_alone_costs_more_than_one_on_both_words(self):
         self.assertGreater(self.loss(0.0, 1.0, 1.0), self.loss(0.5, 0.5, 1.0) + 5)
 
