@@ -46,6 +46,16 @@ describe('prompt segments', () => {
     expect(seg1.slice(separator + 2)).toEqual(tokenizer.encodeText('[INST] [vqa] what colour? [/INST]'));
   });
 
+  it('carries only the latest history_turns earlier turns when the model sets it, every one when it is null', () => {
+    const turns = ['the red circle', 'the blue star', 'the green square', 'the purple triangle'].map((q, i) =>
+      ({ task: 'refer' as const, question: q, answer: `{<${i}><2><3><4>}` }));
+    const capped = { ...model, generation: { ...model.generation, history_turns: 2 } };
+    expect(model.generation.history_turns).toBeNull();
+    expect(buildPrompt(capped, tokenizer, turns, 'vqa', 'what colour?')).toEqual(buildPrompt(model, tokenizer, turns.slice(-2), 'vqa', 'what colour?'));
+    expect(buildPrompt(model, tokenizer, turns, 'vqa', 'what colour?').seg1.length)
+      .toBeGreaterThan(buildPrompt(capped, tokenizer, turns, 'vqa', 'what colour?').seg1.length);
+  });
+
   it('refuses a task the model does not know', () => {
     expect(() => buildPrompt(model, tokenizer, [], 'dance' as 'chat', 'hi')).toThrow(/unknown task 'dance'/);
   });

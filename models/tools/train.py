@@ -84,6 +84,7 @@ STAGES = (
                                "chat": 1}, 0.5, MAX_OBJECTS),
 )
 IMAGES_PER_STEP = 8
+CONVERSATION_TURNS = 3           # stage 3 conversations have 2..3 turns; model.json's history_turns is one less
 PROMPTS_PER_IMAGE = 4
 ROWS_PER_CHUNK = 8               # forward_loss runs the batch in chunks of rows of similar length
 # Pointers (models/README.md, "Why the model could not pick a named object"): where an answer picks objects by
@@ -105,9 +106,11 @@ def default_config(identifiers: bool) -> ModelConfig:
         llm=LlmConfig(hidden_size=128, layers=4, heads=4, head_dim=32, mlp=352, vocab_size=1000,
                       rope_theta=10000.0, rms_norm_eps=1e-6, max_positions=2048),
         prompt=PromptConfig(tasks=tasks),
-        # answers are exact, so greedy; a 4-object grounded caption is about 120 tokens
+        # answers are exact, so greedy; a 4-object grounded caption is about 120 tokens; a prompt carries no more
+        # earlier turns than training conversations had
         generation=GenerationConfig(max_new_tokens=160, do_sample=False, temperature=1.0, top_k=0, top_p=1.0,
-                                    repetition_penalty=1.0, min_length=1, context_limit=2000))
+                                    repetition_penalty=1.0, min_length=1, context_limit=2000,
+                                    history_turns=CONVERSATION_TURNS - 1))
 
 
 def toy_config(identifiers: bool) -> ModelConfig:
@@ -191,7 +194,7 @@ def make_batch(tok, cfg: ModelConfig, stage: Stage, step: int, images: int, prom
         masks = object_token_masks(scene, cfg.vision.grid, cfg.vision.concat)
         for _ in range(prompts):
             if rng.random() < stage.conversation_rate:
-                turns = conversation(scene, rng, rng.randint(2, 3), stage.weights)
+                turns = conversation(scene, rng, rng.randint(2, CONVERSATION_TURNS), stage.weights)
             else:
                 turns = [sample(scene, rng.choices(tasks, weights)[0], rng)]
             seg0, ids, labels = encode_turns(tok, cfg, turns)

@@ -58,6 +58,8 @@ export const ModelInfo = z.object({
     repetition_penalty: z.number().positive(),
     min_length: z.number().int().nonnegative(),
     context_limit: positiveInt,
+    /** Earlier turns a prompt carries at most (the latest); null: as many as context_limit holds. */
+    history_turns: positiveInt.nullable(),
   }),
 });
 export type ModelInfo = z.infer<typeof ModelInfo>;

@@ -67,16 +67,20 @@ function encodePieces(pieces: Piece[], tokenizer: PromptTokenizer, model: ModelI
 }
 
 /**
- * The whole conversation as prompt segments: the first template with the first question, then the turn
- * template once per later question carrying the previous answer. Segment 0 also gets the tokenizer's own BOS.
+ * The conversation as prompt segments: the first template with the first question, then the turn template once
+ * per later question carrying the previous answer. Only the latest `history_turns` earlier turns are carried when
+ * the model sets it (a model trained on short conversations loses track in longer ones). Segment 0 also gets the
+ * tokenizer's own BOS.
  */
 export function buildPrompt(
   model: ModelInfo,
   tokenizer: PromptTokenizer,
-  history: readonly Turn[],
+  conversation: readonly Turn[],
   task: TaskId,
   question: string,
 ): PromptSegments {
+  const kept = model.generation.history_turns;
+  const history = kept === null ? conversation : conversation.slice(-kept);
   const questions = [...history.map((t) => taskQuestion(model, t.task, t.question)), taskQuestion(model, task, question)];
   const pieces = render(model.prompt.first, questions[0]!, '');
   history.forEach((turn, i) => pieces.push(...render(model.prompt.turn, questions[i + 1]!, neutraliseUserText(turn.answer))));

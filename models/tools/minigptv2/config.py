@@ -87,6 +87,8 @@ class GenerationConfig:
     repetition_penalty: float = 1.05
     min_length: int = 1
     context_limit: int = 2000
+    # Earlier turns a prompt carries at most (the latest ones); None: as many as context_limit holds.
+    history_turns: int | None = None
 
 
 @dataclass

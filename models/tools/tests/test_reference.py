@@ -1,8 +1,10 @@
 """Properties of the PyTorch reference that the engine and the trainer rely on.
     /usr/bin/python3 -m unittest discover -s models/tools/tests   (a few seconds)"""
+import json
 import sys
 import tempfile
 import unittest
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -109,6 +111,20 @@ class ConfigTest(unittest.TestCase):
             self.assertEqual(load_config(path), mini_config())
             path.write_text('{"format": "minigpt-bot/1", "name": "x"}')
             with self.assertRaisesRegex(ValueError, "missing key"):
+                load_config(path)
+
+    def test_history_turns_is_written_and_required_even_when_null(self):
+        with tempfile.TemporaryDirectory() as d:
+            path = Path(d) / "model.json"
+            capped = replace(mini_config(), generation=replace(mini_config().generation, history_turns=2))
+            save_config(capped, path)
+            self.assertEqual(load_config(path).generation.history_turns, 2)
+            save_config(mini_config(), path)
+            data = json.loads(path.read_text())
+            self.assertIsNone(data["generation"]["history_turns"])
+            del data["generation"]["history_turns"]
+            path.write_text(json.dumps(data))
+            with self.assertRaisesRegex(ValueError, "missing key 'generation.history_turns'"):
                 load_config(path)
 
 
