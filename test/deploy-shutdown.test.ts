@@ -173,7 +173,7 @@ describe.skipIf(!hasModel)('GIVEN npm start with a long generation in flight', (
       });
       // The typing indicator is sent once the image is downloaded, right before the request goes to the engine.
       await discord.waitForRequest((r) => r.method === 'POST' && r.path === `/channels/${discord.thread.id}/typing`);
-      expect(await bot.terminate()).toBe(0);
+      expect(await bot.terminate(), bot.err()).toBe(0);
       const reply = [...discord.messages.values()].find((m) => m.message_reference?.message_id === asked.id);
       expect(reply?.content).toBeTruthy();
       const done = bot.logs().find((l) => l.msg === 'shut down');

@@ -20,6 +20,9 @@ export interface EngineOptions {
   warn?: (line: string) => void;
 }
 
+/** How long `abort` waits for the onnxruntime call under way (one decoder step or one prefill) to return. */
+const ABORT_WAIT_MS = 10_000;
+
 interface Pending {
   resolve: (value: never) => void;
   reject: (err: Error) => void;
@@ -96,12 +99,23 @@ export class Engine {
   }
 
   /**
-   * Stops the worker at once, abandoning work in progress (its callers get an error): for a shutdown whose grace
-   * period ran out. `close` is the graceful way.
+   * Abandons the work in progress (its callers get an error at once) and stops the worker as soon as the
+   * onnxruntime call under way returns, or after `ABORT_WAIT_MS` at worst: for a shutdown whose grace period ran
+   * out. `close` is the graceful way.
    */
   async abort(): Promise<void> {
     if (this.dead) return;
+    const id = this.nextId++;
     this.shutDown(new Error('the engine was stopped'));
+    let timer: NodeJS.Timeout | undefined;
+    const stopped = new Promise<void>((resolve) => {
+      this.worker.on('message', (m: FromWorker) => m.type === 'closed' && m.id === id && resolve());
+      this.worker.once('exit', () => resolve());
+      timer = setTimeout(resolve, ABORT_WAIT_MS);
+    });
+    this.worker.postMessage({ type: 'abort', id } satisfies ToWorker);
+    await stopped;
+    clearTimeout(timer);
     await this.worker.terminate();
   }
 

@@ -13,7 +13,8 @@ export type ToWorker =
   | { type: 'generate'; id: number; request: GenerateRequest; stream: boolean }
   | { type: 'counters'; id: number }
   | { type: 'forget'; conversation: string }
-  | { type: 'close'; id: number };
+  | { type: 'close'; id: number }
+  | { type: 'abort'; id: number };
 
 export type FromWorker =
   | { type: 'ready'; device: Device }

@@ -42,6 +42,8 @@ const jobs = new Map<GenerationTask, Job>();
 let pumping = false;
 /** Set by 'close': the sessions are released once the work already accepted is done. */
 let closeRequest: number | undefined;
+/** Set by 'abort': the work in progress is dropped once the onnxruntime call under way returns. */
+let aborted = false;
 
 /** Prefills a waiting job and lets it join the batch (or answers it at once when its first token ends it). */
 async function admit(job: Job): Promise<void> {
@@ -67,7 +69,7 @@ async function admit(job: Job): Promise<void> {
 async function pump(): Promise<void> {
   if (pumping) return;
   pumping = true;
-  while (waiting.length > 0 || batch.size > 0) {
+  while (!aborted && (waiting.length > 0 || batch.size > 0)) {
     if (waiting.length > 0 && batch.size < maxBatch) await admit(waiting.shift()!);
     if (batch.size === 0) continue;
     try {
@@ -76,6 +78,10 @@ async function pump(): Promise<void> {
       for (const task of batch.tasks) finish(task, () => fail(jobs.get(task)!.id, err));
       batch.clear();
     }
+  }
+  if (aborted) {
+    batch.clear();
+    jobs.clear();
   }
   pumping = false;
   if (closeRequest !== undefined) shutDown(closeRequest);
@@ -108,6 +114,14 @@ port.on('message', (message: ToWorker) => {
       break;
     case 'forget':
       core.forget(message.conversation);
+      break;
+    case 'abort':
+      // The engine has already told the callers. A run in progress must return before the sessions are
+      // released: ending the thread under it makes onnxruntime abort the whole process.
+      aborted = true;
+      waiting.length = 0;
+      closeRequest = message.id;
+      if (!pumping) shutDown(message.id);
       break;
     case 'close':
       closeRequest = message.id;
