@@ -32,6 +32,7 @@ import multiprocessing
 import os
 import random
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -44,6 +45,7 @@ import torch.nn.functional as F  # noqa: E402
 
 TOOLS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TOOLS))
+from data_parallel import Ranks  # noqa: E402
 from dataset import TASKS, conversation, sample  # noqa: E402
 from minigptv2.config import GenerationConfig, LlmConfig, ModelConfig, PromptConfig, VisionConfig  # noqa: E402
 from minigptv2.model import MiniGPTv2  # noqa: E402
@@ -204,12 +206,15 @@ def make_batch(tok, cfg: ModelConfig, stage: Stage, step: int, images: int, prom
 
 class Batches:
     """make_batch for each step, drawn in the training process or, with workers, by a pool of processes a few
-    steps ahead (scenes and prompts depend on the step alone, so the batches are the same either way)."""
+    steps ahead (scenes and prompts depend on the step alone, so the batches are the same either way). Of a
+    data-parallel step's `images` scenes each process draws its own share, as batch step * procs + rank."""
 
     AHEAD = 2  # batches queued per worker
 
-    def __init__(self, tok, cfg: ModelConfig, images: int, prompts: int, seed: int, workers: int):
-        self.args = (tok, cfg, images, prompts, seed)
+    def __init__(self, tok, cfg: ModelConfig, images: int, prompts: int, seed: int, workers: int,
+                 ranks: Ranks = Ranks()):
+        self.args = (tok, cfg, len(ranks.share(images)), prompts, seed)
+        self.rank, self.procs = ranks.rank, ranks.procs
         self.pool = multiprocessing.get_context("fork").Pool(workers, _worker_start, self.args) if workers else None
         self.depth = workers * self.AHEAD
         self.queued = {}
@@ -218,10 +223,10 @@ class Batches:
         """The batch of `step`; stage_of(s) names the stage of step s (later steps are asked for ahead)."""
         if self.pool is None:
             tok, cfg, images, prompts, seed = self.args
-            return make_batch(tok, cfg, STAGES[stage_of(step)], step, images, prompts, seed)
+            return make_batch(tok, cfg, STAGES[stage_of(step)], step * self.procs + self.rank, images, prompts, seed)
         for s in range(step, step + self.depth):
             if s not in self.queued:
-                self.queued[s] = self.pool.apply_async(_worker_batch, (stage_of(s), s))
+                self.queued[s] = self.pool.apply_async(_worker_batch, (stage_of(s), s * self.procs + self.rank))
         pixels, seqs = self.queued.pop(step).get()
         return torch.from_numpy(pixels), [(*row[:4], torch.from_numpy(row[4])) for row in seqs]
 
@@ -238,10 +243,10 @@ def _worker_start(*args) -> None:
     _WORKER["args"] = args
 
 
-def _worker_batch(stage: int, step: int) -> tuple:
+def _worker_batch(stage: int, index: int) -> tuple:
     """A batch as numpy arrays, which cross the process boundary as plain bytes."""
     tok, cfg, images, prompts, seed = _WORKER["args"]
-    pixels, seqs = make_batch(tok, cfg, STAGES[stage], step, images, prompts, seed)
+    pixels, seqs = make_batch(tok, cfg, STAGES[stage], index, images, prompts, seed)
     return pixels.numpy(), [(*row[:4], row[4].numpy()) for row in seqs]
 
 
@@ -380,10 +385,13 @@ def lr_at(progress: float, step: int, peak: float) -> float:
     return peak * warm * cosine
 
 
-def vision_stage(model: MiniGPTv2, steps: int, images: int, seed: int, check: int) -> None:
+def vision_stage(model: MiniGPTv2, steps: int, images: int, seed: int, check: int, ranks: Ranks) -> None:
     start = time.time()
     head = pretrain_vision(model, steps, images, VISION_SEED + seed * 10_000_000, VISION_LR,
-                           lambda line: print(f"{line} ({(time.time() - start) / 60:.1f} min)", flush=True))
+                           lambda line: ranks.main and print(f"{line} ({(time.time() - start) / 60:.1f} min)",
+                                                             flush=True), ranks)
+    if not ranks.main:
+        return
     for name, size in (("random sizes", None), ("640x256", (640, 256)), ("256x640", (256, 640))):
         stats = check_vision(model, head, [VISION_CHECK_SEED + i for i in range(check)], size)
         print(f"vision check, {name}: colour {stats['colour']:.3f} shape {stats['shape']:.3f} "
@@ -400,7 +408,7 @@ def save_checkpoint(model: MiniGPTv2, cfg: ModelConfig, step: int, path) -> None
     torch.save({"config": cfg.to_dict(), "state": state, "step": step}, path)
 
 
-def train(args) -> None:
+def train(args, ranks: Ranks = Ranks()) -> None:
     torch.set_num_threads(args.threads)
     identifiers = not args.no_identifiers
     cfg = toy_config(identifiers) if args.toy else default_config(identifiers)
@@ -418,15 +426,16 @@ def train(args) -> None:
         if same(saved["config"]) != same(cfg.to_dict()):
             raise SystemExit(f"{args.init} was trained with another configuration")
         model.load_state_dict(saved["state"])
+    ranks.align(model)
     model.train()
     n_params = sum(p.numel() for p in model.parameters())
     vision_steps = 0 if args.init else 3 if args.toy else args.vision_steps  # --init weights hold a trained ViT
     if vision_steps:
-        vision_stage(model, vision_steps, 2 if args.toy else VISION_IMAGES, args.seed, 4 if args.toy else 64)
+        vision_stage(model, vision_steps, 2 if args.toy else VISION_IMAGES, args.seed, 4 if args.toy else 64, ranks)
     trainable = freeze_vision(model)
     images, prompts = (2, 2) if args.toy else (args.images, args.prompts)
     # the workers fork before the model moves, so that no child inherits a GPU context
-    batches = Batches(tok, cfg, images, prompts, TRAIN_SEED + args.seed * 10_000_000, args.workers)
+    batches = Batches(tok, cfg, images, prompts, TRAIN_SEED + args.seed * 10_000_000, args.workers, ranks)
     device = torch.device(args.device)
     model.to(device)
     decay = [p for p in trainable if p.dim() >= 2]
@@ -434,9 +443,10 @@ def train(args) -> None:
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": WEIGHT_DECAY}, {"params": no_decay,
                             "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.98))
     budget_s = args.minutes * 60 if args.steps is None else None
-    print(f"model {cfg.name}: {n_params / 1e6:.2f}M parameters on {device}; budget "
-          f"{f'{args.minutes} min' if budget_s else f'{args.steps} steps'}; {images} images x {prompts} prompts/step",
-          flush=True)
+    log = print if ranks.main else (lambda *a, **k: None)
+    log(f"model {cfg.name}: {n_params / 1e6:.2f}M parameters on {device}; budget "
+        f"{f'{args.minutes} min' if budget_s else f'{args.steps} steps'}; {images} images x {prompts} prompts/step"
+        f"{f' in {ranks.procs} processes' if ranks.procs > 1 else ''}", flush=True)
     first = args.first_stage - 1
     shares = [s.share if i >= first else 0.0 for i, s in enumerate(STAGES)]
     bounds = [sum(shares[:i + 1]) / sum(shares) for i in range(len(STAGES))]
@@ -447,7 +457,7 @@ def train(args) -> None:
     start, step, ema = time.time(), 0, None
     try:
         while True:
-            elapsed = time.time() - start
+            elapsed = ranks.decide(time.time() - start)
             if (elapsed >= budget_s) if budget_s is not None else step >= args.steps:
                 break  # --steps 0: stage 0 alone (a ViT for later --init runs)
             progress = elapsed / budget_s if budget_s is not None else step / args.steps
@@ -459,20 +469,24 @@ def train(args) -> None:
             loss = forward_loss(model, pixels.to(device), seqs, prompts)
             opt.zero_grad(set_to_none=True)
             loss.backward()
+            mean_loss = ranks.average(trainable, loss)
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             opt.step()
-            ema = float(loss) if ema is None else 0.95 * ema + 0.05 * float(loss)
+            ema = mean_loss if ema is None else 0.95 * ema + 0.05 * mean_loss
             step += 1
             if step % args.log_every == 0 or args.toy:
-                print(f"step {step} {STAGES[stage_at(progress)].name} {elapsed / 60:.1f} min loss {ema:.4f} "
+                log(f"step {step} {STAGES[stage_at(progress)].name} {elapsed / 60:.1f} min loss {ema:.4f} "
                       f"lr {lr_at(progress, step, args.lr):.2e}", flush=True)
-            if args.checkpoint and step % 50 == 0:
+            if args.checkpoint and step % 50 == 0 and ranks.main:
                 save_checkpoint(model, cfg, step, args.checkpoint)
                 if step % 100 == 0:  # kept, to compare runs at equal step counts
                     save_checkpoint(model, cfg, step, f"{args.checkpoint}.step{step}")
     finally:
         batches.close()
     train_min = (time.time() - start) / 60
+    ranks.check_same(model)
+    if not ranks.main:
+        return
     print(f"trained {step} steps in {train_min:.1f} min", flush=True)
     model.eval().cpu()
     if args.checkpoint:
@@ -485,7 +499,8 @@ def train(args) -> None:
     (Path(args.out) / "training.json").write_text(json.dumps(
         {"parameters": n_params, "vision_steps": vision_steps, "steps": step,
          "minutes": round(train_min, 1), "identifiers": identifiers,
-         "images_per_step": images, "prompts_per_image": prompts, "seed": args.seed, "device": args.device,
+         "images_per_step": images, "prompts_per_image": prompts, "processes": ranks.procs, "seed": args.seed,
+         "device": args.device,
          "first_stage": args.first_stage, "peak_lr": args.lr, "init": args.init}, indent=1) + "\n")
 
 
@@ -502,7 +517,9 @@ def main(argv=None) -> None:
     p.add_argument("--images", type=int, default=IMAGES_PER_STEP)
     p.add_argument("--prompts", type=int, default=PROMPTS_PER_IMAGE)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--threads", type=int, default=2, help="torch threads of each training process")
+    p.add_argument("--procs", type=int, default=1,
+                   help="data-parallel training processes on the CPU, each on its share of a step's --images")
     p.add_argument("--device", default="cpu", help="torch device of stages 1-3, e.g. cuda (stage 0 runs on the CPU)")
     p.add_argument("--workers", type=int, default=0,
                    help="processes that draw the batches ahead of the step (0: the training process draws them)")
@@ -516,7 +533,24 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     if args.toy and args.steps is None:
         args.steps = 3
-    train(args)
+    if args.procs == 1:
+        train(args)
+        return
+    if args.procs < 1 or args.device != "cpu":
+        raise SystemExit("--procs runs data-parallel processes on the CPU: a positive count, without --device")
+    for scenes in ((2, 2) if args.toy else (args.images, VISION_IMAGES)):
+        if scenes % args.procs:
+            raise SystemExit(f"{scenes} scenes a step cannot be split evenly between {args.procs} processes")
+    with tempfile.TemporaryDirectory() as tmp:
+        torch.multiprocessing.spawn(_train_rank, (args, os.path.join(tmp, "rendezvous")), nprocs=args.procs)
+
+
+def _train_rank(rank: int, args, rendezvous: str) -> None:
+    ranks = Ranks(rank, args.procs, rendezvous)
+    try:
+        train(args, ranks)
+    finally:
+        ranks.close()
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from data_parallel import Ranks
 from minigptv2.model import MiniGPTv2
 from minigptv2.preprocess import pixel_values
 from world import COLOURS, SHAPES, Scene, draw_scene
@@ -96,9 +97,12 @@ def dense_loss(model: MiniGPTv2, head: DenseHead, pixels, targets) -> tuple[torc
     return loss, stats
 
 
-def pretrain_vision(model: MiniGPTv2, steps: int, images: int, seed: int, lr: float, log) -> DenseHead:
-    """Train the ViT and ln_vision for `steps` steps of `images` fresh scenes; returns the (discarded) head."""
+def pretrain_vision(model: MiniGPTv2, steps: int, images: int, seed: int, lr: float, log,
+                   ranks: Ranks = Ranks()) -> DenseHead:
+    """Train the ViT and ln_vision for `steps` steps of `images` fresh scenes (split between `ranks`); returns the
+    (discarded) head."""
     head = DenseHead(model.cfg.vision.width)
+    ranks.align(head)
     params = (list(model.visual_encoder.parameters()) + list(model.ln_vision.parameters())
               + list(head.parameters()))
     opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.98), weight_decay=0.01)
@@ -107,10 +111,11 @@ def pretrain_vision(model: MiniGPTv2, steps: int, images: int, seed: int, lr: fl
         scale = min(1.0, (step + 1) / warmup) * (0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * step / steps)))
         for group in opt.param_groups:
             group["lr"] = lr * scale
-        pixels, targets = dense_batch(model, [seed + step * images + i for i in range(images)])
+        pixels, targets = dense_batch(model, [seed + step * images + i for i in ranks.share(images)])
         loss, stats = dense_loss(model, head, pixels, targets)
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        ranks.average(params, loss)
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         if (step + 1) % 50 == 0 or step + 1 == steps:

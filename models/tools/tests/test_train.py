@@ -1,10 +1,13 @@
 """The trainer's batches are the same whoever draws them, its pointer loss wants the name head on both words of a
-name, and a stage 0 checkpoint is the same each time and starts either arm of the identifier ablation."""
+name, a stage 0 checkpoint is the same each time and starts either arm of the identifier ablation, and
+data-parallel processes train one model."""
 from __future__ import annotations
 
 import contextlib
 import io
+import json
 import math
+import subprocess
 import sys
 import tempfile
 import unittest
@@ -103,6 +106,31 @@ class StageZeroCheckpoint(unittest.TestCase):
             self.run_toy(Path(tmp, "a"), "--steps", "1")
             with self.assertRaises(SystemExit):
                 self.run_toy(Path(tmp, "n"), "--steps", "1", "--no-identifiers", "--init", tmp + "/a.pt")
+
+
+class DataParallel(unittest.TestCase):
+    TRAIN = Path(__file__).resolve().parent.parent / "train.py"
+
+    def run_toy(self, out: Path, *flags: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(self.TRAIN), "--toy", "--threads", "1", "--eval-per-task", "0",
+                               "--out", str(out), "--checkpoint", str(out) + ".pt", *flags],
+                              capture_output=True, text=True, timeout=300)
+
+    def test_two_processes_keep_one_model_and_export_it(self):
+        # the run fails if the processes' weights differ at the end (their gradients were not averaged)
+        with tempfile.TemporaryDirectory() as tmp:
+            run = self.run_toy(Path(tmp, "p"), "--procs", "2", "--steps", "3")
+            self.assertEqual(run.returncode, 0, run.stderr)
+            self.assertIn("in 2 processes", run.stdout)
+            self.assertEqual(json.loads(Path(tmp, "p", "training.json").read_text())["processes"], 2)
+            self.assertTrue(Path(tmp, "p", "model.json").exists())
+            self.assertEqual(torch.load(Path(tmp, "p.pt"))["step"], 3)
+
+    def test_a_step_that_cannot_be_split_evenly_is_refused(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            run = self.run_toy(Path(tmp, "p"), "--procs", "3", "--steps", "1")  # toy steps draw 2 scenes
+            self.assertNotEqual(run.returncode, 0)
+            self.assertIn("cannot be split evenly between 3 processes", run.stderr + run.stdout)
 
 
 if __name__ == "__main__":
