@@ -476,7 +476,7 @@ def train(args, ranks: Ranks = Ranks()) -> None:
             step += 1
             if step % args.log_every == 0 or args.toy:
                 log(f"step {step} {STAGES[stage_at(progress)].name} {elapsed / 60:.1f} min loss {ema:.4f} "
-                      f"lr {lr_at(progress, step, args.lr):.2e}", flush=True)
+                    f"lr {lr_at(progress, step, args.lr):.2e}", flush=True)
             if args.checkpoint and step % 50 == 0 and ranks.main:
                 save_checkpoint(model, cfg, step, args.checkpoint)
                 if step % 100 == 0:  # kept, to compare runs at equal step counts
