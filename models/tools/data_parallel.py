@@ -46,7 +46,7 @@ class Ranks:
         flat /= self.procs
         offset = 0
         for p, g in zip(params, grads):
-            p.grad = flat[offset:offset + g.numel()].view_as(g).clone()
+            p.grad = flat[offset:offset + g.numel()].view_as(g)
             offset += g.numel()
         return float(flat[-1])
 

@@ -120,9 +120,7 @@ port.on('message', (message: ToWorker) => {
       // released: ending the thread under it makes onnxruntime abort the whole process.
       aborted = true;
       waiting.length = 0;
-      closeRequest = message.id;
-      if (!pumping) shutDown(message.id);
-      break;
+    // falls through: the rest is a close
     case 'close':
       closeRequest = message.id;
       if (!pumping) shutDown(message.id);
