@@ -88,7 +88,7 @@ STAGES = (
 IMAGES_PER_STEP = 8
 CONVERSATION_TURNS = 3           # stage 3 conversations have 2..3 turns; model.json's history_turns is one less
 PROMPTS_PER_IMAGE = 4
-ROWS_PER_CHUNK = 8               # forward_loss runs the batch in chunks of rows of similar length
+ROWS_PER_CHUNK = 4               # forward_loss runs the batch in chunks of rows of similar length
 # Pointers (models/README.md, "Why the model could not pick a named object"): where an answer picks objects by
 # words said in its turn (pointers.answer_pointers), head POINTER_HEAD of NAME_LAYER is taught to look at each of
 # those words and the same head of OBJECT_LAYER at those objects' image tokens, from the position that writes the
