@@ -129,18 +129,22 @@ def _question_pick(tok, scene: Scene, ids: list[int], said, question: int, answe
     return []
 
 
-def attention_weights(attn_module, inputs, keys_detached: bool = False) -> torch.Tensor:
-    """[B, heads, T, T] attention probabilities, recomputed from a LlamaAttention call's inputs; with
+def attention_weights(attn_module, inputs, keys_detached: bool = False, before=None) -> torch.Tensor:
+    """[B, heads, T, P+T] attention probabilities, recomputed from a LlamaAttention call's inputs; with
     `keys_detached` the gradient stops at the keys' input: a loss on the weights trains the key map and
-    everything behind the queries, but not the states the keys are read from."""
-    x, cos, sin, bias, _ = inputs
-    b, t, _ = x.shape
+    everything behind the queries, but not the states the keys are read from. A call with a past needs `before`:
+    the (x, cos, sin) this layer was called with for the P positions of that past, one row per row of this call."""
+    x, cos, sin, bias, past = inputs
+    if past is not None and before is None:
+        raise ValueError("the keys of a past are recomputed from the inputs that made it: pass them as before")
 
     def heads(p):
-        return p.view(b, t, attn_module.heads, attn_module.head_dim).transpose(1, 2)
+        return p.view(p.shape[0], p.shape[1], attn_module.heads, attn_module.head_dim).transpose(1, 2)
 
-    def rope(v):
-        return v * cos + rotate_half(v) * sin
+    def keys(x, cos, sin):
+        k = heads(attn_module.k_proj(x.detach() if keys_detached else x))
+        return k * cos + rotate_half(k) * sin
 
-    q, k = rope(heads(attn_module.q_proj(x))), rope(heads(attn_module.k_proj(x.detach() if keys_detached else x)))
-    return (q @ k.transpose(2, 3) / attn_module.head_dim ** 0.5 + bias).softmax(-1)
+    q = heads(attn_module.q_proj(x))
+    k = keys(x, cos, sin) if before is None else torch.cat([keys(*before), keys(x, cos, sin)], dim=2)
+    return ((q * cos + rotate_half(q) * sin) @ k.transpose(2, 3) / attn_module.head_dim ** 0.5 + bias).softmax(-1)

@@ -226,6 +226,22 @@ class AttentionWeights(unittest.TestCase):
         self.assertEqual(float(got[0][0, 1:, 0].abs().max()), 0.0)  # a padded key gets no weight
 
 
+    def test_a_call_with_a_past_gets_the_rows_of_the_whole_sequence(self):
+        model = tiny_model(image_size=32, patch_size=8)
+        attn = model.llama_model.model.layers[1].self_attn
+        calls = []
+        attn.register_forward_hook(lambda mod, inputs, out: calls.append(inputs))
+        x, mask = torch.randn(2, 7, 32), torch.ones(2, 7, dtype=torch.long)
+        _, past = model.decode(x[:, :3], mask[:, :3], torch.arange(3).repeat(2, 1))
+        model.decode(x[:, 3:], mask, torch.arange(3, 7).repeat(2, 1), past)
+        model.decode(x, mask, torch.arange(7).repeat(2, 1))
+        prefix, tail, whole = calls
+        with self.assertRaises(ValueError):
+            attention_weights(attn, tail)
+        got = attention_weights(attn, tail, before=prefix[:3])
+        self.assertEqual(tuple(got.shape), (2, 2, 4, 7))
+        self.assertTrue(torch.allclose(got, attention_weights(attn, whole)[:, :, 3:], atol=1e-6))
+
 class KeysDetached(unittest.TestCase):
     def test_same_weights_but_no_gradient_reaches_the_states_the_keys_read(self):
         model = tiny_model(image_size=32, patch_size=8)

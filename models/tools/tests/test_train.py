@@ -1,4 +1,4 @@
-"""The trainer's batches are the same whoever draws them, its pointer loss wants the name head on both words of a
+"""The trainer's batches are the same whoever draws them, its loss is that of whole rows, its pointer loss wants the name head on both words of a
 name, a stage 0 checkpoint is the same each time and starts either arm of the identifier ablation, and
 data-parallel processes train one model."""
 from __future__ import annotations
@@ -16,8 +16,11 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from train import (NAME_LAYER, NAME_WEIGHT, OBJECT_LAYER, OBJECT_WEIGHT, TOKENIZER, Batches,  # noqa: E402
-                   CachedTokenizer, main, pointer_loss, toy_config)
+from minigptv2.model import MiniGPTv2  # noqa: E402
+from pointers import attention_weights  # noqa: E402
+from train import (IGNORE, NAME_LAYER, NAME_WEIGHT, OBJECT_LAYER, OBJECT_WEIGHT, POINTER_HEAD, STAGES,  # noqa: E402
+                   TOKENIZER, TRAIN_SEED, Batches, CachedTokenizer, forward_loss, init_weights, main, make_batch,
+                   pointer_loss, toy_config)
 
 
 class DrawnBatches(unittest.TestCase):
@@ -39,15 +42,16 @@ class DrawnBatches(unittest.TestCase):
 
 class PointerLoss(unittest.TestCase):
     # one row, 12 positions: the image tokens are 2..5 (text starts at 6); the answer's first digit is written
-    # from position 6 + 5 and the name's shape word is at 6 + 3, its colour word at 6 + 2
+    # from position 6 + 5 and the name's shape word is at 6 + 3, its colour word at 6 + 2. The weights come from
+    # a call on the text alone, the prefix (segment 0 and the image) its past: one query per position from 6 on.
     TEXT, N_IMG, DIGIT, SHAPE = 6, 4, 5, 3
 
     def loss(self, colour_weight: float, shape_weight: float, object_weight: float, words=(SHAPE - 1, SHAPE)) -> float:
-        name = torch.zeros(1, 12, 12)
-        name[0, self.TEXT + self.DIGIT, self.TEXT + self.SHAPE - 1] = colour_weight
-        name[0, self.TEXT + self.DIGIT, self.TEXT + self.SHAPE] = shape_weight
-        seen = torch.zeros(1, 12, 12)
-        seen[0, self.TEXT + self.DIGIT, 3:5] = object_weight / 2  # image tokens 1 and 2 of the object
+        name = torch.zeros(1, 6, 12)
+        name[0, self.DIGIT, self.TEXT + self.SHAPE - 1] = colour_weight
+        name[0, self.DIGIT, self.TEXT + self.SHAPE] = shape_weight
+        seen = torch.zeros(1, 6, 12)
+        seen[0, self.DIGIT, 3:5] = object_weight / 2  # image tokens 1 and 2 of the object
         covers = torch.tensor([[False, True, True, False]])
         rows = [(None, None, None, [(self.DIGIT, words, (0,))], covers)]
         return float(pointer_loss({NAME_LAYER: name, OBJECT_LAYER: seen}, [0], rows, self.TEXT, self.N_IMG))
@@ -64,10 +68,10 @@ class PointerLoss(unittest.TestCase):
         self.assertGreater(self.loss(0.0, 1.0, 1.0), self.loss(0.5, 0.5, 1.0) + 5)
 
     def test_a_count_wants_the_weight_on_all_the_objects_counted(self):
-        name = torch.zeros(1, 12, 12)
-        name[0, self.TEXT + self.DIGIT, self.TEXT + self.SHAPE] = 1.0
-        seen = torch.zeros(1, 12, 12)
-        seen[0, self.TEXT + self.DIGIT, 2:6] = torch.tensor([0.1, 0.2, 0.3, 0.4])
+        name = torch.zeros(1, 6, 12)
+        name[0, self.DIGIT, self.TEXT + self.SHAPE] = 1.0
+        seen = torch.zeros(1, 6, 12)
+        seen[0, self.DIGIT, 2:6] = torch.tensor([0.1, 0.2, 0.3, 0.4])
         covers = torch.tensor([[True, False, False, False], [False, False, True, False], [False, True, False, True]])
 
         def loss(objs):
@@ -81,6 +85,51 @@ class PointerLoss(unittest.TestCase):
         rows = [(None, None, None, [], torch.zeros(0, 4, dtype=torch.bool))]
         self.assertEqual(pointer_loss({}, [0], rows, self.TEXT, self.N_IMG), 0.0)
 
+
+class SharedPrefix(unittest.TestCase):
+    """forward_loss runs each scene's prefix once and its prompts in chunks on that past: the loss and the
+    gradients must be those of every row run whole, as one padded batch."""
+
+    def whole(self, model, pixels, seqs, prompts):
+        image = model.encode_image(pixels).repeat_interleave(prompts, dim=0)
+        text = len(seqs[0][0]) + image.shape[1]
+        length = text + max(len(s[1]) for s in seqs)
+        tail = torch.zeros(len(seqs), length - text, dtype=torch.long)
+        labels = torch.full((len(seqs), length), IGNORE, dtype=torch.long)
+        for i, s in enumerate(seqs):
+            tail[i, :len(s[1])] = torch.tensor(s[1])
+            labels[i, text:text + len(s[2])] = torch.tensor(s[2])
+        captured, layers = {}, model.llama_model.model.layers
+        hooks = [layers[i].self_attn.register_forward_hook(
+            lambda mod, inputs, out, i=i: captured.__setitem__(
+                i, attention_weights(mod, inputs, keys_detached=True)[:, POINTER_HEAD, text:]))
+            for i in (NAME_LAYER, OBJECT_LAYER)]
+        x = torch.cat([model.embed(torch.tensor([s[0] for s in seqs])), image, model.embed(tail)], dim=1)
+        logits, _ = model.decode(x, torch.ones(len(seqs), length, dtype=torch.long),
+                                 torch.arange(length).repeat(len(seqs), 1))
+        for hook in hooks:
+            hook.remove()
+        total = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, logits.shape[-1]),
+                                                  labels[:, 1:].reshape(-1), ignore_index=IGNORE, reduction="sum")
+        total = total + pointer_loss(captured, list(range(len(seqs))), seqs, text, image.shape[1])
+        return total / sum(sum(1 for t in s[2] if t != IGNORE) for s in seqs)
+
+    def test_loss_and_gradients_are_those_of_whole_rows(self):
+        cfg = toy_config(True)
+        model = MiniGPTv2(cfg)
+        init_weights(model, 0)
+        tok = CachedTokenizer(TOKENIZER)
+        for stage in STAGES:
+            pixels, seqs = make_batch(tok, cfg, stage, 3, 4, 3, TRAIN_SEED)
+            self.assertTrue(any(s[3] for s in seqs))  # pointers are part of the check
+            grads = []
+            for loss_of in (forward_loss, self.whole):
+                model.zero_grad(set_to_none=True)
+                loss = loss_of(model, pixels, seqs, 3)
+                loss.backward()
+                grads.append((float(loss), torch.cat([p.grad.flatten() for p in model.llama_model.parameters()])))
+            self.assertAlmostEqual(grads[0][0], grads[1][0], places=5)
+            self.assertTrue(torch.allclose(grads[0][1], grads[1][1], atol=1e-5), stage.name)
 
 class StageZeroCheckpoint(unittest.TestCase):
     def run_toy(self, out: Path, *flags: str) -> dict:
