@@ -141,10 +141,12 @@ def attention_weights(attn_module, inputs, keys_detached: bool = False, before=N
     def heads(p):
         return p.view(p.shape[0], p.shape[1], attn_module.heads, attn_module.head_dim).transpose(1, 2)
 
-    def keys(x, cos, sin):
-        k = heads(attn_module.k_proj(x.detach() if keys_detached else x))
-        return k * cos + rotate_half(k) * sin
+    def rope(v, cos, sin):
+        return v * cos + rotate_half(v) * sin
 
-    q = heads(attn_module.q_proj(x))
+    def keys(x, cos, sin):
+        return rope(heads(attn_module.k_proj(x.detach() if keys_detached else x)), cos, sin)
+
+    q = rope(heads(attn_module.q_proj(x)), cos, sin)
     k = keys(x, cos, sin) if before is None else torch.cat([keys(*before), keys(x, cos, sin)], dim=2)
-    return ((q * cos + rotate_half(q) * sin) @ k.transpose(2, 3) / attn_module.head_dim ** 0.5 + bias).softmax(-1)
+    return (q @ k.transpose(2, 3) / attn_module.head_dim ** 0.5 + bias).softmax(-1)

@@ -225,7 +225,6 @@ class AttentionWeights(unittest.TestCase):
         self.assertEqual(float(got[0][1].triu(1).abs().max()), 0.0)  # causal
         self.assertEqual(float(got[0][0, 1:, 0].abs().max()), 0.0)  # a padded key gets no weight
 
-
     def test_a_call_with_a_past_gets_the_rows_of_the_whole_sequence(self):
         model = tiny_model(image_size=32, patch_size=8)
         attn = model.llama_model.model.layers[1].self_attn
@@ -241,6 +240,7 @@ class AttentionWeights(unittest.TestCase):
         got = attention_weights(attn, tail, before=prefix[:3])
         self.assertEqual(tuple(got.shape), (2, 2, 4, 7))
         self.assertTrue(torch.allclose(got, attention_weights(attn, whole)[:, :, 3:], atol=1e-6))
+
 
 class KeysDetached(unittest.TestCase):
     def test_same_weights_but_no_gradient_reaches_the_states_the_keys_read(self):

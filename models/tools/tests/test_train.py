@@ -1,6 +1,6 @@
-"""The trainer's batches are the same whoever draws them, its loss is that of whole rows, its pointer loss wants the name head on both words of a
-name, a stage 0 checkpoint is the same each time and starts either arm of the identifier ablation, and
-data-parallel processes train one model."""
+"""The trainer's batches are the same whoever draws them, its loss is that of whole rows, its pointer loss wants
+the name head on both words of a name, a stage 0 checkpoint is the same each time and starts either arm of the
+identifier ablation, and data-parallel processes train one model."""
 from __future__ import annotations
 
 import contextlib
