@@ -1,7 +1,7 @@
 """Data-parallel training on the CPU: one process per core, each on its own share of a step's scenes.
 
-On this model a step is bound by many small operations, not by arithmetic: a second intra-op thread made a step
-about 5 % faster, while a second process on a second core draws and trains on as many scenes again. The processes
+On this model a step is mostly matrix products too small for a second intra-op thread to pay (it made a step
+about 5 % faster), while a second process on a second core draws and trains on as many scenes again. The processes
 start from the same weights, average their gradients before every optimiser step (gloo, rendezvous through a file:
 no network), and so stay identical; the first one logs, saves and exports.
 """
