@@ -19,6 +19,21 @@ describe('conversation cache', () => {
     expect(cache.size).toBe(2);
   });
 
+  it('reports every state that leaves it, but not one replaced by a state holding the same cache', () => {
+    const dropped: string[] = [];
+    const cache = new ConversationCache(2, (s) => dropped.push(s.imageHash));
+    const a = state('a');
+    cache.set('a', a);
+    cache.set('a', { ...a, imageHash: 'a, one turn on' }); // same kv: the answer was written into the cache
+    cache.set('b', state('b'));
+    cache.set('b', state('b, new buffers'));
+    cache.set('c', state('c'));
+    cache.delete('c');
+    cache.delete('never there');
+    expect(dropped).toEqual(['b', 'a, one turn on', 'c']);
+    expect(cache.peek('b')?.imageHash).toBe('b, new buffers');
+  });
+
   it('keeps the first positions of every head when truncating', () => {
     // [1, 2 heads, 3 positions, 2 dims]: value = head * 100 + position * 10 + dim.
     const data = Float32Array.from({ length: 12 }, (_, i) => Math.floor(i / 6) * 100 + (Math.floor(i / 2) % 3) * 10 + (i % 2));

@@ -90,6 +90,32 @@ describe('the engine drives the --target webgpu decoder (CPU provider)', () => {
     expect(changed.ids).toEqual((await engines.plain.generate(ask('plain-photo'))).ids);
   });
 
+  it('holds cache buffers for the conversations it keeps, not for every conversation it has served', async () => {
+    const engine = await Engine.load(join(work, 'gpu32'), { threads: 1, maxConversations: 2 });
+    try {
+      const first: GenerateResult[] = [];
+      for (let i = 0; i < 5; i++) first.push(await engine.generate(ask(`kept-${i}`)));
+      // Two kept, and the one being answered when the oldest was dropped.
+      expect((await engine.counters()).cacheBuffers).toBe(3);
+      // A kept conversation continues from its cache, one dropped starts again; both answer as the plain decoder.
+      const [kept, dropped] = [await engine.generate(ask('kept-4', followUp(first[4]!))), await engine.generate(ask('kept-0', followUp(first[0]!)))];
+      expect([kept.visionCached, dropped.visionCached]).toEqual([true, false]);
+      const plain = await engines.plain.generate(ask('plain-kept', followUp(first[0]!)));
+      expect(kept.ids).toEqual(plain.ids);
+      expect(dropped.ids).toEqual(plain.ids);
+      // As the eval does: every conversation forgotten after its answer, one forgotten while it is answered.
+      for (let i = 0; i < 6; i++) {
+        const answer = engine.generate(ask(`once-${i}`));
+        if (i === 3) engine.forget(`once-${i}`);
+        expect((await answer).ids).toEqual(first[0]!.ids);
+        engine.forget(`once-${i}`);
+      }
+      expect((await engine.counters()).cacheBuffers).toBe(3);
+    } finally {
+      await engine.close();
+    }
+  });
+
   it('with fp16 activations it answers, its scores within fp16 rounding of the plain decoder, cold and cached', async () => {
     const answer = await engines.gpu16.generate(ask('half'));
     expect(answer.ids.length).toBe(GREEDY.maxNewTokens);

@@ -65,8 +65,12 @@ export interface DecoderDriver {
   /** The cache to continue `state` from and how many positions it holds: at most `keep`, all of them correct. */
   resume(state: ConversationState, keep: number): Promise<{ kv: ort.Tensor[]; length: number }>;
   step(embeds: Float32Array, count: number, past: ort.Tensor[], pastLength: number): Promise<DecoderOutput>;
-  /** The answer computed in `kv` is complete: the cache may serve the conversation's next request. */
+  /** The answer computed in `kv` is complete (or abandoned): the cache may serve the conversation's next request. */
   release(kv: ort.Tensor[]): void;
+  /** No conversation keeps `kv` any more: its buffers may serve another one, once no generation writes them. */
+  discard(kv: ort.Tensor[]): void;
+  /** Cache buffer sets this driver has allocated, spare ones included (0 where caches are ordinary tensors). */
+  readonly buffersHeld: number;
   close(): Promise<void>;
 }
 
@@ -95,6 +99,11 @@ export class PlainDecoder implements DecoderDriver {
   }
 
   release(): void {}
+
+  /** Its caches are ordinary tensors, left to the garbage collector. */
+  discard(): void {}
+
+  readonly buffersHeld = 0;
 
   async close(): Promise<void> {}
 }

@@ -108,6 +108,11 @@ export class GenerationTask {
     this.core.remember(this.request.conversation, this.conversation, this.setup.run);
   }
 
+  /** The answer will not be completed (its step failed, or the engine is closing): its cache is not kept. */
+  abandon(): void {
+    this.core.abandon(this.request.conversation, this.conversation.kv, this.setup.run);
+  }
+
   /** Streams the text so far, holding back a half-decoded multi-byte character. */
   private stream(): void {
     if (!this.setup.onText) return;

@@ -5,7 +5,8 @@ import { type ZerosType, zerosGraph } from './zeros-graph.ts';
  * Zero-filled tensors that live in GPU memory, for the WebGPU provider: JS cannot allocate GPU buffers, so they
  * are the outputs of a one-node session (zeros-graph.ts) asked to leave its outputs on the GPU. Fed to the
  * decoder as pasts and as pre-allocated presents, they are written in place and never cross to the host.
- * Not exercised by the test suite, which runs on the CPU provider only.
+ * Not exercised by the test suite, which runs on the CPU provider only; run on an H200 (models/README.md,
+ * "Execution providers").
  */
 export class GpuKvBuffers {
   private constructor(private readonly session: ort.InferenceSession) {}

@@ -26,7 +26,7 @@ const elapsed = (since: number): number => performance.now() - since;
 
 /** The model in one thread: sessions, tokenizer, per-conversation caches; hands out generation tasks. */
 export class InferenceCore {
-  readonly counters: EngineCounters = { visionRuns: 0, prefillTokens: 0, decodeSteps: 0, decodeCalls: 0, cacheHits: 0 };
+  readonly counters: Omit<EngineCounters, 'cacheBuffers'> = { visionRuns: 0, prefillTokens: 0, decodeSteps: 0, decodeCalls: 0, cacheHits: 0 };
   private readonly cache: ConversationCache;
   /** Conversations with a generation under way, so that forgetting one also stops its task from caching. */
   private readonly running = new Map<string, RunFlag>();
@@ -39,7 +39,12 @@ export class InferenceCore {
     readonly decoder: DecoderDriver,
     options: CoreOptions,
   ) {
-    this.cache = new ConversationCache(options.maxConversations);
+    this.cache = new ConversationCache(options.maxConversations, (state) => this.decoder.discard(state.kv));
+  }
+
+  /** The counters now, with the cache buffers the decoder holds. */
+  snapshot(): EngineCounters {
+    return { ...this.counters, cacheBuffers: this.decoder.buffersHeld };
   }
 
   static async load(modelDir: string, options: CoreOptions = {}): Promise<InferenceCore> {
@@ -111,8 +116,13 @@ export class InferenceCore {
     const past = await this.decoder.resume(state, Math.min(commonPrefixLength(state.sequence, sequence), sequence.length - 1));
     const rest = sequence.slice(past.length);
     const t = performance.now();
-    const embeds = await this.embedPositions(rest, state.imageEmbeds);
-    const first = await this.decoder.step(embeds, rest.length, past.kv, past.length);
+    let first;
+    try {
+      first = await this.decoder.step(await this.embedPositions(rest, state.imageEmbeds), rest.length, past.kv, past.length);
+    } catch (err) {
+      this.abandon(request.conversation, past.kv, run);
+      throw err;
+    }
     this.counters.prefillTokens += rest.length;
     const conversation: ConversationState = { ...state, sequence, kv: first.kv };
     return new GenerationTask(this, request, conversation, first.logits, {
@@ -137,7 +147,23 @@ export class InferenceCore {
   /** Called by a finished task: the conversation's KV now covers the answer too (unless forgotten meanwhile). */
   remember(key: string, state: ConversationState, run: RunFlag): void {
     this.decoder.release(state.kv);
-    if (!run.forgotten) this.cache.set(key, state);
+    if (run.forgotten) this.decoder.discard(state.kv);
+    else this.cache.set(key, state);
+    this.done(key, run);
+  }
+
+  /**
+   * Called for a generation that failed or was dropped: `kv` may hold half-written positions, so the conversation
+   * keeps no state in it (it starts again from its image next time).
+   */
+  abandon(key: string, kv: ort.Tensor[], run: RunFlag): void {
+    this.decoder.release(kv);
+    if (this.cache.peek(key)?.kv === kv) this.cache.delete(key);
+    else this.decoder.discard(kv);
+    this.done(key, run);
+  }
+
+  private done(key: string, run: RunFlag): void {
     if (this.running.get(key) === run) this.running.delete(key);
   }
 

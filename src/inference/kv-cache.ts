@@ -44,11 +44,17 @@ export function truncateKv(kv: ort.Tensor[], length: number): ort.Tensor[] {
   });
 }
 
-/** Conversations by key, least recently used dropped first when full. */
+/**
+ * Conversations by key, least recently used dropped first when full. `onDrop` hears of every state that leaves
+ * (evicted, deleted, or replaced by one holding other buffers), so that its cache can be freed at once.
+ */
 export class ConversationCache {
   private readonly entries = new Map<string, ConversationState>();
 
-  constructor(readonly maxConversations = DEFAULT_MAX_CONVERSATIONS) {}
+  constructor(
+    readonly maxConversations = DEFAULT_MAX_CONVERSATIONS,
+    private readonly onDrop: (state: ConversationState) => void = () => {},
+  ) {}
 
   get(key: string): ConversationState | undefined {
     const state = this.entries.get(key);
@@ -59,17 +65,28 @@ export class ConversationCache {
     return state;
   }
 
+  /** The state without making it the most recently used. */
+  peek(key: string): ConversationState | undefined {
+    return this.entries.get(key);
+  }
+
   set(key: string, state: ConversationState): void {
+    const old = this.entries.get(key);
     this.entries.delete(key);
     this.entries.set(key, state);
+    if (old && old.kv !== state.kv) this.onDrop(old);
     while (this.entries.size > this.maxConversations) {
-      const oldest = this.entries.keys().next().value as string;
+      const [oldest, dropped] = this.entries.entries().next().value as [string, ConversationState];
       this.entries.delete(oldest);
+      this.onDrop(dropped);
     }
   }
 
   delete(key: string): void {
+    const state = this.entries.get(key);
+    if (!state) return;
     this.entries.delete(key);
+    this.onDrop(state);
   }
 
   get size(): number {

@@ -66,6 +66,11 @@ export interface EngineCounters {
   /** Decoder calls made for decode steps: fewer than decodeSteps when conversations shared batched steps. */
   decodeCalls: number;
   cacheHits: number;
+  /**
+   * Sets of max-length KV buffers the `--target webgpu` decoder has allocated, spare ones included: the most
+   * conversation caches in use at once, not the number of conversations served. 0 for the plain decoder.
+   */
+  cacheBuffers: number;
 }
 
 /** Parsed model.json (snake_case keys as in the file), exposed as `Engine.model`. */

@@ -24,10 +24,20 @@ export function isWebGpuLayout(sessions: ModelSessions): boolean {
 export class WebGpuDecoder implements DecoderDriver {
   readonly layout = 'webgpu';
   /**
-   * Buffers a generation is writing. They are not handed to another generation meanwhile, and if that
-   * generation fails they stay here, so that the conversation's cached state is never trusted again.
+   * Buffers a generation is writing. They are not handed to another generation meanwhile, nor made spare until
+   * it is done.
    */
   private readonly busy = new WeakSet<ort.Tensor[]>();
+  /**
+   * Buffers no conversation keeps, for the next one that needs some: a new set is allocated only when none is
+   * spare, so memory follows the most caches ever in use at once (kept conversations and generations under way),
+   * not the number of conversations served. Freeing instead is left to the garbage collector, which sees only
+   * small handles and no reason to hurry: on a GPU, every conversation's buffers stayed allocated.
+   */
+  private readonly spare: ort.Tensor[][] = [];
+  /** The spare sets, so that a request holding a conversation looked up before it was dropped does not use one. */
+  private readonly spareSet = new WeakSet<ort.Tensor[]>();
+  private allocated = 0;
 
   private constructor(
     private readonly sessions: ModelSessions,
@@ -48,16 +58,20 @@ export class WebGpuDecoder implements DecoderDriver {
     return new WebGpuDecoder(sessions, model, typeOf('inputs_embeds'), kvType, positions, gpu);
   }
 
+  get buffersHeld(): number {
+    return this.allocated;
+  }
+
   /**
    * Buffers are large (a 7B model: 0.5 MB per position), so a conversation's new image reuses its old ones;
    * `resume` replaces them if a generation is still writing them.
    */
   async fresh(previous?: ort.Tensor[]): Promise<ort.Tensor[]> {
-    return previous && previous.length > 0 ? previous : this.allocate();
+    return previous && previous.length > 0 && !this.spareSet.has(previous) ? previous : this.allocate();
   }
 
   async resume(state: ConversationState, keep: number): Promise<{ kv: ort.Tensor[]; length: number }> {
-    if (this.busy.has(state.kv)) {
+    if (this.busy.has(state.kv) || this.spareSet.has(state.kv)) {
       const kv = await this.allocate();
       this.busy.add(kv);
       return { kv, length: 0 };
@@ -68,6 +82,12 @@ export class WebGpuDecoder implements DecoderDriver {
 
   release(kv: ort.Tensor[]): void {
     this.busy.delete(kv);
+  }
+
+  discard(kv: ort.Tensor[]): void {
+    if (kv.length === 0 || this.busy.has(kv) || this.spareSet.has(kv)) return;
+    this.spare.push(kv);
+    this.spareSet.add(kv);
   }
 
   async step(embeds: Float32Array, count: number, past: ort.Tensor[], pastLength: number): Promise<DecoderOutput> {
@@ -92,18 +112,25 @@ export class WebGpuDecoder implements DecoderDriver {
     await this.gpu?.close();
   }
 
+  /** A spare set if there is one (its stale positions are overwritten before they are read), else a new one. */
   private async allocate(): Promise<ort.Tensor[]> {
+    const reused = this.spare.pop();
+    if (reused) {
+      this.spareSet.delete(reused);
+      return reused;
+    }
     const { layers, heads, head_dim } = this.model.llm;
     const dims = [1, heads, this.positions, head_dim];
     const count = 2 * layers;
-    if (this.gpu) {
-      const gpu = this.gpu;
-      return Promise.all(Array.from({ length: count }, () => gpu.zeros(dims)));
-    }
     const size = heads * this.positions * head_dim;
-    return Array.from({ length: count }, () =>
-      this.kvType === 'float16' ? new ort.Tensor('float16', new Uint16Array(size), dims) : new ort.Tensor('float32', new Float32Array(size), dims),
-    );
+    const gpu = this.gpu;
+    const kv = gpu
+      ? await Promise.all(Array.from({ length: count }, () => gpu.zeros(dims)))
+      : Array.from({ length: count }, () =>
+          this.kvType === 'float16' ? new ort.Tensor('float16', new Uint16Array(size), dims) : new ort.Tensor('float32', new Float32Array(size), dims),
+        );
+    this.allocated++;
+    return kv;
   }
 }
 

@@ -75,11 +75,15 @@ async function pump(): Promise<void> {
     try {
       for (const task of await batch.step()) finish(task, () => post({ type: 'result', id: jobs.get(task)!.id, result: task.result() }));
     } catch (err) {
-      for (const task of batch.tasks) finish(task, () => fail(jobs.get(task)!.id, err));
+      for (const task of batch.tasks) {
+        task.abandon();
+        finish(task, () => fail(jobs.get(task)!.id, err));
+      }
       batch.clear();
     }
   }
   if (aborted) {
+    for (const task of batch.tasks) task.abandon();
     batch.clear();
     jobs.clear();
   }
@@ -110,7 +114,7 @@ port.on('message', (message: ToWorker) => {
       void pump();
       break;
     case 'counters':
-      post({ type: 'counters', id: message.id, counters: { ...core.counters } });
+      post({ type: 'counters', id: message.id, counters: core.snapshot() });
       break;
     case 'forget':
       core.forget(message.conversation);
