@@ -110,6 +110,12 @@ describe('the engine drives the --target webgpu decoder (CPU provider)', () => {
         expect((await answer).ids).toEqual(first[0]!.ids);
         engine.forget(`once-${i}`);
       }
+      // A new image for a kept conversation reuses its buffers, unless it is forgotten while the image is encoded.
+      const onOther = (await engines.plain.generate(ask('plain-other', { image: other }))).ids;
+      const changing = engine.generate(ask('kept-4', { image: other }));
+      engine.forget('kept-4');
+      expect((await changing).ids).toEqual(onOther);
+      expect((await engine.generate(ask('kept-0', { image: other }))).ids).toEqual(onOther);
       expect((await engine.counters()).cacheBuffers).toBe(3);
     } finally {
       await engine.close();
