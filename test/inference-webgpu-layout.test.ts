@@ -116,6 +116,9 @@ describe('the engine drives the --target webgpu decoder (CPU provider)', () => {
       engine.forget('kept-4');
       expect((await changing).ids).toEqual(onOther);
       expect((await engine.generate(ask('kept-0', { image: other }))).ids).toEqual(onOther);
+      // Refused requests of new conversations take none.
+      const long = 'describe the purple triangle and the orange star '.repeat(300);
+      for (let i = 0; i < 3; i++) await expect(engine.generate(ask(`long-${i}`, { question: long }))).rejects.toThrow(/too long/);
       expect((await engine.counters()).cacheBuffers).toBe(3);
     } finally {
       await engine.close();

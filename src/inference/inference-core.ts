@@ -103,15 +103,16 @@ export class InferenceCore {
    */
   async start(request: GenerateRequest, onText?: (text: string) => void): Promise<GenerationTask> {
     const began = performance.now();
-    const run = this.markRunning(request.conversation);
-    const timings = { preprocessMs: 0, visionMs: 0 };
-    const { state, cached } = await this.conversationFor(request, timings);
+    // Checked before the conversation is looked up: a refused request must not take cache buffers.
     const { seg0, seg1 } = buildPrompt(this.model, this.tokenizer, request.history, request.task, request.question);
     const sequence = [...seg0, ...imageSlots(this.model.vision.tokens), ...seg1];
     const limit = this.decoder.positions;
     if (sequence.length >= limit) {
       throw new InputError(`the conversation is too long for this model (${sequence.length} of ${limit} positions): start a new one`);
     }
+    const run = this.markRunning(request.conversation);
+    const timings = { preprocessMs: 0, visionMs: 0 };
+    const { state, cached } = await this.conversationFor(request, timings);
     // Keep at least one position to recompute: its logits choose the first new token.
     const past = await this.decoder.resume(state, Math.min(commonPrefixLength(state.sequence, sequence), sequence.length - 1));
     const rest = sequence.slice(past.length);
