@@ -46,7 +46,7 @@ export function truncateKv(kv: ort.Tensor[], length: number): ort.Tensor[] {
 
 /**
  * Conversations by key, least recently used dropped first when full. `onDrop` hears of every state that leaves
- * (evicted, deleted, or replaced by one holding other buffers), so that its cache can be freed at once.
+ * (evicted, deleted, or replaced by one holding other buffers), so that its buffers can serve another conversation.
  */
 export class ConversationCache {
   private readonly entries = new Map<string, ConversationState>();

@@ -31,12 +31,10 @@ export class WebGpuDecoder implements DecoderDriver {
   /**
    * Buffers no conversation keeps, for the next one that needs some: a new set is allocated only when none is
    * spare, so memory follows the most caches ever in use at once (kept conversations and generations under way),
-   * not the number of conversations served. Freeing instead is left to the garbage collector, which sees only
-   * small handles and no reason to hurry: on a GPU, every conversation's buffers stayed allocated.
+   * not the number of conversations served. Left to the garbage collector they were not freed in time: it sees
+   * only small handles and no reason to hurry, and on a GPU every conversation's buffers stayed allocated.
    */
   private readonly spare: ort.Tensor[][] = [];
-  /** The spare sets, so that a request holding a conversation looked up before it was dropped does not use one. */
-  private readonly spareSet = new WeakSet<ort.Tensor[]>();
   private allocated = 0;
 
   private constructor(
@@ -67,11 +65,12 @@ export class WebGpuDecoder implements DecoderDriver {
    * `resume` replaces them if a generation is still writing them.
    */
   async fresh(previous?: ort.Tensor[]): Promise<ort.Tensor[]> {
-    return previous && previous.length > 0 && !this.spareSet.has(previous) ? previous : this.allocate();
+    // A spare `previous` was dropped after the request looked its conversation up (a forget during vision).
+    return previous && previous.length > 0 && !this.spare.includes(previous) ? previous : this.allocate();
   }
 
   async resume(state: ConversationState, keep: number): Promise<{ kv: ort.Tensor[]; length: number }> {
-    if (this.busy.has(state.kv) || this.spareSet.has(state.kv)) {
+    if (this.busy.has(state.kv) || this.spare.includes(state.kv)) {
       const kv = await this.allocate();
       this.busy.add(kv);
       return { kv, length: 0 };
@@ -85,9 +84,7 @@ export class WebGpuDecoder implements DecoderDriver {
   }
 
   discard(kv: ort.Tensor[]): void {
-    if (kv.length === 0 || this.busy.has(kv) || this.spareSet.has(kv)) return;
-    this.spare.push(kv);
-    this.spareSet.add(kv);
+    if (kv.length > 0 && !this.busy.has(kv) && !this.spare.includes(kv)) this.spare.push(kv);
   }
 
   async step(embeds: Float32Array, count: number, past: ort.Tensor[], pastLength: number): Promise<DecoderOutput> {
@@ -115,10 +112,7 @@ export class WebGpuDecoder implements DecoderDriver {
   /** A spare set if there is one (its stale positions are overwritten before they are read), else a new one. */
   private async allocate(): Promise<ort.Tensor[]> {
     const reused = this.spare.pop();
-    if (reused) {
-      this.spareSet.delete(reused);
-      return reused;
-    }
+    if (reused) return reused;
     const { layers, heads, head_dim } = this.model.llm;
     const dims = [1, heads, this.positions, head_dim];
     const count = 2 * layers;
