@@ -55,7 +55,7 @@ from minigptv2.prompt import build_segments  # noqa: E402
 from minigptv2.tokenizer import Tokenizer  # noqa: E402
 from pointers import answer_pointers, attention_weights, object_token_masks  # noqa: E402
 from vision_pretrain import check_vision, freeze_vision, pretrain_vision  # noqa: E402
-from world import MAX_OBJECTS, draw_scene  # noqa: E402
+from world import MAX_OBJECTS, MAX_SIDE, MIN_SIDE, draw_scene  # noqa: E402
 
 TOKENIZER = TOOLS / "tokenizer.json"
 TRAIN_SEED = 1_000_000          # training scenes are TRAIN_SEED + n; held-out sets use seeds far from these
@@ -88,6 +88,9 @@ STAGES = (
 IMAGES_PER_STEP = 8
 CONVERSATION_TURNS = 3           # stage 3 conversations have 2..3 turns; model.json's history_turns is one less
 PROMPTS_PER_IMAGE = 4
+# --extreme-share: that fraction of the training scenes is drawn with one side at most EXTREME_SHORT px and the
+# other at least EXTREME_LONG (aspect 2 to 2.5, either way round), where the uniform draw puts about 3 % of them
+EXTREME_SHORT, EXTREME_LONG = 288, 576
 ROWS_PER_CHUNK = 4               # forward_loss runs the batch in chunks of rows of similar length
 # Pointers (models/README.md, "Why the model could not pick a named object"): where an answer picks objects by
 # words said in its turn (pointers.answer_pointers), head POINTER_HEAD of NAME_LAYER is taught to look at each of
@@ -185,13 +188,24 @@ def _check_turn_layout(tok, cfg: ModelConfig) -> None:
         raise SystemExit("internal error: multi-turn training layout differs from the prompt rules")
 
 
-def make_batch(tok, cfg: ModelConfig, stage: Stage, step: int, images: int, prompts: int, seed: int):
+def training_size(rng: random.Random, extreme_share: float) -> tuple[int, int] | None:
+    """The (W, H) a training scene is pinned to: None (the world's own draw) but for `extreme_share` of them, which
+    get a size near the extremes. With no share the generator is left untouched, so batches stay as they were."""
+    if not extreme_share or rng.random() >= extreme_share:
+        return None
+    short, long = rng.randint(MIN_SIDE, EXTREME_SHORT), rng.randint(EXTREME_LONG, MAX_SIDE)
+    return (long, short) if rng.random() < 0.5 else (short, long)
+
+
+def make_batch(tok, cfg: ModelConfig, stage: Stage, step: int, images: int, prompts: int, seed: int,
+               extreme_share: float = 0.0):
     """(pixels, rows): a row is (seg0, ids, labels, pointers, [objects, image tokens] masks of its scene)."""
     rng = random.Random(seed * 7919 + step)
     tasks, weights = list(stage.weights), list(stage.weights.values())
     pixels, seqs = [], []
     for i in range(images):
-        scene = draw_scene(seed + step * images + i, count=rng.randint(1, stage.max_objects))
+        size = training_size(rng, extreme_share)
+        scene = draw_scene(seed + step * images + i, size=size, count=rng.randint(1, stage.max_objects))
         pixels.append(pixel_values(scene.image, cfg.vision))
         masks = object_token_masks(scene, cfg.vision.grid, cfg.vision.concat)
         for _ in range(prompts):
@@ -211,9 +225,9 @@ class Batches:
 
     AHEAD = 2  # batches queued per worker
 
-    def __init__(self, tok, cfg: ModelConfig, images: int, prompts: int, seed: int, workers: int,
-                 ranks: Ranks = Ranks()):
-        self.args = (tok, cfg, len(ranks.share(images)), prompts, seed)
+    def __init__(self, tok, cfg: ModelConfig, images: int, prompts: int, seed: int, extreme_share: float,
+                 workers: int, ranks: Ranks = Ranks()):
+        self.args = (tok, cfg, len(ranks.share(images)), prompts, seed, extreme_share)
         self.rank, self.procs = ranks.rank, ranks.procs
         self.pool = multiprocessing.get_context("fork").Pool(workers, _worker_start, self.args) if workers else None
         self.depth = workers * self.AHEAD
@@ -222,8 +236,9 @@ class Batches:
     def get(self, step: int, stage_of) -> tuple:
         """The batch of `step`; stage_of(s) names the stage of step s (later steps are asked for ahead)."""
         if self.pool is None:
-            tok, cfg, images, prompts, seed = self.args
-            return make_batch(tok, cfg, STAGES[stage_of(step)], step * self.procs + self.rank, images, prompts, seed)
+            tok, cfg, images, prompts, seed, extreme_share = self.args
+            return make_batch(tok, cfg, STAGES[stage_of(step)], step * self.procs + self.rank, images, prompts, seed,
+                              extreme_share)
         for s in range(step, step + self.depth):
             if s not in self.queued:
                 self.queued[s] = self.pool.apply_async(_worker_batch, (stage_of(s), s * self.procs + self.rank))
@@ -245,8 +260,8 @@ def _worker_start(*args) -> None:
 
 def _worker_batch(stage: int, index: int) -> tuple:
     """A batch as numpy arrays, which cross the process boundary as plain bytes."""
-    tok, cfg, images, prompts, seed = _WORKER["args"]
-    pixels, seqs = make_batch(tok, cfg, STAGES[stage], index, images, prompts, seed)
+    tok, cfg, images, prompts, seed, extreme_share = _WORKER["args"]
+    pixels, seqs = make_batch(tok, cfg, STAGES[stage], index, images, prompts, seed, extreme_share)
     return pixels.numpy(), [(*row[:4], row[4].numpy()) for row in seqs]
 
 
@@ -412,9 +427,11 @@ def vision_stage(model: MiniGPTv2, steps: int, images: int, seed: int, check: in
               f"box error {stats['box_grid_err']:.2f} grid units", flush=True)
 
 
-def _architecture(config: dict) -> dict:
-    """A configuration less what --no-identifiers changes."""
-    return {k: v for k, v in config.items() if k not in ("name", "description", "prompt")}
+def _trained(config: dict, either_arm: bool) -> dict:
+    """What of a configuration an --init checkpoint must share: not the generation settings, which only go to the
+    exported model.json, and for a stage 0 checkpoint (either arm) not what --no-identifiers changes either."""
+    skip = ("generation", "name", "description", "prompt") if either_arm else ("generation",)
+    return {k: v for k, v in config.items() if k not in skip}
 
 
 def save_checkpoint(model: MiniGPTv2, cfg: ModelConfig, step: int, path) -> None:
@@ -436,8 +453,8 @@ def train(args, ranks: Ranks = Ranks()) -> None:
     if args.init:  # continue from saved weights (same config); the schedule starts again
         saved = torch.load(args.init, map_location="cpu")
         # a stage 0 checkpoint (--steps 0) holds only the ViT, so it starts either arm of the ablation
-        same = _architecture if saved["step"] == 0 else dict
-        if same(saved["config"]) != same(cfg.to_dict()):
+        either_arm = saved["step"] == 0
+        if _trained(saved["config"], either_arm) != _trained(cfg.to_dict(), either_arm):
             raise SystemExit(f"{args.init} was trained with another configuration")
         model.load_state_dict(saved["state"])
     ranks.align(model)
@@ -449,7 +466,8 @@ def train(args, ranks: Ranks = Ranks()) -> None:
     trainable = freeze_vision(model)
     images, prompts = (2, 2) if args.toy else (args.images, args.prompts)
     # the workers fork before the model moves, so that no child inherits a GPU context
-    batches = Batches(tok, cfg, images, prompts, TRAIN_SEED + args.seed * 10_000_000, args.workers, ranks)
+    batches = Batches(tok, cfg, images, prompts, TRAIN_SEED + args.seed * 10_000_000, args.extreme_share,
+                      args.workers, ranks)
     device = torch.device(args.device)
     model.to(device)
     decay = [p for p in trainable if p.dim() >= 2]
@@ -513,7 +531,8 @@ def train(args, ranks: Ranks = Ranks()) -> None:
     (Path(args.out) / "training.json").write_text(json.dumps(
         {"parameters": n_params, "vision_steps": vision_steps, "steps": step,
          "minutes": round(train_min, 1), "identifiers": identifiers,
-         "images_per_step": images, "prompts_per_image": prompts, "processes": ranks.procs, "seed": args.seed,
+         "images_per_step": images, "prompts_per_image": prompts, "extreme_share": args.extreme_share,
+         "processes": ranks.procs, "seed": args.seed,
          "device": args.device,
          "first_stage": args.first_stage, "peak_lr": args.lr, "init": args.init}, indent=1) + "\n")
 
@@ -530,6 +549,8 @@ def main(argv=None) -> None:
     p.add_argument("--toy", action="store_true", help="tiny model, a few steps (smoke test)")
     p.add_argument("--images", type=int, default=IMAGES_PER_STEP)
     p.add_argument("--prompts", type=int, default=PROMPTS_PER_IMAGE)
+    p.add_argument("--extreme-share", type=float, default=0.0,
+                   help=f"fraction of stage 1-3 scenes drawn {EXTREME_SHORT} px or less by {EXTREME_LONG} or more")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2, help="torch threads of each training process")
     p.add_argument("--procs", type=int, default=1,

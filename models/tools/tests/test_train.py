@@ -1,4 +1,5 @@
-"""The trainer's batches are the same whoever draws them, its loss is that of whole rows, its pointer loss wants
+"""The trainer's batches are the same whoever draws them, a share of their scenes can be drawn near the size
+extremes, its loss is that of whole rows, its pointer loss wants
 the name head on both words of a name, a stage 0 checkpoint is the same each time and starts either arm of the
 identifier ablation, and data-parallel processes train one model."""
 from __future__ import annotations
@@ -7,6 +8,7 @@ import contextlib
 import io
 import json
 import math
+import random
 import subprocess
 import sys
 import tempfile
@@ -18,14 +20,14 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from minigptv2.model import MiniGPTv2  # noqa: E402
 from pointers import attention_weights  # noqa: E402
-from train import (IGNORE, NAME_LAYER, NAME_WEIGHT, OBJECT_LAYER, OBJECT_WEIGHT, POINTER_HEAD, STAGES,  # noqa: E402
-                   TOKENIZER, TRAIN_SEED, Batches, CachedTokenizer, forward_loss, init_weights, main, make_batch,
-                   pointer_loss, toy_config)
+from train import (EXTREME_LONG, EXTREME_SHORT, IGNORE, NAME_LAYER, NAME_WEIGHT, OBJECT_LAYER,  # noqa: E402
+                   OBJECT_WEIGHT, POINTER_HEAD, STAGES, TOKENIZER, TRAIN_SEED, Batches, CachedTokenizer,
+                   forward_loss, init_weights, main, make_batch, pointer_loss, toy_config, training_size)
 
 
 class DrawnBatches(unittest.TestCase):
     def test_worker_processes_draw_the_batches_the_training_process_would(self):
-        args = (CachedTokenizer(TOKENIZER), toy_config(True), 3, 2, 1234)
+        args = (CachedTokenizer(TOKENIZER), toy_config(True), 3, 2, 1234, 0.5)
         here, pool = Batches(*args, workers=0), Batches(*args, workers=2)
         try:
             for step in range(5):
@@ -38,6 +40,28 @@ class DrawnBatches(unittest.TestCase):
                     self.assertTrue(torch.equal(a[4], b[4]))
         finally:
             pool.close()
+
+
+class ExtremeShare(unittest.TestCase):
+    def test_every_scene_of_a_whole_share_is_near_an_extreme_either_way_round(self):
+        rng = random.Random(5)
+        sizes = [training_size(rng, 1.0) for _ in range(200)]
+        for w, h in sizes:
+            self.assertLessEqual(min(w, h), EXTREME_SHORT)
+            self.assertGreaterEqual(max(w, h), EXTREME_LONG)
+            self.assertTrue(256 <= w <= 640 and 256 <= h <= 640)
+        wide = sum(w > h for w, h in sizes)
+        self.assertTrue(60 < wide < 140, wide)
+
+    def test_a_share_pins_about_that_many_scenes(self):
+        rng = random.Random(6)
+        pinned = sum(training_size(rng, 0.3) is not None for _ in range(1000))
+        self.assertTrue(240 < pinned < 360, pinned)
+
+    def test_no_share_leaves_the_batches_as_they_were(self):
+        rng, untouched = random.Random(7), random.Random(7)
+        self.assertIsNone(training_size(rng, 0.0))
+        self.assertEqual(rng.random(), untouched.random())
 
 
 class PointerLoss(unittest.TestCase):
@@ -149,6 +173,14 @@ class StageZeroCheckpoint(unittest.TestCase):
             self.assertEqual(ablation["config"]["name"], toy_config(False).name)
             self.assertTrue(torch.equal(ablation["state"]["visual_encoder.cls_token"],
                                         a["state"]["visual_encoder.cls_token"]))  # the ViT stays frozen
+
+    def test_a_checkpoint_continues_whatever_generation_settings_it_was_saved_with(self):
+        # generation settings only go to the export's model.json; checkpoints saved before one existed go on
+        with tempfile.TemporaryDirectory() as tmp:
+            saved = self.run_toy(Path(tmp, "a"), "--steps", "1")
+            del saved["config"]["generation"]["history_turns"]
+            torch.save(saved, tmp + "/old.pt")
+            self.assertEqual(self.run_toy(Path(tmp, "b"), "--steps", "1", "--init", tmp + "/old.pt")["step"], 1)
 
     def test_a_trained_checkpoint_keeps_its_own_arm(self):
         with tempfile.TemporaryDirectory() as tmp:
