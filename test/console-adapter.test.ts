@@ -106,8 +106,8 @@ describe.skipIf(!defaultModelLocatesObjects())('GIVEN the default model and a sc
   }, PROCESS_TIMEOUT);
 
   test('WHEN seven questions in a row are asked about the sample THEN the sixth and seventh are still right', async () => {
-    // The model was trained on conversations of up to three turns; with every earlier turn in the prompt these
-    // two came back "blue" and "star". Its model.json keeps the prompt to the two latest earlier turns.
+    // The model was trained on conversations of up to three turns; with every earlier turn in the prompt the
+    // seventh came back "star". Its model.json keeps the prompt to the two latest earlier turns.
     const questions = ['/refer the red circle', '/identify #1', '/vqa how many objects are there?', '/caption', '/ground',
       '/vqa what color is the star?', '/vqa what shape is the blue object?'];
     const { code, stdout } = await pipeIntoStart(questions.join('\n') + '\n', mkdtempSync(join(tmpdir(), 'minigpt-default-')));

@@ -39,8 +39,8 @@ both gpu stage0 stage0 --device "$device" --images 64 --workers 7 --minutes "${G
 echo "stages 2-3 again on $device, at half the rate"
 both gpu-more gpu gpu-ablation --device "$device" --images 64 --workers 7 --minutes "${GPU_MORE_MINUTES:-2.5}" \
   --first-stage 2 --lr 5e-4
-echo "stages 2-3 again on the CPU, one core per arm"
-both cpu gpu-more gpu-more-ablation --minutes "${CPU_MINUTES:-40}" --first-stage 2 --lr 5e-4
+echo "stages 2-3 again on the CPU, one core per arm, 30 % of the scenes near the size extremes"
+both cpu gpu-more gpu-more-ablation --minutes "${CPU_MINUTES:-40}" --first-stage 2 --lr 5e-4 --extreme-share 0.3
 rm -rf "$work/default" "$work/ablation"
 mv "$work/cpu" "$work/default"
 mv "$work/cpu-ablation" "$work/ablation"
