@@ -1,7 +1,7 @@
 """The trainer's batches are the same whoever draws them, a share of their scenes can be drawn near the size
-extremes, its loss is that of whole rows, its pointer loss wants
-the name head on both words of a name, a stage 0 checkpoint is the same each time and starts either arm of the
-identifier ablation, and data-parallel processes train one model."""
+extremes, its loss is that of whole rows, its pointer loss wants the name head on both words of a name, a stage 0
+checkpoint is the same each time and starts either arm of the identifier ablation, and data-parallel processes
+train one model."""
 from __future__ import annotations
 
 import contextlib
