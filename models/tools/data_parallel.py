@@ -39,7 +39,7 @@ class Ranks:
     def average(self, params: list[torch.nn.Parameter], loss: torch.Tensor) -> float:
         """Replaces each gradient by its mean over the processes (one call for all); returns the mean loss."""
         if self.procs == 1:
-            return float(loss)
+            return loss.item()
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
         flat = torch.cat([g.reshape(-1) for g in grads] + [loss.detach().reshape(1)])
         dist.all_reduce(flat)
