@@ -1,14 +1,18 @@
-"""Miniature random checkpoints in exactly the official formats and key names, for testing the exporter
-without the real 20 GB of weights:
+"""Random checkpoints in exactly the official formats and key names, for testing the exporter without the real
+20 GB of weights: miniature by default, or at the official sizes with --full:
 
     /usr/bin/python3 models/tools/make_official_fixture.py --out DIR [--seed 7] [--llama-format safetensors|bin]
-        [--lora-spelling peft|default] [--drop KEY ...] [--ln-vision]
+        [--lora-spelling peft|default] [--drop KEY ...] [--ln-vision] [--llama-7b-layers N | --full]
 
 DIR/eva_vit_g.pth                LAVIS-style bare state dict (fp16), width 176 = 2 heads of 88, 3 blocks (the
                                  export uses 2), a 4x4-grid position embedding (as a 56-px pre-training would have)
 DIR/minigptv2_checkpoint.pth     {"model": llama_proj + LoRA A/B of q_proj/v_proj for every layer, "config": ...}
 DIR/llama/                       Hugging Face folder: config.json, two fp16 safetensors shards + index (or .bin
-                                 shards + index), tokenizer.json (the project's), tokenizer_config.json"""
+                                 shards + index), tokenizer.json (the project's), tokenizer_config.json
+
+--full writes the official shapes: EVA ViT-g (40 blocks, width 1408 = 16 heads, MLP 6144, a 16x16+1 position
+table), LoRA r 64 with lora_alpha 16, LLaMA-2-7B (32 layers, hidden 4096, MLP 11008, vocab 32000) and the
+project's tokenizer widened to 32,000 ids: 2.0 + 0.1 + 13.5 GB, written one tensor at a time."""
 from __future__ import annotations
 
 import argparse
@@ -16,17 +20,24 @@ import math
 import sys
 from pathlib import Path
 
+import json
+
 import torch
 
 TOOLS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TOOLS))
-from official.writers import lora_key, write_llama_folder  # noqa: E402
+from minigptv2.tokenizer import read_tokenizer, tokenizer_json, widen  # noqa: E402
+from official.writers import LazyState, lora_key, write_llama_folder  # noqa: E402
 
-EVA_WIDTH, EVA_MLP, EVA_BLOCKS, EVA_PATCH, EVA_FILE_GRID = 176, 768, 3, 14, 4
+EVA = {"width": 176, "mlp": 768, "blocks": 3, "patch": 14, "file_grid": 4}
 LLAMA = {"hidden_size": 128, "intermediate_size": 344, "num_attention_heads": 4, "num_key_value_heads": 4,
          "num_hidden_layers": 2, "vocab_size": 1000, "rms_norm_eps": 1e-5, "rope_theta": 10000.0,
          "max_position_embeddings": 4096}
-LORA_R, LORA_ALPHA = 8, 16
+LORA = {"r": 8, "alpha": 16}
+LLAMA_7B = {"hidden_size": 4096, "intermediate_size": 11008, "num_attention_heads": 32, "num_key_value_heads": 32,
+            "vocab_size": 32000}
+FULL_EVA = {"width": 1408, "mlp": 6144, "blocks": 40, "patch": 14, "file_grid": 16}
+FULL_VOCAB = 32000
 
 
 class Random:
@@ -41,11 +52,11 @@ class Random:
 
 
 def eva_state(r: Random) -> dict:
-    w, m = EVA_WIDTH, EVA_MLP
-    sd = {"cls_token": r.normal(1, 1, w), "pos_embed": r.normal(1, 1 + EVA_FILE_GRID ** 2, w),
-          "patch_embed.proj.weight": r.normal(w, 3, EVA_PATCH, EVA_PATCH, std=1 / math.sqrt(3 * EVA_PATCH ** 2)),
+    w, m, patch = EVA["width"], EVA["mlp"], EVA["patch"]
+    sd = {"cls_token": r.normal(1, 1, w), "pos_embed": r.normal(1, 1 + EVA["file_grid"] ** 2, w),
+          "patch_embed.proj.weight": r.normal(w, 3, patch, patch, std=1 / math.sqrt(3 * patch ** 2)),
           "patch_embed.proj.bias": r.normal(w, std=0.1)}
-    for n in range(EVA_BLOCKS):
+    for n in range(EVA["blocks"]):
         p = f"blocks.{n}."
         sd.update({p + "norm1.weight": r.normal(w, std=0.1, mean=1), p + "norm1.bias": r.normal(w, std=0.1),
                    p + "attn.qkv.weight": r.weight(3 * w, w), p + "attn.q_bias": r.normal(w, std=0.1),
@@ -57,32 +68,36 @@ def eva_state(r: Random) -> dict:
     return {k: v.half() for k, v in sd.items()}  # LAVIS ships the ViT in fp16
 
 
-def llama_state(r: Random) -> dict:
+def llama_state(r: Random) -> LazyState:
+    """fp16 tensors made in key order as the shards are written (13.5 GB at 7B size)."""
     c = LLAMA
     d, f, v = c["hidden_size"], c["intermediate_size"], c["vocab_size"]
-    sd = {"model.embed_tokens.weight": r.normal(v, d), "model.norm.weight": r.normal(d, std=0.1, mean=1),
-          "lm_head.weight": r.weight(v, d, gain=3.0)}
+    makers = {"model.embed_tokens.weight": ((v, d), lambda: r.normal(v, d)),
+              "model.norm.weight": ((d,), lambda: r.normal(d, std=0.1, mean=1)),
+              "lm_head.weight": ((v, d), lambda: r.weight(v, d, gain=3.0))}
     for i in range(c["num_hidden_layers"]):
         p = f"model.layers.{i}."
-        sd.update({p + "input_layernorm.weight": r.normal(d, std=0.1, mean=1),
-                   p + "post_attention_layernorm.weight": r.normal(d, std=0.1, mean=1),
-                   **{p + f"self_attn.{x}_proj.weight": r.weight(d, d) for x in "qkvo"},
-                   p + "mlp.gate_proj.weight": r.weight(f, d), p + "mlp.up_proj.weight": r.weight(f, d),
-                   p + "mlp.down_proj.weight": r.weight(d, f)})
-    return {k: t.half() for k, t in sd.items()}
+        makers.update({p + "input_layernorm.weight": ((d,), lambda: r.normal(d, std=0.1, mean=1)),
+                       p + "post_attention_layernorm.weight": ((d,), lambda: r.normal(d, std=0.1, mean=1)),
+                       **{p + f"self_attn.{x}_proj.weight": ((d, d), lambda: r.weight(d, d)) for x in "qkvo"},
+                       p + "mlp.gate_proj.weight": ((f, d), lambda: r.weight(f, d)),
+                       p + "mlp.up_proj.weight": ((f, d), lambda: r.weight(f, d)),
+                       p + "mlp.down_proj.weight": ((d, f), lambda: r.weight(d, f))})
+    return LazyState({n: (shape, torch.float16) for n, (shape, _) in makers.items()}, lambda n: makers[n][1]())
 
 
 def minigptv2_state(r: Random, spelling: str, ln_vision: bool) -> dict:
     d = LLAMA["hidden_size"]
-    sd = {"llama_proj.weight": r.weight(d, 4 * EVA_WIDTH), "llama_proj.bias": r.normal(d, std=0.1)}
+    w, rank = EVA["width"], LORA["r"]
+    sd = {"llama_proj.weight": r.weight(d, 4 * w), "llama_proj.bias": r.normal(d, std=0.1)}
     for i in range(LLAMA["num_hidden_layers"]):
         for proj in ("q_proj", "v_proj"):
             # B is zero at the start of LoRA training; a trained one is not, and must visibly change the output
-            sd[lora_key(i, proj, "A", spelling)] = r.weight(LORA_R, d)
-            sd[lora_key(i, proj, "B", spelling)] = r.weight(d, LORA_R, gain=0.5)
+            sd[lora_key(i, proj, "A", spelling)] = r.weight(rank, d)
+            sd[lora_key(i, proj, "B", spelling)] = r.weight(d, rank, gain=0.5)
     if ln_vision:
-        sd["ln_vision.weight"] = r.normal(EVA_WIDTH, std=0.1, mean=1)
-        sd["ln_vision.bias"] = r.normal(EVA_WIDTH, std=0.1)
+        sd["ln_vision.weight"] = r.normal(w, std=0.1, mean=1)
+        sd["ln_vision.bias"] = r.normal(w, std=0.1)
     return sd
 
 
@@ -98,23 +113,33 @@ def main(argv=None) -> None:
     p.add_argument("--llama-7b-layers", type=int, default=0,
                    help="LLaMA-2-7B widths (4096, 32 heads, MLP 11008, vocab 32000) with this many layers, for speed "
                         "and size measurements (the tokenizer stays the project's 1000-id one)")
+    p.add_argument("--full", action="store_true",
+                   help="the official sizes: EVA ViT-g, LoRA r 64, LLaMA-2-7B and a 32,000-id tokenizer (15.6 GB)")
     args = p.parse_args(argv)
-    if args.llama_7b_layers:
-        LLAMA.update(hidden_size=4096, intermediate_size=11008, num_attention_heads=32, num_key_value_heads=32,
-                     num_hidden_layers=args.llama_7b_layers, vocab_size=32000)
+    if args.llama_7b_layers or args.full:
+        LLAMA.update(LLAMA_7B, num_hidden_layers=32 if args.full else args.llama_7b_layers)
+    if args.full:
+        EVA.update(FULL_EVA)
+        LORA.update(r=64)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    tokenizer = TOOLS / "tokenizer.json"
+    if args.full:
+        tokenizer = out / "tokenizer-32000.json"
+        tokenizer.write_text(json.dumps(tokenizer_json(*widen(*read_tokenizer(TOOLS / "tokenizer.json"), FULL_VOCAB)),
+                                        ensure_ascii=False) + "\n", encoding="utf-8")
     r = Random(args.seed)
     torch.save(eva_state(r), out / "eva_vit_g.pth")
-    llama = llama_state(r)
+    write_llama_folder(out / "llama", llama_state(r), LLAMA, tokenizer, args.llama_format)
+    if args.full:
+        tokenizer.unlink()  # copied into llama/
     model = minigptv2_state(r, args.lora_spelling, args.ln_vision)
     for key in args.drop:
         if key not in model:
             raise SystemExit(f"--drop {key}: no such key")
         del model[key]
-    config = {"model": {"arch": "minigpt_v2", "lora_r": LORA_R, "lora_alpha": LORA_ALPHA, "image_size": 448}}
+    config = {"model": {"arch": "minigpt_v2", "lora_r": LORA["r"], "lora_alpha": LORA["alpha"], "image_size": 448}}
     torch.save({"model": model, "config": config, "epoch": 0}, out / "minigptv2_checkpoint.pth")
-    write_llama_folder(out / "llama", llama, LLAMA, TOOLS / "tokenizer.json", args.llama_format)
     print(f"wrote {out}")
 
 

@@ -98,6 +98,33 @@ def tokenizer_json(pieces: list[str], merges: list[tuple[str, str]]) -> dict:
     }
 
 
+def widen(pieces: list[str], merges: list[tuple[str, str]], vocab_size: int) -> tuple[list[str], list[tuple[str, str]]]:
+    """More pieces for a trained vocabulary, up to vocab_size, each one merge of two known pieces ranked after
+    every trained merge: a valid tokenizer of a real LLaMA's size (32,000 ids) for full-size rehearsals, whose
+    extra pieces are rare joins of words and endings that plain text seldom reaches."""
+    pieces, merges = list(pieces), list(merges)
+    known = set(pieces)
+    learned = [p for p in pieces[len(SPECIALS) + len(BYTE_PIECES):] if not UNMERGEABLE & set(p)]
+    heads = [p for p in learned if p.startswith(SPACE)]
+    tails = [p for p in learned if not p.startswith(SPACE)]
+    for a in heads + tails:
+        for b in tails:
+            if len(pieces) >= vocab_size:
+                return pieces, merges
+            if a + b not in known:
+                pieces.append(a + b)
+                merges.append((a, b))
+                known.add(a + b)
+    raise ValueError(f"cannot widen a {len(known)}-piece vocabulary to {vocab_size} by joining its pieces")
+
+
+def read_tokenizer(path: str | Path) -> tuple[list[str], list[tuple[str, str]]]:
+    """(pieces in id order, merges in rank order) of a tokenizer.json written by tokenizer_json."""
+    model = json.loads(Path(path).read_text(encoding="utf-8"))["model"]
+    pieces = [p for p, _ in sorted(model["vocab"].items(), key=lambda kv: kv[1])]
+    return pieces, [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in model["merges"]]
+
+
 def write_tokenizer(corpus: list[str], vocab_size: int, path: str | Path) -> None:
     pieces, merges = train_bpe(corpus, vocab_size)
     Path(path).write_text(json.dumps(tokenizer_json(pieces, merges), ensure_ascii=False, indent=1) + "\n",
