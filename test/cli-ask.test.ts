@@ -42,7 +42,11 @@ describe('minigpt-bot ask', () => {
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     const answer = JSON.parse(lines[0]!);
-    expect(Object.keys(answer).sort()).toEqual(['entities', 'raw', 'task', 'text', 'timings']);
+    expect(Object.keys(answer).sort()).toEqual(['counters', 'entities', 'followUps', 'load', 'peakRssMb', 'raw', 'task', 'text', 'timings', 'visionCached']);
+    expect(answer.followUps).toEqual([]);
+    expect(answer.load).toMatchObject({ device: 'cpu' });
+    expect(answer.timings.firstToken).toBeGreaterThanOrEqual(answer.timings.prefill);
+    expect(answer.timings.msPerToken).toBeGreaterThan(0);
     expect(answer.task).toBe('refer');
     expect(answer.raw.length).toBeGreaterThan(0);
     expect(Array.isArray(answer.entities)).toBe(true);
@@ -50,6 +54,19 @@ describe('minigpt-bot ask', () => {
     expect(answer.timings.tokens).toBe(12);
     const drawn = await sharp(out).metadata();
     expect([drawn.format, drawn.width, drawn.height]).toEqual(['png', 640, 480]);
+  });
+
+  it('asks each --follow-up in the same conversation, from the cached image and prefix', async () => {
+    const { code, stdout, stderr } = await spawnCli('--image', PHOTO, ...MINI, '--greedy', '--json',
+      '--follow-up', '[identify] {<10><20><50><60>}', '--follow-up', 'and now?', '[refer] the red circle');
+    expect(code, stderr).toBe(0);
+    const answer = JSON.parse(stdout);
+    expect(answer.followUps.map((f: { task: string }) => f.task)).toEqual(['identify', 'chat']);
+    expect(answer.counters.visionRuns).toBe(1);
+    expect(answer.followUps.every((f: { visionCached: boolean; timings: { vision: number } }) => f.visionCached && f.timings.vision === 0)).toBe(true);
+    expect(answer.counters.cacheHits).toBe(2);
+    const plain = await ask('--image', PHOTO, ...MINI, '--greedy', '[refer] the red circle', '--follow-up', 'and now?');
+    expect(plain.stdout.split('\n')).toEqual(['> the red circle', expect.any(String), '> and now?', expect.any(String)]);
   });
 
   it('takes the task from --task and gives the same greedy answer as the tagged text', async () => {
@@ -69,6 +86,7 @@ describe('minigpt-bot ask', () => {
       [['--image', PHOTO, '--frobnicate', 'hi'], /frobnicate/],
       [['--image', PHOTO, '--max-tokens', 'lots', 'hi'], /--max-tokens must be a positive integer/],
       [['--image', PHOTO, '--model', MINI_MODEL_DIR], /nothing to ask/],
+      [['--image', PHOTO, '--model', MINI_MODEL_DIR, '--follow-up', ' ', 'hi'], /--follow-up needs a question/],
       [['--image', join(dir, 'missing.png'), '--model', MINI_MODEL_DIR, 'hi'], /cannot read image/],
       [['--image', corrupt, '--model', MINI_MODEL_DIR, 'hi'], /not an image/],
       [['--image', PHOTO, '--model', dir, 'hi'], /no model at/],

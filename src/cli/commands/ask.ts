@@ -9,11 +9,11 @@ import { InputError } from '../../inference/errors.ts';
 import { DEFAULT_MODEL_DIR } from '../../inference/model-dir.ts';
 import { readModelInfo } from '../../inference/model-config.ts';
 import type { Device } from '../../inference/sessions.ts';
-import type { GenerateResult, TaskId } from '../../inference/types.ts';
+import type { GenerateResult, TaskId, Turn } from '../../inference/types.ts';
 import { annotate } from '../../render/annotate.ts';
 import { describeAnswer } from '../../render/describe.ts';
 
-export const summary = 'one question about an image: --image PATH [--model DIR] [--task T] [--json] [--out FILE.png] "TEXT"';
+export const summary = 'one question about an image, and follow-ups: --image PATH [--model DIR] [--task T] [--follow-up TEXT] [--json] "TEXT"';
 
 const USAGE = `usage: minigpt-bot ask --image PATH [options] "TEXT"
   TEXT may start with a task identifier: "[refer] the red circle"
@@ -23,19 +23,25 @@ const USAGE = `usage: minigpt-bot ask --image PATH [options] "TEXT"
   --greedy           greedy decoding instead of the model's sampling
   --seed N           seed for sampling, to reproduce an answer
   --max-tokens N     stop after N new tokens
-  --json             print {task, raw, text, entities, timings} as one JSON object
-  --out FILE.png     write the image with the boxes drawn`;
+  --follow-up TEXT   ask TEXT next in the same conversation (repeatable; may start with a task identifier)
+  --json             print {task, raw, text, entities, timings, followUps, load, counters} as one JSON object
+  --out FILE.png     write the image with the boxes drawn (of the last answer)`;
 const DEVICES: readonly Device[] = ['cpu', 'webgpu', 'cuda'];
 /** A local file has no upload limit; this only stops a runaway encode. */
 const OUT_MAX_BYTES = 64 * 1024 * 1024;
 
 class UsageError extends Error {}
 
+interface Question {
+  task: TaskId;
+  text: string;
+}
+
 interface AskArgs {
   image: string;
   model: string;
-  task: TaskId;
-  text: string;
+  /** The first question, then each follow-up, in order. */
+  questions: Question[];
   device: Device;
   json: boolean;
   out?: string;
@@ -60,6 +66,7 @@ function parse(argv: string[]): AskArgs | 'help' {
         json: { type: 'boolean', default: false },
         out: { type: 'string' },
         'max-tokens': { type: 'string' },
+        'follow-up': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -76,6 +83,11 @@ function parse(argv: string[]): AskArgs | 'help' {
     if (!task) throw new UsageError(`unknown --task '${values.task}' (vqa, caption, grounding, refer, identify, detection, chat)`);
   }
   if (!tagged.text && (task === undefined || task === 'chat')) throw new UsageError('nothing to ask: give the question as TEXT');
+  const followUps = (values['follow-up'] ?? []).map((text): Question => {
+    const next = splitTaskTag(text);
+    if (!next.text && (next.task === undefined || next.task === 'chat')) throw new UsageError('--follow-up needs a question');
+    return { task: next.task ?? 'chat', text: next.text };
+  });
   const device = (values.device ?? 'cpu') as Device;
   if (!DEVICES.includes(device)) throw new UsageError(`unknown --device '${values.device}' (cpu, webgpu, cuda)`);
   const seed = values.seed === undefined ? undefined : Number(values.seed);
@@ -87,8 +99,7 @@ function parse(argv: string[]): AskArgs | 'help' {
   return {
     image: values.image,
     model: values.model ?? DEFAULT_MODEL_DIR,
-    task: task ?? 'chat',
-    text: tagged.text,
+    questions: [{ task: task ?? 'chat', text: tagged.text }, ...followUps],
     device,
     json: values.json,
     out: values.out,
@@ -99,17 +110,36 @@ function parse(argv: string[]): AskArgs | 'help' {
 }
 
 const ms = (value: number): number => Math.round(value * 10) / 10;
+/** The process's peak resident memory so far, the inference worker's included (threads share it). */
+const peakRssMb = (): number => Math.round(process.resourceUsage().maxRSS / 1024);
 
-function report(args: AskArgs, result: GenerateResult): { text: string; json: object; pixelEntities: ReturnType<typeof entitiesToPixels> } {
+interface Report {
+  text: string;
+  json: Record<string, unknown>;
+  pixelEntities: ReturnType<typeof entitiesToPixels>;
+}
+
+function report(question: Question, result: GenerateResult): Report {
   const parsed = parseAnswer(result.raw);
   const pixelEntities = entitiesToPixels(parsed.entities, result.imageSize);
   const t = result.timings;
   const json = {
-    task: args.task,
+    task: question.task,
     raw: result.raw,
     text: parsed.text,
     entities: pixelEntities,
-    timings: { preprocess: ms(t.preprocessMs), vision: ms(t.visionMs), prefill: ms(t.prefillMs), decode: ms(t.decodeMs), tokens: t.tokens },
+    timings: {
+      preprocess: ms(t.preprocessMs),
+      vision: ms(t.visionMs),
+      prefill: ms(t.prefillMs),
+      firstToken: ms(t.firstTokenMs),
+      decode: ms(t.decodeMs),
+      tokens: t.tokens,
+      prefillTokens: t.prefillTokens,
+      // decode time covers every token after the first, which the prefill gave
+      msPerToken: t.tokens > 1 ? ms(t.decodeMs / (t.tokens - 1)) : null,
+    },
+    visionCached: result.visionCached,
   };
   return { text: describeAnswer(parsed.text, pixelEntities), json, pixelEntities };
 }
@@ -135,20 +165,31 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`minigpt-bot ask: ${err.message} (see minigpt-bot ask --help)`);
     return EXIT_USAGE;
   }
+  const loadStarted = performance.now();
   const engine = await Engine.load(args.model, { device: args.device, warn: (line) => console.error(line) });
+  const load = { ms: ms(performance.now() - loadStarted), device: engine.device, peakRssMb: peakRssMb() };
   try {
     const generation = {
       ...(args.greedy ? { doSample: false } : {}),
       ...(args.seed !== undefined ? { seed: args.seed } : {}),
       ...(args.maxTokens !== undefined ? { maxNewTokens: args.maxTokens } : {}),
     };
-    const result = await engine.generate({ conversation: 'cli', image, history: [], task: args.task, question: args.text, generation });
-    const { text, json, pixelEntities } = report(args, result);
+    const history: Turn[] = [];
+    const reports: Report[] = [];
+    for (const question of args.questions) {
+      const result = await engine.generate({ conversation: 'cli', image, history: [...history], task: question.task, question: question.text, generation });
+      history.push({ task: question.task, question: question.text, answer: result.raw });
+      reports.push(report(question, result));
+      if (!args.json) console.log(args.questions.length > 1 ? `> ${question.text}\n${reports.at(-1)!.text}` : reports.at(-1)!.text);
+    }
     if (args.out) {
-      const drawn = await annotate(image, pixelEntities, { maxBytes: OUT_MAX_BYTES });
+      const drawn = await annotate(image, reports.at(-1)!.pixelEntities, { maxBytes: OUT_MAX_BYTES });
       await writeFile(args.out, drawn.bytes);
     }
-    console.log(args.json ? JSON.stringify(json) : text);
+    if (args.json) {
+      const [first, ...followUps] = reports.map((r) => r.json);
+      console.log(JSON.stringify({ ...first, followUps, load, counters: await engine.counters(), peakRssMb: peakRssMb() }));
+    }
     return 0;
   } catch (err) {
     if (!(err instanceof InputError)) throw err;
