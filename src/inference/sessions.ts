@@ -1,7 +1,8 @@
-import { availableParallelism } from 'node:os';
+import { availableParallelism, totalmem } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { providerUnavailable } from './execution-provider.ts';
+import { KEEP_FP16, planFp16Weights } from './weight-memory.ts';
 
 export type Device = 'cpu' | 'webgpu' | 'cuda';
 
@@ -44,10 +45,17 @@ export class ModelSessions {
     };
     if (device !== 'cpu') {
       const reason = providerUnavailable(device) ?? (await providerProblem(modelDir, device, base));
-      if (!reason) return new ModelSessions(await openAll(modelDir, { ...base, executionProviders: [device] }), device);
+      if (!reason) return new ModelSessions(await openAll(modelDir, () => ({ ...base, executionProviders: [device] })), device);
       warn(`inference: execution provider '${device}' is not available (${reason}); running on the CPU`);
     }
-    return new ModelSessions(await openAll(modelDir, { ...base, executionProviders: ['cpu'] }), 'cpu');
+    const fp16 = await planFp16Weights(modelDir, SESSION_FILES);
+    if (fp16.keep.length > 0) {
+      const gb = (bytes: number): string => (bytes / 2 ** 30).toFixed(1);
+      warn(`inference: widened to fp32 this model's weights would take ${gb(fp16.widenedBytes)} of ${gb(totalmem())} GiB; `
+        + `${fp16.keep.map((n) => SESSION_FILES[n]).join(', ')} keep fp16 weights and widen each as it is used (slower; an int8 or int4 export is faster on a CPU)`);
+    }
+    const cpu = { ...base, executionProviders: ['cpu'] };
+    return new ModelSessions(await openAll(modelDir, (name) => (fp16.keep.includes(name) ? { ...cpu, ...KEEP_FP16 } : cpu)), 'cpu');
   }
 
   /**
@@ -91,8 +99,11 @@ async function providerProblem(modelDir: string, device: Device, base: ort.Infer
   }
 }
 
-async function openAll(modelDir: string, options: ort.InferenceSession.SessionOptions): Promise<Record<SessionName, ort.InferenceSession>> {
+async function openAll(
+  modelDir: string,
+  options: (name: SessionName) => ort.InferenceSession.SessionOptions,
+): Promise<Record<SessionName, ort.InferenceSession>> {
   const names = Object.keys(SESSION_FILES) as SessionName[];
-  const sessions = await Promise.all(names.map((n) => ort.InferenceSession.create(join(modelDir, SESSION_FILES[n]), options)));
+  const sessions = await Promise.all(names.map((n) => ort.InferenceSession.create(join(modelDir, SESSION_FILES[n]), options(n))));
   return Object.fromEntries(names.map((n, i) => [n, sessions[i]!])) as Record<SessionName, ort.InferenceSession>;
 }
