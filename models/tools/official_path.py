@@ -3,6 +3,7 @@ official MiniGPT-v2 demo does through Hugging Face `generate` (greedy, KV cache 
 re-prefilled from the full prompt with the image embeddings kept from upload), timed, one JSON line per request.
 
     /usr/bin/python3 models/tools/official_path.py --model DIR --threads N < requests.jsonl
+    python3 models/tools/official_path.py --files DIR [--image-size 448] --device cuda --dtype fp16 < requests.jsonl
 
 A request is one line: {"pixels": "<raw little-endian float32 [3,S,S] file>", "tokens": 16,
                         "turns": [{"seg0": [ids], "seg1": [ids]}, ...]}
@@ -15,10 +16,17 @@ Weights come from the model directory's ONNX initializers, so every directory th
 engine uses. That exporter names norms, biases and embeddings after their parameters, but stores every Linear
 weight transposed under a generated name; those are assigned in the order the graph consumes them, which is the
 order of the forward pass, and every shape and parameter is checked, so a graph of another layout (the official
-checkpoint exporter's, a quantized one) is refused with one line."""
+checkpoint exporter's, a quantized one) is refused with one line.
+
+--files reads the official checkpoint files instead (DIR/eva_vit_g.pth, DIR/minigptv2_checkpoint.pth, DIR/llama),
+as the official code loads them: the EVA blocks but the last, the position table resized to the image size,
+ln_vision (identity when the checkpoint has none), llama_proj, and LLaMA with each LoRA delta merged into its
+weight (peft's merge). --device cuda --dtype fp16 runs it as the official demo does on a GPU (fp16 weights under
+autocast); the answer line then adds the GPU memory PyTorch allocated at most."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
 import sys
@@ -32,8 +40,8 @@ from onnx import numpy_helper
 
 TOOLS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TOOLS))
-from minigptv2.config import load_config  # noqa: E402
-from minigptv2.model import MiniGPTv2  # noqa: E402
+from minigptv2.config import ModelConfig, TokensConfig, load_config  # noqa: E402
+from minigptv2.model import MiniGPTv2, Rotary, interpolate_pos_embed  # noqa: E402
 
 PREFIX = "m."
 
@@ -122,6 +130,74 @@ def load_model(model_dir: Path) -> MiniGPTv2:
     return model
 
 
+def _empty(cfg: ModelConfig, device: str, dtype: torch.dtype) -> MiniGPTv2:
+    """The architecture with uninitialised weights on `device` (a 7B is not worth initialising on the CPU first)."""
+    try:
+        with torch.device("meta"):
+            model = MiniGPTv2(cfg)
+    except (AttributeError, TypeError):  # torch < 2.0: no device context; fine for the small checks it runs
+        return MiniGPTv2(cfg).to(device=device, dtype=dtype)
+    model = model.to_empty(device=device).to(dtype)
+    model.rotary = Rotary(cfg.llm.head_dim, cfg.llm.rope_theta).to(device)  # its buffer was never computed
+    return model
+
+
+def load_official(files: Path, image_size: int, device: str, dtype: torch.dtype) -> MiniGPTv2:
+    from official.checkpoints import LlamaFolder, MiniGPTv2Checkpoint, load_eva
+    from official.plan import make_plan
+    eva = load_eva(files / "eva_vit_g.pth")
+    ckpt, llama = MiniGPTv2Checkpoint(files / "minigptv2_checkpoint.pth"), LlamaFolder(files / "llama")
+    plan = make_plan(eva, ckpt, llama, image_size)
+    if plan.problems:
+        raise ValueError("; ".join(plan.problems[:3]))
+    tokens = TokensConfig(unk=0, bos=int(llama.config.get("bos_token_id", 1)), eos=int(llama.config.get("eos_token_id", 2)))
+    model = _empty(ModelConfig(name="official", description="", vision=plan.vision, llm=plan.llm, tokens=tokens), device, dtype)
+    params = dict(model.named_parameters())
+
+    def put(name: str, value: torch.Tensor) -> None:
+        target = params.pop(name)
+        if tuple(value.shape) != tuple(target.shape):
+            raise ValueError(f"{name}: shape {tuple(value.shape)}, expected {tuple(target.shape)}")
+        with torch.no_grad():
+            target.copy_(value.to(device=device, dtype=dtype))
+
+    for name in list(params):
+        if name.startswith("visual_encoder."):
+            key = name[len("visual_encoder."):]
+            value = eva.get(key)
+            put(name, interpolate_pos_embed(value, plan.vision.grid) if key == "pos_embed" else value)
+        elif name.startswith("ln_vision."):
+            put(name, ckpt.get(name) if plan.ln_vision_from_checkpoint else torch.ones_like(params[name], device="cpu")
+                if name.endswith("weight") else torch.zeros_like(params[name], device="cpu"))
+        elif name.startswith("llama_proj."):
+            put(name, ckpt.get(name))
+    for name in [n for n in params if n.startswith("llama_model.")]:
+        key = name[len("llama_model."):]
+        value = llama.get(key)
+        parts = key.split(".")
+        if len(parts) > 4 and parts[3] == "self_attn" and (int(parts[2]), parts[4]) in plan.lora_keys:
+            a, b = plan.lora_keys[(int(parts[2]), parts[4])]
+            value = value + plan.lora_scaling * (ckpt.get(b) @ ckpt.get(a))
+        put(name, value)
+    if params:
+        raise ValueError(f"no weights for {sorted(params)[:3]}")
+    return model.eval()
+
+
+def precision(model: MiniGPTv2):
+    """fp16 weights run under autocast, as the official demo runs them (its maybe_autocast): matmuls in fp16,
+    norms and softmax in fp32."""
+    weight = next(model.parameters())
+    if weight.is_cuda and weight.dtype == torch.float16:
+        return torch.autocast("cuda", dtype=torch.float16)
+    return contextlib.nullcontext()
+
+
+def _sync(model: MiniGPTv2) -> None:
+    if next(model.parameters()).is_cuda:
+        torch.cuda.synchronize()
+
+
 def ms(since: float) -> float:
     return (time.perf_counter() - since) * 1000.0
 
@@ -132,7 +208,7 @@ def generate(model: MiniGPTv2, embeds: torch.Tensor, tokens: int, eos: int) -> d
     as LlamaForCausalLM computes them), then one token per step with the KV cache, the attention mask grown by
     one and position ids from its cumulative sum; EOS is masked so exactly `tokens` tokens are produced."""
     began = time.perf_counter()
-    mask = torch.ones(1, embeds.shape[1], dtype=torch.long)
+    mask = torch.ones(1, embeds.shape[1], dtype=torch.long, device=embeds.device)
     positions = (mask.cumsum(-1) - 1)
     logits, past = model.decode(embeds, mask, positions, None)
     ids = []
@@ -142,7 +218,7 @@ def generate(model: MiniGPTv2, embeds: torch.Tensor, tokens: int, eos: int) -> d
     prefill_ms = ttft_ms = ms(began)
     t = time.perf_counter()
     for _ in range(tokens - 1):
-        step = model.embed(torch.tensor([[ids[-1]]]))
+        step = model.embed(torch.tensor([[ids[-1]]], device=embeds.device))
         mask = torch.cat([mask, mask.new_ones(1, 1)], dim=-1)
         positions = (mask.cumsum(-1) - 1)[:, -1:]
         logits, past = model.decode(step, mask, positions, past)
@@ -163,14 +239,17 @@ def run_request(model: MiniGPTv2, request: dict) -> dict:
     tokens = int(request["tokens"])
     if not 1 <= tokens <= 4096:
         raise ValueError("tokens must be between 1 and 4096")
+    weight = next(model.parameters())
+    _sync(model)
     t = time.perf_counter()
-    image = model.encode_image(torch.from_numpy(pixels.reshape(1, 3, size, size)))
+    image = model.encode_image(torch.from_numpy(pixels.reshape(1, 3, size, size)).to(weight.device, weight.dtype))
+    _sync(model)
     vision_ms = ms(t)
     turns = []
     for i, turn in enumerate(request["turns"]):
         t = time.perf_counter()
-        seg0 = model.embed(torch.tensor([turn["seg0"]], dtype=torch.long))
-        seg1 = model.embed(torch.tensor([turn["seg1"]], dtype=torch.long))
+        seg0 = model.embed(torch.tensor([turn["seg0"]], dtype=torch.long, device=weight.device))
+        seg1 = model.embed(torch.tensor([turn["seg1"]], dtype=torch.long, device=weight.device))
         embeds = torch.cat([seg0, image, seg1], dim=1)
         embed_ms = ms(t)
         out = generate(model, embeds, tokens, cfg.tokens.eos)
@@ -181,28 +260,41 @@ def run_request(model: MiniGPTv2, request: dict) -> dict:
         out["prefill_tokens"] = int(embeds.shape[1])
         turns.append(out)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    return {"vision_ms": vision_ms, "turns": turns, "peak_rss_mb": peak}
+    answer = {"vision_ms": vision_ms, "turns": turns, "peak_rss_mb": peak}
+    if weight.is_cuda:
+        answer["gpu_max_allocated_mb"] = torch.cuda.max_memory_allocated() / 2 ** 20
+    return answer
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Time the official generation path on a model directory.")
-    parser.add_argument("--model", type=Path, required=True)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", type=Path, help="a model directory exported by the reference")
+    source.add_argument("--files", type=Path, help="the official checkpoint files (eva_vit_g.pth, minigptv2_checkpoint.pth, llama/)")
+    parser.add_argument("--image-size", type=int, default=448, help="with --files: the square input size")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="with --files")
+    parser.add_argument("--dtype", choices=["fp32", "fp16"], default="fp32", help="with --files")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = parser.parse_args()
     torch.set_num_threads(max(1, args.threads))
     try:
         t = time.perf_counter()
-        model = load_model(args.model)
+        if args.files:
+            dtype = torch.float16 if args.dtype == "fp16" else torch.float32
+            model = load_official(args.files, args.image_size, args.device, dtype)
+        else:
+            model = load_model(args.model)
         load_ms = ms(t)
     except (OSError, ValueError, KeyError) as err:
-        print(json.dumps({"error": f"cannot load {args.model}: {err}"}), flush=True)
+        print(json.dumps({"error": f"cannot load {args.model or args.files}: {err}"}), flush=True)
         sys.exit(1)
     print(json.dumps({"ready": True, "load_ms": load_ms, "threads": torch.get_num_threads()}), flush=True)
     for line in sys.stdin:
         if not line.strip():
             continue
         try:
-            answer = run_request(model, json.loads(line))
+            with precision(model):
+                answer = run_request(model, json.loads(line))
         except (OSError, ValueError, KeyError, TypeError) as err:
             answer = {"error": str(err)}
         print(json.dumps(answer), flush=True)

@@ -59,3 +59,50 @@ class LoadFromOnnxTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class LoadOfficialFilesTest(unittest.TestCase):
+    """--files: the official checkpoint files loaded as the official code does must compute what the independent
+    forward (test/helpers/official_forward.py: its own readers, LoRA unmerged, no KV cache) computes."""
+
+    def test_first_logits_and_greedy_ids_equal_the_independent_forward(self):
+        from minigptv2.config import PromptConfig
+        from minigptv2.preprocess import pixel_values
+        from minigptv2.prompt import build_segments
+        from minigptv2.tokenizer import Tokenizer
+        from official_path import generate, load_official
+        from PIL import Image
+
+        image, question, steps = ROOT / "test" / "fixtures" / "images" / "photo-640x480.jpg", "what colour is it?", 6
+        with tempfile.TemporaryDirectory() as tmp:
+            files = Path(tmp) / "files"
+            subprocess.run([sys.executable, str(TOOLS / "make_official_fixture.py"), "--out", str(files), "--ln-vision"],
+                           check=True, stdout=subprocess.DEVNULL)
+            cases, out = Path(tmp) / "cases.json", Path(tmp) / "ref.json"
+            cases.write_text(json.dumps([{"image": str(image), "task": "vqa", "question": question, "steps": steps}]))
+            subprocess.run([sys.executable, str(ROOT / "test" / "helpers" / "official_forward.py"), str(files), "112",
+                            str(out), str(cases)], check=True)
+            ref = json.loads(out.read_text())[0]
+            model = load_official(files, 112, "cpu", torch.float32)
+            tok = Tokenizer(files / "llama" / "tokenizer.json")
+        self.assertNotIn(2, ref["greedy_ids"])  # the official path holds EOS back; the reference does not
+        with torch.no_grad():
+            pixels = pixel_values(Image.open(image), model.cfg.vision)[None]
+            seg0, seg1 = build_segments(tok, PromptConfig(), [], "vqa", question)
+            embeds = torch.cat([model.embed(torch.tensor([seg0])), model.encode_image(pixels), model.embed(torch.tensor([seg1]))], 1)
+            mask = torch.ones(1, embeds.shape[1], dtype=torch.long)
+            logits, _ = model.decode(embeds, mask, mask.cumsum(-1) - 1)
+            ids = generate(model, embeds, steps, 2)["ids"]
+        first, want = logits[0, -1].numpy(), np.array(ref["first_logits"])
+        self.assertLess(np.abs(first - want).max() / np.abs(want).max(), 1e-4)
+        self.assertEqual(ids, ref["greedy_ids"])
+
+    def test_a_missing_lora_tensor_is_refused(self):
+        from official_path import load_official
+        with tempfile.TemporaryDirectory() as tmp:
+            files = Path(tmp) / "files"
+            subprocess.run([sys.executable, str(TOOLS / "make_official_fixture.py"), "--out", str(files), "--drop",
+                            "llama_model.base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight"],
+                           check=True, stdout=subprocess.DEVNULL)
+            with self.assertRaisesRegex(ValueError, "lora_B"):
+                load_official(files, 112, "cpu", torch.float32)
