@@ -1,7 +1,9 @@
 """An independent PyTorch forward of MiniGPT-v2, written from the official architecture and run directly on the
 official-format checkpoint files (EVA .pth, MiniGPT-v2 .pth, Hugging Face LLaMA folder). It shares no model or
 reader code with the exporter: LoRA is applied unmerged (x W^T + s x A^T B^T, as peft does), attention is
-recomputed over the whole sequence at every step (no KV cache), and safetensors are read here on their own.
+recomputed over the whole sequence at every step (no KV cache), and safetensors are read here on their own,
+memory-mapped, one tensor at a time (a full-size 7B runs in about 6 GB). OFFICIAL_FORWARD_THREADS sets torch's
+threads (default 1).
 
     /usr/bin/python3 test/helpers/official_forward.py FILES_DIR IMAGE_SIZE OUT.json CASES.json
 
@@ -9,6 +11,8 @@ CASES.json: [{"image": path, "task": ..., "question": ..., "steps": n}]. Prompt 
 project's reference tokenizer, prompt rules and PIL preprocessing (checked against the TypeScript side elsewhere)."""
 import json
 import math
+import mmap
+import os
 import struct
 import sys
 from pathlib import Path
@@ -25,32 +29,42 @@ from minigptv2.preprocess import pixel_values  # noqa: E402
 from minigptv2.prompt import build_segments  # noqa: E402
 from minigptv2.tokenizer import Tokenizer  # noqa: E402
 
-torch.set_num_threads(1)
+torch.set_num_threads(int(os.environ.get("OFFICIAL_FORWARD_THREADS", "1")))
 
 
-def read_safetensors(path):
-    blob = Path(path).read_bytes()
-    (n,) = struct.unpack("<Q", blob[:8])
-    header = json.loads(blob[8:8 + n])
-    out = {}
-    for name, e in header.items():
-        if name == "__metadata__":
-            continue
+class SafetensorsWeights:
+    """The tensors of safetensors shards, memory-mapped and widened to float32 one at a time as they are asked for,
+    so a 7B LLaMA runs layer by layer in a few GB."""
+
+    def __init__(self, paths):
+        self.entries = {}
+        for path in paths:
+            with open(path, "rb") as f:
+                blob = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            (n,) = struct.unpack("<Q", blob[:8])
+            for name, e in json.loads(blob[8:8 + n]).items():
+                if name != "__metadata__":
+                    self.entries[name] = (blob, 8 + n, e)
+
+    def __getitem__(self, name):
+        blob, base, e = self.entries[name]
         a, b = e["data_offsets"]
         dtype = {"F16": np.float16, "F32": np.float32}[e["dtype"]]
-        out[name] = torch.from_numpy(np.frombuffer(blob[8 + n + a:8 + n + b], dtype=dtype).reshape(e["shape"]).astype(np.float32))
-    return out
+        return torch.from_numpy(np.frombuffer(blob, dtype=dtype, count=(b - a) // np.dtype(dtype).itemsize,
+                                              offset=base + a).reshape(e["shape"]).astype(np.float32))
 
 
 def read_llama(folder):
     folder = Path(folder)
-    index = json.loads((folder / "model.safetensors.index.json").read_text()) if (folder / "model.safetensors.index.json").exists() \
-        else json.loads((folder / "pytorch_model.bin.index.json").read_text())
+    config = json.loads((folder / "config.json").read_text())
+    if (folder / "model.safetensors.index.json").exists():
+        index = json.loads((folder / "model.safetensors.index.json").read_text())
+        return config, SafetensorsWeights([folder / f for f in sorted(set(index["weight_map"].values()))])
+    index = json.loads((folder / "pytorch_model.bin.index.json").read_text())
     tensors = {}
     for file in sorted(set(index["weight_map"].values())):
-        part = read_safetensors(folder / file) if file.endswith(".safetensors") else torch.load(folder / file)
-        tensors.update({k: v.float() for k, v in part.items()})
-    return json.loads((folder / "config.json").read_text()), tensors
+        tensors.update({k: v.float() for k, v in torch.load(folder / file).items()})
+    return config, tensors
 
 
 def eva_forward(eva, pixels, ln_w, ln_b):
