@@ -1,5 +1,5 @@
 /**
- * The engine as a bot uses it, in its own process: `tsx bench/engine-probe.ts MODEL_DIR THREADS [MAX_BATCH]`, then JSON
+ * The engine as a bot uses it, in its own process: `tsx bench/engine-probe.ts MODEL_DIR THREADS [MAX_BATCH] [DEVICE]`, then JSON
  * lines on stdin (see protocol.ts). Timings are taken by the caller around Engine.generate, so the worker's
  * scheduling and messaging count against the engine.
  */
@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { Engine } from '../src/inference/engine.ts';
+import type { Device } from '../src/inference/sessions.ts';
 import type { GenerateRequest, GenerateResult, TaskId, Turn } from '../src/inference/types.ts';
 import type { ConcurrencyFigures, PathFigures } from './protocol.ts';
 import { percentile } from './stats.ts';
@@ -26,9 +27,10 @@ export interface EngineTurns extends PathFigures {
   answers: string[];
 }
 
-const [modelDir, threadsArg, maxBatchArg] = process.argv.slice(2);
+const [modelDir, threadsArg, maxBatchArg, deviceArg] = process.argv.slice(2);
 const threads = Number(threadsArg);
-const maxBatch = maxBatchArg === undefined ? undefined : Number(maxBatchArg);
+const maxBatch = maxBatchArg === undefined || maxBatchArg === '' ? undefined : Number(maxBatchArg);
+const device = (deviceArg || 'cpu') as Device;
 const print = (value: unknown): void => {
   process.stdout.write(`${JSON.stringify(value)}\n`);
 };
@@ -110,13 +112,13 @@ async function concurrency(engine: Engine, c: Extract<Command, { cmd: 'concurren
 
 async function main(): Promise<void> {
   if (!modelDir || !(threads > 0)) {
-    print({ error: 'usage: engine-probe.ts MODEL_DIR THREADS [MAX_BATCH]' });
+    print({ error: 'usage: engine-probe.ts MODEL_DIR THREADS [MAX_BATCH] [DEVICE]' });
     process.exit(2);
   }
   const t = performance.now();
   let engine: Engine;
   try {
-    engine = await Engine.load(modelDir, { threads, maxBatch, warn: () => {} });
+    engine = await Engine.load(modelDir, { threads, maxBatch, device, warn: (line) => console.error(line) });
   } catch (err) {
     print({ error: (err as Error).message });
     process.exit(1);
