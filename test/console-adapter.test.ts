@@ -67,6 +67,47 @@ describe('GIVEN the console on the plumbing model (its words are noise)', () => 
   }, PROCESS_TIMEOUT);
 });
 
+describe("GIVEN the console's own commands", () => {
+  let engine: Engine;
+  beforeAll(async () => {
+    engine = await Engine.load(MINI_MODEL_DIR, { threads: 1 });
+  }, PROCESS_TIMEOUT);
+  afterAll(() => engine?.close());
+
+  async function session(lines: string[]): Promise<string> {
+    const outDir = mkdtempSync(join(tmpdir(), 'minigpt-console-'));
+    const bot = createBot({ engine, plugins: PLUGINS, generation: { maxNewTokens: 4 } });
+    const input = new PassThrough();
+    let printed = '';
+    const output = new Writable({ write: (chunk, _enc, done) => ((printed += String(chunk)), done()) });
+    const terminal = await start(bot, { outDir }, createLog('silent'), { input, output });
+    input.end(`${lines.join('\n')}\n`);
+    await terminal.finished;
+    return printed;
+  }
+
+  test('WHEN /reset clears the conversation THEN its image goes with it until /image gives one again', async () => {
+    const printed = await session(['/vqa what is it?', '/reset', '/vqa and now?', '/image assets/sample.png', '/vqa and now?']);
+    const after = printed.slice(printed.indexOf('Conversation cleared'));
+    expect(after).toMatch(/^Conversation cleared: send a new image to start again\.\n! This needs an image: attach one \(in the terminal: \/image PATH\) and ask again\.\nimage: assets\/sample\.png \(512×384\)\n(?!!)/);
+  }, PROCESS_TIMEOUT);
+
+  test('WHEN an answer draws no box THEN #1 still points at the box drawn before it', async () => {
+    const printed = await session(['/identify 10,20,200,150', '/vqa what colour?', '/identify #1']);
+    const boxes = printed.match(/#1 .* — red box at \(10, 20\)–\(200, 150\)/g) ?? [];
+    expect(boxes).toHaveLength(2);
+    expect(printed.split('\n').filter((line) => line.startsWith('!'))).toEqual([]);
+  }, PROCESS_TIMEOUT);
+
+  test('WHEN /image has no path or /help is asked THEN the console says how to use its own commands', async () => {
+    const printed = await session(['/image', '/help']);
+    expect(printed).toContain('usage: /image PATH\n');
+    expect(printed).not.toContain('cannot read \n');
+    expect(printed).toMatch(/\/image PATH +Use another image/);
+    expect(printed).toMatch(/\/quit +Leave/);
+  }, PROCESS_TIMEOUT);
+});
+
 describe('GIVEN `npm start` with piped stdin', () => {
   test('WHEN a config selects a model THEN it answers every line and exits 0 at EOF', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'minigpt-start-'));

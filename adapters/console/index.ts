@@ -11,6 +11,12 @@ import { replyText, saveImage, StreamPrinter } from './encode.ts';
 /** The image a console session starts with: a scene of the default model's world that ships with the project. */
 export const SAMPLE_IMAGE = fileURLToPath(new URL('../../assets/sample.png', import.meta.url));
 
+/** What /help adds in the terminal: the console's own commands. */
+const CONSOLE_HELP = [
+  `${'/image PATH'.padEnd(34)} Use another image (starts a new conversation)`,
+  `${'/quit'.padEnd(34)} Leave`,
+].join('\n');
+
 /** A terminal has no upload limit; this only keeps saved files a sensible size. */
 const LIMITS: ReplyLimits = { imageBytes: 16 * 1024 * 1024 };
 
@@ -53,7 +59,8 @@ export async function start(core: BotCore, config: ConsoleConfig, log: Logger, i
   const imageCommands = new Set(commands.filter((c) => c.usesImage).map((c) => c.name));
 
   const first = await loadImage(config.image ?? SAMPLE_IMAGE);
-  let image = first.ok ? first.image : undefined;
+  /** The image to attach to the next question that uses one. */
+  let pending = first.ok ? first.image : undefined;
   if (interactive) say('minigpt-bot: /help lists the commands, /image PATH changes the image, /quit leaves.\n');
   say(`${first.note}\n`);
 
@@ -70,20 +77,26 @@ export async function start(core: BotCore, config: ConsoleConfig, log: Logger, i
     if (decoded.kind === 'quit') return false;
     if (decoded.kind === 'empty') return true;
     if (decoded.kind === 'image') {
+      if (decoded.path === '') {
+        say('usage: /image PATH\n');
+        return true;
+      }
       const loaded = await loadImage(decoded.path);
-      if (loaded.ok) image = loaded.image;
+      if (loaded.ok) pending = loaded.image;
       say(`${loaded.note}\n`);
       return true;
     }
     const printer = new StreamPrinter(say);
-    // The console keeps its image attached: the same bytes keep the conversation, new ones start another.
-    const attached = imageCommands.has(decoded.command) ? image : undefined;
+    const attached = imageCommands.has(decoded.command) ? pending : undefined;
     const reply = await core.handle(
       { key, user, command: decoded.command, args: decoded.args, image: attached },
       { onText: (text) => printer.update(text), onQueued: (position) => say(`${message('queued', { position })}\n`) },
       LIMITS,
     );
     printer.finish(replyText(reply));
+    if (decoded.command === 'help') say(`${CONSOLE_HELP}\n`);
+    // Sent once, like an upload in a chat: the conversation keeps it until /reset or the next /image.
+    if (attached && reply.kind === 'answer') pending = undefined;
     const saved = await saveImage(reply, config.outDir, ++answered, decoded.command).catch((error: unknown) => {
       log.error({ err: error, outDir: config.outDir }, 'console: cannot save the annotated image');
       return undefined;

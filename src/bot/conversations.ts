@@ -9,7 +9,7 @@ export interface Conversation {
   key: ConversationKey;
   image?: { bytes: Uint8Array; hash: string; size: ImageSize };
   turns: Turn[];
-  /** The last answer's entities in pixels, so `#2` can point at them. */
+  /** The entities of the latest answer that drew boxes, in pixels, so `#2` can point at them. */
   entities: Entity[];
   lastActive: number;
 }
@@ -94,12 +94,13 @@ export class Conversations {
   /**
    * Records a finished turn and the answer's entities, re-reading the stored conversation so that answers
    * finishing out of order all land. An answer about an image the conversation no longer holds is not recorded.
+   * An answer without boxes keeps the numbers of the boxes drawn before it.
    */
   record(id: string, imageHash: string, turn: Turn, entities: Entity[]): void {
     const current = this.store.get(id);
     if (current?.image?.hash !== imageHash) return;
     const turns = [...current.turns, turn].slice(-this.limits.maxTurns);
-    this.save({ ...current, turns, entities });
+    this.save({ ...current, turns, entities: entities.length > 0 ? entities : current.entities });
   }
 
   save(conversation: Conversation): void {
