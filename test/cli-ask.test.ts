@@ -42,7 +42,8 @@ describe('minigpt-bot ask', () => {
     const lines = stdout.trim().split('\n');
     expect(lines).toHaveLength(1);
     const answer = JSON.parse(lines[0]!);
-    expect(Object.keys(answer).sort()).toEqual(['counters', 'entities', 'followUps', 'load', 'peakRssMb', 'raw', 'task', 'text', 'timings', 'visionCached']);
+    expect(Object.keys(answer).sort()).toEqual(['counters', 'entities', 'followUps', 'load', 'peakRssMb', 'raw', 'saved', 'task', 'text', 'timings', 'visionCached']);
+    expect(answer.saved).toBe(out);
     expect(answer.followUps).toEqual([]);
     expect(answer.load).toMatchObject({ device: 'cpu' });
     expect(answer.timings.firstToken).toBeGreaterThanOrEqual(answer.timings.prefill);
@@ -69,6 +70,30 @@ describe('minigpt-bot ask', () => {
     expect(plain.stdout.split('\n')).toEqual(['> the red circle', expect.any(String), '> and now?', expect.any(String)]);
   });
 
+  it('writes --out in the format its extension names and says where', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ask-'));
+    for (const [file, format] of [['a.jpg', 'jpeg'], ['a.webp', 'webp'], ['a.PNG', 'png']] as const) {
+      const c = await ask('--image', PHOTO, ...MINI, '--greedy', '--out', join(dir, file), '[refer] the red circle');
+      expect(c.code, c.stderr).toBe(0);
+      expect(c.stdout.split('\n').at(-1)).toBe(`saved: ${join(dir, file)}`);
+      expect((await sharp(join(dir, file)).metadata()).format).toBe(format);
+    }
+  });
+
+  it('reads an [identify] region as the chat commands do: pixels, percentages, or #N of the previous answer', async () => {
+    const grid = await ask('--image', PHOTO, ...MINI, '--greedy', '--json', '[identify] what is this {<10><20><50><60>}');
+    const pixels = await ask('--image', PHOTO, ...MINI, '--greedy', '--json', '[identify] 64,96,320,288');
+    const percent = await ask('--image', PHOTO, ...MINI, '--greedy', '--json', '--task', 'identify', '10%,20%,50%,60%');
+    expect(JSON.parse(pixels.stdout).raw).toBe(JSON.parse(grid.stdout).raw);
+    expect(JSON.parse(percent.stdout).raw).toBe(JSON.parse(grid.stdout).raw);
+    // the plumbing model's detection draws no box: #1 then has nothing to point at, which is said in one line
+    const followed = await ask('--image', PHOTO, ...MINI, '--greedy', '--json', '[detection] circles', '--follow-up', '[identify] #1');
+    expect(followed.code).toBe(2);
+    expect(followed.stderr).toMatch(/^minigpt-bot ask: There are no numbered boxes yet\./);
+    const drawn = await ask('--image', PHOTO, ...MINI, '--greedy', '--json', '[identify] 64,96,320,288', '--follow-up', '[identify] #1');
+    expect(JSON.parse(drawn.stdout).followUps).toHaveLength(1);
+  });
+
   it('takes the task from --task and gives the same greedy answer as the tagged text', async () => {
     const tagged = await ask('--image', PHOTO, ...MINI, '--greedy', '--json', '[vqa] what colour is it?');
     const flagged = await ask('--image', PHOTO, ...MINI, '--greedy', '--json', '--task', 'vqa', 'what colour is it?');
@@ -87,6 +112,9 @@ describe('minigpt-bot ask', () => {
       [['--image', PHOTO, '--max-tokens', 'lots', 'hi'], /--max-tokens must be a positive integer/],
       [['--image', PHOTO, '--model', MINI_MODEL_DIR], /nothing to ask/],
       [['--image', PHOTO, '--model', MINI_MODEL_DIR, '--follow-up', ' ', 'hi'], /--follow-up needs a question/],
+      [['--image', PHOTO, '--model', MINI_MODEL_DIR, '--out', join(dir, 'a.gif'), 'hi'], /--out must end in \.png, \.jpg, \.jpeg, \.webp/],
+      [['--image', PHOTO, '--model', MINI_MODEL_DIR, '--out', join(dir, 'missing', 'a.png'), 'hi'], /cannot write .* no folder/],
+      [['--image', PHOTO, '--model', MINI_MODEL_DIR, '[identify] 10,20,9000,30'], /goes past the image, which is 640×480/],
       [['--image', join(dir, 'missing.png'), '--model', MINI_MODEL_DIR, 'hi'], /cannot read image/],
       [['--image', corrupt, '--model', MINI_MODEL_DIR, 'hi'], /not an image/],
       [['--image', PHOTO, '--model', dir, 'hi'], /no model at/],

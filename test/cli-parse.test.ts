@@ -17,9 +17,9 @@ describe('minigpt-bot parse', () => {
   });
 
   it.each([
-    [[], /give the raw answer/],
-    [['a', 'b'], /one quoted argument/],
-    [['x', '--bogus'], /Unknown option '--bogus' \(try --help\)$/],
+    [[], /missing RAW ANSWER/],
+    [['a', 'b'], /quote RAW ANSWER as one argument/],
+    [['x', '--bogus'], /^minigpt-bot parse: Unknown option '--bogus' \(usage: minigpt-bot parse .*; more with --help\)$/],
     [['x', '--size', '640by480'], /--size must look like 640x480/],
   ])('GIVEN bad arguments %j THEN one line on stderr and exit code 2', async (args, message) => {
     const failure = await cli(...args).then(() => null, (err: { code: number; stderr: string }) => err);

@@ -1,15 +1,13 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { EXIT_OK, EXIT_USAGE } from './command-line.ts';
 
 /** A subcommand lives in src/cli/commands/<name>.ts and exports `run(argv): Promise<number>` and `summary`. */
 export interface CliCommand {
   summary: string;
   run(argv: string[]): Promise<number>;
 }
-
-/** Exit code for bad arguments or unreadable input, as documented in the README. */
-export const EXIT_USAGE = 2;
 
 const commandsDir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
 
@@ -20,8 +18,13 @@ function commandNames(): string[] {
     .sort();
 }
 
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
 async function usage(): Promise<string> {
-  const lines = ['usage: minigpt-bot <command> [options]', '', 'commands:'];
+  const lines = ['usage: minigpt-bot <command> [options]   (minigpt-bot <command> --help for its options)', '', 'commands:'];
   for (const name of commandNames()) {
     const mod = (await import(join(commandsDir, `${name}.ts`))) as CliCommand;
     lines.push(`  ${name.padEnd(10)} ${mod.summary}`);
@@ -31,9 +34,13 @@ async function usage(): Promise<string> {
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-v') {
+    console.log(`minigpt-bot ${version()}`);
+    return EXIT_OK;
+  }
   if (!name || name === '--help' || name === '-h') {
-    console.log(await usage());
-    return name ? 0 : EXIT_USAGE;
+    (name ? console.log : console.error)(await usage());
+    return name ? EXIT_OK : EXIT_USAGE;
   }
   if (!commandNames().includes(name)) {
     console.error(`minigpt-bot: unknown command '${name}' (try --help)`);

@@ -1,8 +1,11 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
-import { EXIT_USAGE } from '../main.ts';
+import { stat, readFile, writeFile } from 'node:fs/promises';
+import { dirname, extname } from 'node:path';
+import sharp, { type Sharp } from 'sharp';
+import { EXIT_USAGE, type Parsed, runCommandLine, UsageError } from '../command-line.ts';
+import { parseBoxRef } from '../../grounding/box-ref.ts';
+import { formatBox } from '../../grounding/format.ts';
 import { parseAnswer } from '../../grounding/parse.ts';
-import { entitiesToPixels } from '../../grounding/scale.ts';
+import { entitiesToPixels, gridToPixels, pixelsToGrid } from '../../grounding/scale.ts';
 import { splitTaskTag } from '../../grounding/task-tag.ts';
 import { Engine } from '../../inference/engine.ts';
 import { InputError } from '../../inference/errors.ts';
@@ -10,13 +13,30 @@ import { DEFAULT_MODEL_DIR } from '../../inference/model-dir.ts';
 import { readModelInfo } from '../../inference/model-config.ts';
 import type { Device } from '../../inference/sessions.ts';
 import type { GenerateResult, TaskId, Turn } from '../../inference/types.ts';
+import type { Box, Entity, ImageSize } from '../../grounding/types.ts';
 import { annotate } from '../../render/annotate.ts';
 import { describeAnswer } from '../../render/describe.ts';
 
 export const summary = 'one question about an image, and follow-ups: --image PATH [--model DIR] [--task T] [--follow-up TEXT] [--json] "TEXT"';
 
-const USAGE = `usage: minigpt-bot ask --image PATH [options] "TEXT"
-  TEXT may start with a task identifier: "[refer] the red circle"
+const LINE = {
+  name: 'ask',
+  usage: 'minigpt-bot ask --image PATH [options] "TEXT"',
+  options: {
+    image: { type: 'string' },
+    model: { type: 'string' },
+    task: { type: 'string' },
+    device: { type: 'string' },
+    seed: { type: 'string' },
+    greedy: { type: 'boolean' },
+    json: { type: 'boolean' },
+    out: { type: 'string' },
+    'max-tokens': { type: 'string' },
+    'follow-up': { type: 'string', multiple: true },
+  },
+  positionals: { name: 'TEXT', min: 0, max: Number.POSITIVE_INFINITY },
+  help: `TEXT may start with a task identifier: "[refer] the red circle". [identify] takes a region as the chat
+commands do: x1,y1,x2,y2 in pixels, 10%,20%,30%,40%, or #2 for a box of the previous answer.
   --model DIR        model directory (default: ${DEFAULT_MODEL_DIR})
   --task T           vqa, caption, grounding, refer, identify, detection or chat (default: from TEXT, else chat)
   --device D         cpu (default), webgpu or cuda; falls back to cpu when unavailable
@@ -25,12 +45,18 @@ const USAGE = `usage: minigpt-bot ask --image PATH [options] "TEXT"
   --max-tokens N     stop after N new tokens
   --follow-up TEXT   ask TEXT next in the same conversation (repeatable; may start with a task identifier)
   --json             print {task, raw, text, entities, timings, followUps, load, counters} as one JSON object
-  --out FILE.png     write the image with the boxes drawn (of the last answer)`;
+  --out FILE         write the image with the last answer's boxes drawn: .png, .jpg or .webp`,
+} as const;
+/** What --out can write, by extension. */
+const OUT_FORMATS: Record<string, (image: Sharp) => Sharp> = {
+  '.png': (image) => image.png(),
+  '.jpg': (image) => image.jpeg({ quality: 92, chromaSubsampling: '4:4:4' }),
+  '.jpeg': (image) => image.jpeg({ quality: 92, chromaSubsampling: '4:4:4' }),
+  '.webp': (image) => image.webp({ lossless: true }),
+};
 const DEVICES: readonly Device[] = ['cpu', 'webgpu', 'cuda'];
 /** A local file has no upload limit; this only stops a runaway encode. */
 const OUT_MAX_BYTES = 64 * 1024 * 1024;
-
-class UsageError extends Error {}
 
 interface Question {
   task: TaskId;
@@ -50,31 +76,7 @@ interface AskArgs {
   maxTokens?: number;
 }
 
-function parse(argv: string[]): AskArgs | 'help' {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        image: { type: 'string' },
-        model: { type: 'string' },
-        task: { type: 'string' },
-        device: { type: 'string' },
-        seed: { type: 'string' },
-        greedy: { type: 'boolean', default: false },
-        json: { type: 'boolean', default: false },
-        out: { type: 'string' },
-        'max-tokens': { type: 'string' },
-        'follow-up': { type: 'string', multiple: true },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) return 'help';
+async function checkArgs({ values, positionals }: Parsed<typeof LINE.options>): Promise<AskArgs> {
   if (!values.image) throw new UsageError('--image PATH is required');
   const tagged = splitTaskTag(positionals.join(' '));
   let task = tagged.task;
@@ -101,12 +103,51 @@ function parse(argv: string[]): AskArgs | 'help' {
     model: values.model ?? DEFAULT_MODEL_DIR,
     questions: [{ task: task ?? 'chat', text: tagged.text }, ...followUps],
     device,
-    json: values.json,
-    out: values.out,
-    greedy: values.greedy,
+    json: values.json === true,
+    out: values.out === undefined ? undefined : await checkOut(values.out),
+    greedy: values.greedy === true,
     seed,
     maxTokens,
   };
+}
+
+/** Refuses, before the model loads, an --out that names no known format or a folder that is not there. */
+async function checkOut(out: string): Promise<string> {
+  if (!OUT_FORMATS[extname(out).toLowerCase()]) throw new UsageError(`--out must end in ${Object.keys(OUT_FORMATS).join(', ')}: '${out}'`);
+  const folder = await stat(dirname(out)).catch(() => undefined);
+  if (!folder?.isDirectory()) throw new UsageError(`cannot write '${out}': no folder '${dirname(out)}'`);
+  return out;
+}
+
+async function writeOut(out: string, png: Uint8Array): Promise<void> {
+  await writeFile(out, await OUT_FORMATS[extname(out).toLowerCase()]!(sharp(png)).toBuffer());
+}
+
+/** The size people see (EXIF orientation applied), the one regions are given in. */
+async function imageSize(image: Uint8Array): Promise<ImageSize | undefined> {
+  const meta = await sharp(image).metadata().catch(() => undefined);
+  const width = meta?.autoOrient?.width ?? meta?.width;
+  const height = meta?.autoOrient?.height ?? meta?.height;
+  return width && height ? { width, height } : undefined;
+}
+
+/** A question as the model gets it, and for [identify] the region it asks about, in pixels. */
+interface Prepared {
+  text: string;
+  region?: Box;
+}
+
+/**
+ * [identify] with a region in pixels, percentages or #N becomes the model's question about that box on its grid,
+ * as the chat commands ask it; a question that already holds a grid box is sent as it is.
+ */
+function prepare(question: Question, size: ImageSize | undefined, previous: readonly Entity[]): Prepared {
+  if (question.task !== 'identify' || !size) return { text: question.text };
+  const grid = /\{<(\d+)><(\d+)><(\d+)><(\d+)>\}/.exec(question.text);
+  if (grid) return { text: question.text, region: gridToPixels(grid.slice(1).map(Number) as Box, size) };
+  const box = parseBoxRef(question.text, size, previous);
+  if (!box.ok) throw new UsageError(box.message);
+  return { text: `what is this ${formatBox(pixelsToGrid(box.value, size))}`, region: box.value };
 }
 
 const ms = (value: number): number => Math.round(value * 10) / 10;
@@ -119,9 +160,10 @@ interface Report {
   pixelEntities: ReturnType<typeof entitiesToPixels>;
 }
 
-function report(question: Question, result: GenerateResult): Report {
+function report(question: Question, result: GenerateResult, region: Box | undefined): Report {
   const parsed = parseAnswer(result.raw);
-  const pixelEntities = entitiesToPixels(parsed.entities, result.imageSize);
+  // an [identify] answer is a phrase: its box is the region asked about, labelled with it (as in chat)
+  const pixelEntities = region ? [{ phrase: parsed.text, boxes: [region] }] : entitiesToPixels(parsed.entities, result.imageSize);
   const t = result.timings;
   const json = {
     task: question.task,
@@ -144,27 +186,22 @@ function report(question: Question, result: GenerateResult): Report {
   return { text: describeAnswer(parsed.text, pixelEntities), json, pixelEntities };
 }
 
-export async function run(argv: string[]): Promise<number> {
-  let args: AskArgs;
-  let image: Uint8Array;
-  try {
-    const parsed = parse(argv);
-    if (parsed === 'help') {
-      console.log(USAGE);
-      return 0;
-    }
-    args = parsed;
-    image = await readFile(args.image).catch(() => {
+export function run(argv: string[]): Promise<number> {
+  return runCommandLine(LINE, argv, async (parsed) => {
+    const args = await checkArgs(parsed);
+    const image = await readFile(args.image).catch(() => {
       throw new UsageError(`cannot read image '${args.image}'`);
     });
     await readModelInfo(args.model).catch((err: Error) => {
       throw new UsageError(`${err.message}${args.model === DEFAULT_MODEL_DIR ? ' (the trained default model is not installed; try --model models/mini)' : ''}`);
     });
-  } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
-    console.error(`minigpt-bot ask: ${err.message} (see minigpt-bot ask --help)`);
-    return EXIT_USAGE;
-  }
+    const size = await imageSize(image);
+    prepare(args.questions[0]!, size, []); // a bad region stops before the model loads
+    return answer(args, image, size);
+  });
+}
+
+async function answer(args: AskArgs, image: Uint8Array, size: ImageSize | undefined): Promise<number> {
   const loadStarted = performance.now();
   const engine = await Engine.load(args.model, { device: args.device, warn: (line) => console.error(line) });
   const load = { ms: ms(performance.now() - loadStarted), device: engine.device, peakRssMb: peakRssMb() };
@@ -177,22 +214,26 @@ export async function run(argv: string[]): Promise<number> {
     const history: Turn[] = [];
     const reports: Report[] = [];
     for (const question of args.questions) {
-      const result = await engine.generate({ conversation: 'cli', image, history: [...history], task: question.task, question: question.text, generation });
-      history.push({ task: question.task, question: question.text, answer: result.raw });
-      reports.push(report(question, result));
+      const drawn = [...reports].reverse().find((r) => r.pixelEntities.length > 0);
+      const { text, region } = prepare(question, size, drawn?.pixelEntities ?? []);
+      const result = await engine.generate({ conversation: 'cli', image, history: [...history], task: question.task, question: text, generation });
+      history.push({ task: question.task, question: text, answer: result.raw });
+      reports.push(report(question, result, region));
       if (!args.json) console.log(args.questions.length > 1 ? `> ${question.text}\n${reports.at(-1)!.text}` : reports.at(-1)!.text);
     }
     if (args.out) {
       const drawn = await annotate(image, reports.at(-1)!.pixelEntities, { maxBytes: OUT_MAX_BYTES });
-      await writeFile(args.out, drawn.bytes);
+      await writeOut(args.out, drawn.bytes);
+      if (!args.json) console.log(`saved: ${args.out}`);
     }
     if (args.json) {
       const [first, ...followUps] = reports.map((r) => r.json);
-      console.log(JSON.stringify({ ...first, followUps, load, counters: await engine.counters(), peakRssMb: peakRssMb() }));
+      const saved = args.out ? { saved: args.out } : {};
+      console.log(JSON.stringify({ ...first, followUps, load, counters: await engine.counters(), peakRssMb: peakRssMb(), ...saved }));
     }
     return 0;
   } catch (err) {
-    if (!(err instanceof InputError)) throw err;
+    if (!(err instanceof InputError || err instanceof UsageError)) throw err;
     console.error(`minigpt-bot ask: ${err.message}`);
     return EXIT_USAGE;
   } finally {

@@ -1,22 +1,24 @@
 import { existsSync } from 'node:fs';
-import { EXIT_USAGE } from '../main.ts';
+import { EXIT_FAILED, runActions, runCommandLine } from '../command-line.ts';
 import { createRegistry, PluginError } from '../../bot/registry.ts';
 import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig } from '../../config/load.ts';
 import { PLUGINS } from '../../../plugins/index.ts';
 
 export const summary = 'config check [FILE]: validate the configuration file and say what would start';
 
-const USAGE = `usage: minigpt-bot config check [FILE]   (default: ./${DEFAULT_CONFIG_FILE} if present)`;
+const CHECK = {
+  name: 'config check',
+  usage: 'minigpt-bot config check [FILE]',
+  help: `FILE defaults to ./${DEFAULT_CONFIG_FILE} when it exists. Exit 0 when the configuration would start, 1 when not.`,
+  options: {},
+  positionals: { name: 'FILE', min: 0, max: 1 },
+};
 
-/** Exit code for a configuration that would not start. */
-const EXIT_INVALID = 1;
+export function run(argv: string[]): Promise<number> {
+  return runActions('config', { check: { usage: CHECK.usage, run: (rest) => runCommandLine(CHECK, rest, ({ positionals }) => check(positionals[0])) } }, argv);
+}
 
-export async function run(argv: string[]): Promise<number> {
-  const [action, file, ...extra] = argv;
-  if (action !== 'check' || extra.length > 0) {
-    console.error(USAGE);
-    return EXIT_USAGE;
-  }
+async function check(file: string | undefined): Promise<number> {
   try {
     const { config, file: read } = loadConfig({ path: file });
     const { disabled, ...sections } = config.plugins;
@@ -33,6 +35,6 @@ export async function run(argv: string[]): Promise<number> {
   } catch (error) {
     if (!(error instanceof ConfigError || error instanceof PluginError)) throw error;
     console.error(error.message);
-    return EXIT_INVALID;
+    return EXIT_FAILED;
   }
 }

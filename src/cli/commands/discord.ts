@@ -2,11 +2,22 @@ import { REST, Routes } from 'discord.js';
 import { commandsPayload, registerCommands } from '../../../adapters/discord/commands.ts';
 import { createRegistry } from '../../bot/registry.ts';
 import { PLUGINS } from '../../../plugins/index.ts';
-import { EXIT_USAGE } from '../main.ts';
+import { EXIT_FAILED, EXIT_USAGE, runActions, runCommandLine, UsageError } from '../command-line.ts';
 
 export const summary = 'Discord slash commands: `commands --json` prints the payload, `register [--guild ID]` registers it';
 
-const USAGE = 'usage: minigpt-bot discord commands [--json] | discord register [--guild ID]';
+const COMMANDS = {
+  name: 'discord commands',
+  usage: 'minigpt-bot discord commands [--json]',
+  help: 'Lists the slash commands the bot registers; --json prints the payload sent to Discord.',
+  options: { json: { type: 'boolean' } },
+} as const;
+const REGISTER = {
+  name: 'discord register',
+  usage: 'minigpt-bot discord register [--guild ID]',
+  help: 'Registers the slash commands with the token in DISCORD_TOKEN: globally, or in one guild (server) at once.',
+  options: { guild: { type: 'string' } },
+} as const;
 
 function payload() {
   return commandsPayload(createRegistry(PLUGINS).commands());
@@ -46,19 +57,19 @@ async function register(guild: string | undefined): Promise<number> {
     return 0;
   } catch (error) {
     console.error(`minigpt-bot discord register: Discord refused: ${error instanceof Error ? error.message : String(error)}`);
-    return 1;
+    return EXIT_FAILED;
   }
 }
 
-export async function run(argv: string[]): Promise<number> {
-  const [action, ...rest] = argv;
-  if (action === 'commands' && rest.every((a) => a === '--json')) return printCommands(rest.includes('--json'));
-  if (action === 'register') {
-    const at = rest.indexOf('--guild');
-    const guild = at >= 0 ? rest[at + 1] : undefined;
-    const valid = rest.length === 0 || (at === 0 && rest.length === 2 && guild !== undefined && /^\d{17,20}$/.test(guild));
-    if (valid) return register(guild);
-  }
-  console.error(USAGE);
-  return EXIT_USAGE;
+export function run(argv: string[]): Promise<number> {
+  return runActions('discord', {
+    commands: { usage: COMMANDS.usage, run: (rest) => runCommandLine(COMMANDS, rest, async ({ values }) => printCommands(values.json === true)) },
+    register: {
+      usage: REGISTER.usage,
+      run: (rest) => runCommandLine(REGISTER, rest, async ({ values }) => {
+        if (values.guild !== undefined && !/^\d{17,20}$/.test(values.guild)) throw new UsageError(`--guild needs a server id (17–20 digits), got '${values.guild}'`);
+        return register(values.guild);
+      }),
+    },
+  }, argv);
 }

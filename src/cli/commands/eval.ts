@@ -1,6 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
-import { EXIT_USAGE } from '../main.ts';
+import { type Parsed, runCommandLine, UsageError } from '../command-line.ts';
 import { Engine } from '../../inference/engine.ts';
 import { DEFAULT_MODEL_DIR } from '../../inference/model-dir.ts';
 import type { Device } from '../../inference/sessions.ts';
@@ -10,10 +9,21 @@ import { formatTable, summarize } from '../../eval/summary.ts';
 
 export const summary = 'eval --data FILE.jsonl [--model DIR] [--predictions OUT.jsonl] [--json]: score a model on a labelled set';
 
-const HELP = `usage: minigpt-bot eval --data FILE.jsonl [--model DIR] [--predictions OUT.jsonl] [--json] [--limit N]
-                        [--refcoco-prompt] [--device cpu|webgpu|cuda] [--threads N]
-
-One case per line; image paths are relative to the data file; boxes are [x1, y1, x2, y2] in pixels:
+const LINE = {
+  name: 'eval',
+  usage: 'minigpt-bot eval --data FILE.jsonl [--model DIR] [--predictions OUT.jsonl] [--json] [--limit N]\n'
+    + '                 [--refcoco-prompt] [--device cpu|webgpu|cuda] [--threads N]',
+  options: {
+    data: { type: 'string' },
+    model: { type: 'string' },
+    predictions: { type: 'string' },
+    json: { type: 'boolean' },
+    limit: { type: 'string' },
+    'refcoco-prompt': { type: 'boolean' },
+    device: { type: 'string' },
+    threads: { type: 'string' },
+  },
+  help: `One case per line; image paths are relative to the data file; boxes are [x1, y1, x2, y2] in pixels:
   {"image": "a.png", "task": "refer", "text": "the red circle", "box": [x1, y1, x2, y2]}
   {"image": "a.png", "task": "identify", "box": [...], "answer": "red circle"}
   {"image": "a.png", "task": "vqa", "text": "how many stars are there?", "answer": "3"}
@@ -37,50 +47,29 @@ grid, and its score.
 RefCOCO / RefCOCO+ / RefCOCOg: for each referring sentence of a split (refs(unc).p or refs(umd).p, joined with
 instances.json by ann_id), write {"image": "<COCO image path>", "task": "refer", "text": "<sentence>", "box":
 [x, y, x + w, y + h]} from the annotation's bbox [x, y, w, h], then run with --refcoco-prompt and a model
-directory exported from the official checkpoint.`;
+directory exported from the official checkpoint.`,
+} as const;
 
 const DEVICES: readonly string[] = ['cpu', 'webgpu', 'cuda'];
 const PROGRESS_EVERY = 25;
 
-function fail(message: string): number {
-  console.error(`minigpt-bot eval: ${message.split(/\.\s/)[0]!.replace(/\.$/, '')} (try --help)`);
-  return EXIT_USAGE;
+/** Only the first sentence of a longer explanation: the line stays one line. */
+const firstSentence = (message: string): string => message.split('\n')[0]!.split(/\.\s/)[0]!.replace(/\.$/, '');
+
+export function run(argv: string[]): Promise<number> {
+  return runCommandLine(LINE, argv, evaluateCommand);
 }
 
-export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      options: {
-        data: { type: 'string' },
-        model: { type: 'string' },
-        predictions: { type: 'string' },
-        json: { type: 'boolean', default: false },
-        limit: { type: 'string' },
-        'refcoco-prompt': { type: 'boolean', default: false },
-        device: { type: 'string' },
-        threads: { type: 'string' },
-        help: { type: 'boolean', short: 'h', default: false },
-      },
-    });
-  } catch (err) {
-    return fail((err as Error).message);
-  }
-  const { values } = parsed;
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (!values.data) return fail('--data FILE.jsonl is required');
+async function evaluateCommand({ values }: Parsed<typeof LINE.options>): Promise<number> {
+  if (!values.data) throw new UsageError('--data FILE.jsonl is required');
   const limit = values.limit === undefined ? undefined : Number(values.limit);
-  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) return fail(`--limit must be a whole number above 0, got "${values.limit}"`);
+  if (limit !== undefined && (!Number.isInteger(limit) || limit < 1)) throw new UsageError(`--limit must be a whole number above 0, got "${values.limit}"`);
   const threads = values.threads === undefined ? undefined : Number(values.threads);
-  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) return fail(`--threads must be a whole number above 0, got "${values.threads}"`);
-  if (values.device !== undefined && !DEVICES.includes(values.device)) return fail(`--device must be one of ${DEVICES.join(', ')}`);
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1)) throw new UsageError(`--threads must be a whole number above 0, got "${values.threads}"`);
+  if (values.device !== undefined && !DEVICES.includes(values.device)) throw new UsageError(`--device must be one of ${DEVICES.join(', ')}`);
 
   const loaded = await loadCases(values.data);
-  if (!loaded.ok) return fail(loaded.message);
+  if (!loaded.ok) throw new UsageError(firstSentence(loaded.message));
   const cases = loaded.value.slice(0, limit);
 
   let out: FileHandle | undefined;
@@ -88,7 +77,7 @@ export async function run(argv: string[]): Promise<number> {
     try {
       out = await open(values.predictions, 'w');
     } catch (err) {
-      return fail(`cannot write ${values.predictions}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new UsageError(`cannot write ${values.predictions}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   }
   const modelDir = values.model ?? DEFAULT_MODEL_DIR;
@@ -97,12 +86,12 @@ export async function run(argv: string[]): Promise<number> {
     engine = await Engine.load(modelDir, { device: values.device as Device | undefined, threads });
   } catch (err) {
     await out?.close();
-    return fail((err as Error).message);
+    throw new UsageError(firstSentence((err as Error).message));
   }
   const started = performance.now();
   try {
     const predictions = await evaluate(cases, engine, {
-      refcocoPrompt: values['refcoco-prompt'],
+      refcocoPrompt: values['refcoco-prompt'] === true,
       onCase: async (p, i) => {
         await out?.appendFile(`${JSON.stringify(p)}\n`);
         if (!values.json && (i + 1) % PROGRESS_EVERY === 0) console.error(`${i + 1}/${cases.length} cases`);

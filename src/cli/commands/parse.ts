@@ -1,5 +1,4 @@
-import { parseArgs } from 'node:util';
-import { EXIT_USAGE } from '../main.ts';
+import { type Parsed, runCommandLine, UsageError } from '../command-line.ts';
 import { parseAnswer } from '../../grounding/parse.ts';
 import { numberBoxes } from '../../grounding/numbering.ts';
 import { entitiesToPixels } from '../../grounding/scale.ts';
@@ -7,21 +6,18 @@ import type { ImageSize } from '../../grounding/types.ts';
 
 export const summary = 'parse "RAW ANSWER" [--json] [--size WxH]: the text and boxes of a model answer';
 
-const USAGE = 'usage: minigpt-bot parse "RAW ANSWER" [--json] [--size WxH]   (RAW ANSWER "-" reads stdin)';
-const HELP = `${USAGE}
-
-Reads the box language: {<x1><y1><x2><y2>} on the 100-grid, <p>phrase</p> {box}, boxes joined by <delim>.
+const LINE = {
+  name: 'parse',
+  usage: 'minigpt-bot parse "RAW ANSWER" [--json] [--size WxH]   (RAW ANSWER "-" reads stdin)',
+  options: { json: { type: 'boolean' }, size: { type: 'string' } },
+  positionals: { name: 'RAW ANSWER', min: 1, max: 1 },
+  help: `Reads the box language: {<x1><y1><x2><y2>} on the 100-grid, <p>phrase</p> {box}, boxes joined by <delim>.
 A box alone (a [refer] answer) has phrase ''. Values past 100 are clamped to 100, corners written in the wrong
 order are swapped (x1 <= x2, y1 <= y2), and an unfinished group at the end is dropped. Boxes are numbered #1, #2
 ... over phrases in order, then each phrase's boxes, as they are drawn. --size WxH adds pixel boxes
-(x / 100 * W, rounded) for an image of that size.`;
+(x / 100 * W, rounded) for an image of that size.`,
+} as const;
 const SIZE = /^(\d+)x(\d+)$/i;
-
-/** One line on stderr: the first sentence of the reason, and where to look. */
-function fail(message: string): number {
-  console.error(`minigpt-bot parse: ${message.split(/\.\s/)[0]!.replace(/\.$/, '')} (try --help)`);
-  return EXIT_USAGE;
-}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -33,22 +29,14 @@ async function readStdin(): Promise<string> {
  * Prints what the model's answer says: the text for people and every box on the 100-grid, numbered as they
  * are drawn (`--size WxH` adds pixel boxes for an image of that size). `--json`: `{text, entities}`.
  */
-export async function run(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { json: { type: 'boolean', default: false }, size: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } } });
-  } catch (err) {
-    return fail((err as Error).message);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    console.log(HELP);
-    return 0;
-  }
-  if (positionals.length !== 1) return fail(positionals.length === 0 ? 'give the raw answer as one argument' : 'give the raw answer as one quoted argument');
+export function run(argv: string[]): Promise<number> {
+  return runCommandLine(LINE, argv, show);
+}
+
+async function show({ values, positionals }: Parsed<typeof LINE.options>): Promise<number> {
   const sizeMatch = values.size === undefined ? null : SIZE.exec(values.size);
   if (values.size !== undefined && (!sizeMatch || Number(sizeMatch[1]) === 0 || Number(sizeMatch[2]) === 0)) {
-    return fail(`--size must look like 640x480, got "${values.size}"`);
+    throw new UsageError(`--size must look like 640x480, got "${values.size}"`);
   }
   const size: ImageSize | undefined = sizeMatch ? { width: Number(sizeMatch[1]), height: Number(sizeMatch[2]) } : undefined;
   const raw = positionals[0] === '-' ? await readStdin() : positionals[0]!;

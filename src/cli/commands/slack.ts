@@ -3,48 +3,37 @@ import { buildManifest, type ManifestOptions } from '../../../adapters/slack/man
 import { EVENTS_PATH } from '../../../adapters/slack/transport.ts';
 import { createRegistry } from '../../bot/registry.ts';
 import { PLUGINS } from '../../../plugins/index.ts';
-import { EXIT_USAGE } from '../main.ts';
+import { type Parsed, runActions, runCommandLine, UsageError } from '../command-line.ts';
 
 export const summary = 'Slack app: `manifest [--json] [--name NAME] [--request-url URL]` prints the app manifest';
 
-const USAGE = `usage: minigpt-bot slack manifest [--json] [--name NAME] [--request-url https://HOST${EVENTS_PATH}]`;
 /** Slack's limit on an app's name. */
 const NAME_MAX = 35;
 
-type Parsed = { ok: true; json: boolean; options: ManifestOptions } | { ok: false; message: string };
+const MANIFEST = {
+  name: 'slack manifest',
+  usage: `minigpt-bot slack manifest [--json] [--name NAME] [--request-url https://HOST${EVENTS_PATH}]`,
+  help: 'Prints the manifest to paste into api.slack.com/apps → Create New App → From a manifest. Without --request-url\n'
+    + 'the app uses Socket Mode (no public URL needed); with it, Slack posts events to that URL.',
+  options: { json: { type: 'boolean' }, name: { type: 'string' }, 'request-url': { type: 'string' } },
+} as const;
 
-function parseArgs(args: string[]): Parsed {
-  const options: ManifestOptions = {};
-  let json = false;
-  for (let i = 0; i < args.length; i++) {
-    const flag = args[i];
-    if (flag === '--json') {
-      json = true;
-      continue;
-    }
-    const value = args[++i];
-    if (flag === '--name' && value && value.length <= NAME_MAX) options.name = value;
-    else if (flag === '--name') return { ok: false, message: `--name needs a name of 1–${NAME_MAX} characters` };
-    else if (flag === '--request-url' && value && URL.canParse(value) && new URL(value).protocol === 'https:')
-      options.requestUrl = value;
-    else if (flag === '--request-url') return { ok: false, message: '--request-url needs an https:// URL (Slack only calls https)' };
-    else return { ok: false, message: `unknown option '${flag}'` };
-  }
-  return { ok: true, json, options };
+export function run(argv: string[]): Promise<number> {
+  return runActions('slack', { manifest: { usage: MANIFEST.usage, run: (rest) => runCommandLine(MANIFEST, rest, manifest) } }, argv);
 }
 
-/**
- * Prints the manifest to paste into api.slack.com/apps → Create New App → From a manifest. Without
- * --request-url the app uses Socket Mode (no public URL needed); with it, Slack posts to that URL.
- */
-export async function run(argv: string[]): Promise<number> {
-  const [action, ...rest] = argv;
-  const parsed = action === 'manifest' ? parseArgs(rest) : { ok: false as const, message: USAGE };
-  if (!parsed.ok) {
-    console.error(parsed.message === USAGE ? USAGE : `minigpt-bot slack manifest: ${parsed.message}\n${USAGE}`);
-    return EXIT_USAGE;
+async function manifest({ values }: Parsed<typeof MANIFEST.options>): Promise<number> {
+  const options: ManifestOptions = {};
+  if (values.name !== undefined) {
+    if (values.name.length === 0 || values.name.length > NAME_MAX) throw new UsageError(`--name needs a name of 1–${NAME_MAX} characters`);
+    options.name = values.name;
   }
-  const manifest = buildManifest(createRegistry(PLUGINS).commands(), parsed.options);
-  process.stdout.write(parsed.json ? `${JSON.stringify(manifest, null, 2)}\n` : stringify(manifest));
+  const url = values['request-url'];
+  if (url !== undefined) {
+    if (!URL.canParse(url) || new URL(url).protocol !== 'https:') throw new UsageError('--request-url needs an https:// URL (Slack only calls https)');
+    options.requestUrl = url;
+  }
+  const built = buildManifest(createRegistry(PLUGINS).commands(), options);
+  process.stdout.write(values.json ? `${JSON.stringify(built, null, 2)}\n` : stringify(built));
   return 0;
 }
