@@ -66,38 +66,56 @@ async function main(argv: string[]): Promise<number> {
   const { disabled, ...sections } = config.plugins;
   createRegistry(PLUGINS, sections, disabled); // plugin sections fail here, before the slow model load
 
-  const engine = await Engine.load(config.model.dir, {
-    device: config.model.device,
-    threads: config.model.threads,
-    maxConversations: config.conversations.maxLive,
-    warn: (line) => log.warn(line),
-  });
-  log.info({ model: engine.model.name, device: engine.device }, 'model loaded');
-  const settings = { access: config.access, limits: config.limits, conversations: config.conversations, plugins: config.plugins };
-  const store = new SqliteConversationStore(config.state.file);
-  const bot = createBot({ engine, plugins: PLUGINS, settings, generation: config.generation, log, store });
   const metrics = new BotMetrics();
-  const gate = new ShutdownGate();
-  const core = instrument(gate.wrap(bot), metrics);
   const adapters: Running[] = [];
-  const health = config.metrics.enabled
+  let engine: Engine | undefined;
+  // The port first: a taken one is reported before the slow model load, not after it.
+  const health = config.metrics.enabled === true || (config.metrics.enabled === 'auto' && chatEnabled)
     ? await startHealthServer({
         ...config.metrics,
         metrics,
-        checks: () => [{ name: 'model', ok: () => engine.alive }, ...adapters.map((a) => ({ name: a.name, ok: () => a.connected() }))],
+        checks: () => [{ name: 'model', ok: () => engine?.alive === true }, ...adapters.map((a) => ({ name: a.name, ok: () => a.connected() }))],
+      }).catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EADDRINUSE' && error.code !== 'EACCES') throw error;
+        throw new ConfigError(`metrics.port: cannot listen on ${config.metrics.host}:${config.metrics.port} (${error.code === 'EADDRINUSE' ? 'another program uses it' : 'not allowed'}); set METRICS_PORT to a free port, or metrics.enabled: false`);
       })
     : undefined;
   if (health) log.info({ url: health.url }, 'health and metrics listening');
+
+  try {
+    engine = await Engine.load(config.model.dir, {
+      device: config.model.device,
+      threads: config.model.threads,
+      maxConversations: config.conversations.maxLive,
+      warn: (line) => log.warn(line),
+    });
+  } catch (error) {
+    await health?.close();
+    throw error;
+  }
+  log.info({ model: engine.model.name, device: engine.device }, 'model loaded');
+  const loaded = engine;
+  const settings = { access: config.access, limits: config.limits, conversations: config.conversations, plugins: config.plugins };
+  let store: SqliteConversationStore;
+  try {
+    store = new SqliteConversationStore(config.state.file);
+  } catch (error) {
+    await Promise.all([loaded.close(), health?.close()]); // the engine's worker would keep a failed start alive
+    throw new ConfigError(`state.file: cannot open ${config.state.file} (${(error as Error).message}); set MINIGPT_STATE_FILE or state.file to a writable path`);
+  }
+  const bot = createBot({ engine: loaded, plugins: PLUGINS, settings, generation: config.generation, log, store });
+  const gate = new ShutdownGate();
+  const core = instrument(gate.wrap(bot), metrics);
   // Stop taking new work, let running answers finish (or cancel them past the grace period), then flush state.
   const shutDown = (): Promise<void> =>
     shutDownGracefully({
       gate,
       adapters,
       graceMs: config.shutdown.graceSeconds * 1000,
-      abortEngine: () => engine.abort(),
+      abortEngine: () => loaded.abort(),
       closeRest: async () => {
         await bot.close();
-        await engine.close();
+        await loaded.close();
         await health?.close();
         store.close();
       },

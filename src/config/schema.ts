@@ -73,7 +73,8 @@ export const StateConfig = z.strictObject({
 });
 
 export const MetricsConfig = z.strictObject({
-  enabled: z.boolean().prefault(true),
+  /** 'auto': served while a chat adapter runs; a terminal chat alone opens no port. */
+  enabled: z.union([z.boolean(), z.literal('auto')]).prefault('auto'),
   /** /healthz and /metrics; 0 picks a free port. */
   port: z.number().int().min(0).max(65535).prefault(9464),
   /** Loopback by default: metrics name commands and outcomes, so opening them up is the operator's choice. */
