@@ -78,6 +78,15 @@ describe('GIVEN `minigpt-bot config check`', () => {
     expect(stdout).not.toContain('secret-token-123');
   }, CLI_TIMEOUT);
 
+  test('WHEN the working folder has a .env THEN its secrets are read, and the environment wins over it', async () => {
+    const dir = folderWith({ '.env': 'DISCORD_TOKEN=from-dot-env\nMINIGPT_DEVICE=webgpu\n' });
+    const env = { PATH: process.env.PATH, MINIGPT_DEVICE: 'cuda' };
+    const { stdout } = await run(process.execPath, [CLI, 'config', 'check'], { cwd: dir, env });
+    expect(stdout).toMatch(/^adapters: discord$/m);
+    expect(stdout).toMatch(/^model: .* on cuda/m);
+    expect(stdout).not.toContain('from-dot-env');
+  }, CLI_TIMEOUT);
+
   test('WHEN a plugin section is wrong THEN it exits 1 naming plugins.<name>.<key>', async () => {
     const dir = folderWith({ 'bad.yaml': 'plugins:\n  caption:\n    promt: describe it\n' });
     const failed = await run(process.execPath, [CLI, 'config', 'check', 'bad.yaml'], { cwd: dir }).catch((e: { code: number; stderr: string }) => e);

@@ -106,12 +106,23 @@ function resolvePaths(config: Config, base: string): Config {
   };
 }
 
+/** Where the secrets are kept for `npm start`, as for docker compose: read from the working folder when present. */
+export const ENV_FILE = '.env';
+
 /**
  * Reads and validates the configuration: `path` when given (it must exist), else `minigpt-bot.yaml` in `cwd` if
- * present, else the defaults. Throws ConfigError with one line per bad key.
+ * present, else the defaults. Without an `env` of its own it reads the process environment, after adding what
+ * `cwd`'s .env file sets (variables already in the environment win). Throws ConfigError with one line per bad key.
  */
 export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv; cwd?: string } = {}): LoadedConfig {
   const cwd = options.cwd ?? process.cwd();
+  if (!options.env && existsSync(resolve(cwd, ENV_FILE))) {
+    try {
+      process.loadEnvFile(resolve(cwd, ENV_FILE));
+    } catch (error) {
+      throw new ConfigError(`${resolve(cwd, ENV_FILE)}: cannot read it (${(error as Error).message.split('\n')[0]})`);
+    }
+  }
   const env = options.env ?? process.env;
   const candidate = options.path ? resolve(cwd, options.path) : resolve(cwd, DEFAULT_CONFIG_FILE);
   if (options.path && !existsSync(candidate)) throw new ConfigError(`${options.path}: no such config file`);
