@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createBot } from './bot/core.ts';
 import { createRegistry, PluginError } from './bot/registry.ts';
+import { adapterProblems } from './config/adapters.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { Engine } from './inference/engine.ts';
@@ -65,6 +66,8 @@ async function main(argv: string[]): Promise<number> {
 
   const { disabled, ...sections } = config.plugins;
   createRegistry(PLUGINS, sections, disabled); // plugin sections fail here, before the slow model load
+  const problems = adapterProblems(config);
+  if (problems.length > 0) throw new ConfigError(problems.join('\n'));
 
   const metrics = new BotMetrics();
   const adapters: Running[] = [];

@@ -87,6 +87,16 @@ describe('GIVEN `minigpt-bot config check`', () => {
     expect(stdout).not.toContain('from-dot-env');
   }, CLI_TIMEOUT);
 
+  test('WHEN an enabled adapter is missing a setting or a token set is half filled THEN every problem is named, exit 1', async () => {
+    const dir = folderWith({});
+    const slackHttp = await run(process.execPath, [CLI, 'config', 'check'], { cwd: dir, env: { PATH: process.env.PATH, SLACK_BOT_TOKEN: 'xoxb-1' } })
+      .catch((e: { code: number; stderr: string }) => e);
+    expect(slackHttp).toMatchObject({ code: 1, stderr: 'slack: SLACK_SIGNING_SECRET: is required for the HTTP receiver (or set an app token for Socket Mode)\n' });
+    const half = await run(process.execPath, [CLI, 'config', 'check'], { cwd: dir, env: { PATH: process.env.PATH, SLACK_APP_TOKEN: 'xapp-1', DISCORD_TOKEN: 't' } })
+      .catch((e: { code: number; stderr: string }) => e);
+    expect(half).toMatchObject({ code: 1, stderr: expect.stringContaining('slack: SLACK_BOT_TOKEN is missing, though SLACK_APP_TOKEN is set') });
+  }, CLI_TIMEOUT);
+
   test('WHEN a plugin section is wrong THEN it exits 1 naming plugins.<name>.<key>', async () => {
     const dir = folderWith({ 'bad.yaml': 'plugins:\n  caption:\n    promt: describe it\n' });
     const failed = await run(process.execPath, [CLI, 'config', 'check', 'bad.yaml'], { cwd: dir }).catch((e: { code: number; stderr: string }) => e);

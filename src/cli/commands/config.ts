@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { EXIT_FAILED, runActions, runCommandLine } from '../command-line.ts';
 import { createRegistry, PluginError } from '../../bot/registry.ts';
+import { adapterProblems } from '../../config/adapters.ts';
 import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig } from '../../config/load.ts';
 import { PLUGINS } from '../../../plugins/index.ts';
 
@@ -23,6 +24,8 @@ async function check(file: string | undefined): Promise<number> {
     const { config, file: read } = loadConfig({ path: file });
     const { disabled, ...sections } = config.plugins;
     const registry = createRegistry(PLUGINS, sections, disabled);
+    const problems = adapterProblems(config);
+    if (problems.length > 0) throw new ConfigError(problems.join('\n'));
     const adapters = [
       config.discord.token ? 'discord' : undefined,
       config.slack.botToken ? 'slack' : undefined,
