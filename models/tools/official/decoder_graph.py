@@ -20,11 +20,13 @@ ACCURACY_LEVEL = 4
 
 
 def merged_weight(llama, ckpt, plan: ExportPlan, layer: int, proj: str) -> torch.Tensor:
-    """[out, in] weight of a LLaMA projection, with the LoRA delta added for q_proj and v_proj."""
+    """[out, in] weight of a LLaMA projection, with the LoRA delta added for q_proj and v_proj. The merge is done in
+    float64 and rounded once, so the export is the same whichever BLAS PyTorch multiplies with (their float32
+    products differ in the last bits, enough to move a weight across an int4 rounding step)."""
     w = llama.get(f"model.layers.{layer}.self_attn.{proj}.weight")
     if (layer, proj) in plan.lora_keys:
         a_key, b_key = plan.lora_keys[(layer, proj)]
-        w = w + plan.lora_scaling * (ckpt.get(b_key) @ ckpt.get(a_key))
+        w = (w.double() + plan.lora_scaling * (ckpt.get(b_key).double() @ ckpt.get(a_key).double())).float()
     return w
 
 
