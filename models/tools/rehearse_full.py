@@ -173,7 +173,10 @@ def main(argv=None) -> int:
         print(f"rehearse: {work} has {free_gb(work):.1f} GB free; this rehearsal writes about {need:.0f} GB", file=sys.stderr)
         return 2
     began = time.monotonic()
-    summary = {"machine": {"cpus": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30, 1)},
+    # the BLAS behind PyTorch's matrix products sets the export's LoRA merge time (Debian's default is the reference one)
+    blas = os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3")
+    summary = {"machine": {"cpus": os.cpu_count(), "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30, 1),
+                           "blas": "openblas" if "openblas" in blas else "reference" if os.path.exists(blas) else "unknown"},
                "quantize": args.quantize, "device": args.device}
     summary["files"] = make_files(work, args.reuse_files)
     model, summary["export"] = export(work, args.quantize, args.device)
