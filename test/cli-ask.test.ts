@@ -7,6 +7,7 @@ import sharp from 'sharp';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { run } from '../src/cli/commands/ask.ts';
 import { MINI_MODEL_DIR } from '../src/inference/model-dir.ts';
+import { type Captured, captureOutput } from './helpers/capture-output.ts';
 import { IMAGES_DIR } from './helpers/mini-golden.ts';
 
 const BIN = fileURLToPath(new URL('../bin/minigpt-bot.js', import.meta.url));
@@ -22,15 +23,7 @@ function spawnCli(...args: string[]): Promise<{ code: number; stdout: string; st
 }
 
 /** Runs the command in this process, capturing what it prints. */
-async function ask(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
-  vi.spyOn(console, 'error').mockImplementation((line: string) => void err.push(line));
-  const code = await run(args);
-  vi.restoreAllMocks();
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-}
+const ask = (...args: string[]): Promise<Captured> => captureOutput(() => run(args));
 
 afterEach(() => vi.restoreAllMocks());
 

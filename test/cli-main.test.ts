@@ -1,19 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.ts';
+import { type Captured, captureOutput } from './helpers/capture-output.ts';
 
 /** Runs the command line in this process, capturing what it prints. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
-  vi.spyOn(console, 'error').mockImplementation((line: string) => void err.push(line));
-  const code = await main(args);
-  vi.restoreAllMocks();
-  return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-}
-
-afterEach(() => vi.restoreAllMocks());
+const cli = (...args: string[]): Promise<Captured> => captureOutput(() => main(args));
 
 const COMMANDS = ['ask', 'eval', 'parse', 'config', 'config check', 'discord', 'discord commands', 'discord register', 'slack', 'slack manifest'];
 

@@ -44,16 +44,21 @@ describe('GIVEN the console on the plumbing model (its words are noise)', () => 
   }, PROCESS_TIMEOUT);
   afterAll(() => engine?.close());
 
-  test('WHEN lines are piped in THEN each is answered in order, images are saved and mistakes are one line', async () => {
+  /** The terminal chat with `lines` piped in, to the end of its input: everything it printed. */
+  async function session(lines: string[], maxNewTokens = 4): Promise<string> {
     const outDir = mkdtempSync(join(tmpdir(), 'minigpt-console-'));
-    const bot = createBot({ engine, plugins: PLUGINS, generation: { maxNewTokens: 6 } });
+    const bot = createBot({ engine, plugins: PLUGINS, generation: { maxNewTokens } });
     const input = new PassThrough();
     let printed = '';
     const output = new Writable({ write: (chunk, _enc, done) => ((printed += String(chunk)), done()) });
     const terminal = await start(bot, { outDir }, createLog('silent'), { input, output });
-    input.end('/identify 10,20,200,150\n\n/image missing.png\n/frobnicate\n/help\n');
+    input.end(`${lines.join('\n')}\n`);
     await terminal.finished;
+    return printed;
+  }
 
+  test('WHEN lines are piped in THEN each is answered in order, images are saved and mistakes are one line', async () => {
+    const printed = await session(['/identify 10,20,200,150', '', '/image missing.png', '/frobnicate', '/help'], 6);
     const lines = printed.split('\n');
     expect(lines[0]).toMatch(/^image: .*assets\/sample\.png \(512×384\)$/);
     expect(printed).toMatch(/#1 .* — red box at \(10, 20\)–\(200, 150\)\nsaved: /);
@@ -65,26 +70,6 @@ describe('GIVEN the console on the plumbing model (its words are noise)', () => 
     expect(printed).toContain('! There is no /frobnicate command. Try /help.\n');
     expect(printed.indexOf('/frobnicate')).toBeLessThan(printed.indexOf('/vqa <question>'));
   }, PROCESS_TIMEOUT);
-});
-
-describe("GIVEN the console's own commands", () => {
-  let engine: Engine;
-  beforeAll(async () => {
-    engine = await Engine.load(MINI_MODEL_DIR, { threads: 1 });
-  }, PROCESS_TIMEOUT);
-  afterAll(() => engine?.close());
-
-  async function session(lines: string[]): Promise<string> {
-    const outDir = mkdtempSync(join(tmpdir(), 'minigpt-console-'));
-    const bot = createBot({ engine, plugins: PLUGINS, generation: { maxNewTokens: 4 } });
-    const input = new PassThrough();
-    let printed = '';
-    const output = new Writable({ write: (chunk, _enc, done) => ((printed += String(chunk)), done()) });
-    const terminal = await start(bot, { outDir }, createLog('silent'), { input, output });
-    input.end(`${lines.join('\n')}\n`);
-    await terminal.finished;
-    return printed;
-  }
 
   test('WHEN /reset clears the conversation THEN its image goes with it until /image gives one again', async () => {
     const printed = await session(['/vqa what is it?', '/reset', '/vqa and now?', '/image assets/sample.png', '/vqa and now?']);

@@ -6,6 +6,7 @@ import * as discordCommand from '../src/cli/commands/discord.ts';
 import { createRegistry } from '../src/bot/registry.ts';
 import { PLUGINS } from '../plugins/index.ts';
 import { FakeDiscord } from './fakes/discord/index.ts';
+import { captureOutput } from './helpers/capture-output.ts';
 
 const run = promisify(execFile);
 const cli = (args: string[], env: Record<string, string> = {}) =>
@@ -80,14 +81,11 @@ describe('`discord register` against a local Discord', () => {
   /** Runs the subcommand in this process (one real CLI run above is enough) and returns its exit code and output. */
   async function register(args: string[], vars: Record<string, string>) {
     for (const [name, value] of Object.entries(vars)) vi.stubEnv(name, value);
-    const out: string[] = [];
-    const err: string[] = [];
-    vi.spyOn(console, 'log').mockImplementation((line: string) => void out.push(line));
-    vi.spyOn(console, 'error').mockImplementation((line: string) => void err.push(line));
-    const code = await discordCommand.run(['register', ...args]);
-    vi.restoreAllMocks();
-    vi.unstubAllEnvs();
-    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+    try {
+      return await captureOutput(() => discordCommand.run(['register', ...args]));
+    } finally {
+      vi.unstubAllEnvs();
+    }
   }
 
   it('overwrites the commands once from the command line, then skips when nothing changed', async () => {
