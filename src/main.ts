@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createBot } from './bot/core.ts';
 import { createRegistry, PluginError } from './bot/registry.ts';
-import { adapterProblems } from './config/adapters.ts';
+import { adapterProblems } from '../adapters/config-check.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
 import type { Config } from './config/schema.ts';
 import { Engine } from './inference/engine.ts';

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { EXIT_FAILED, runActions, runCommandLine } from '../command-line.ts';
 import { createRegistry, PluginError } from '../../bot/registry.ts';
-import { adapterProblems } from '../../config/adapters.ts';
+import { adapterProblems } from '../../../adapters/config-check.ts';
 import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig } from '../../config/load.ts';
 import { PLUGINS } from '../../../plugins/index.ts';
 

@@ -1,6 +1,6 @@
-import { parseConfig as parseDiscord } from '../../adapters/discord/config.ts';
-import { parseConfig as parseSlack, withEnvironment as slackEnvironment } from '../../adapters/slack/config.ts';
-import type { Config } from './schema.ts';
+import { parseConfig as parseDiscord } from './discord/config.ts';
+import { parseConfig as parseSlack, withEnvironment as slackEnvironment } from './slack/config.ts';
+import type { Config } from '../src/config/schema.ts';
 
 /**
  * What would stop an enabled chat adapter from starting, checked before anything loads: each adapter's own
