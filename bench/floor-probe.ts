@@ -76,7 +76,7 @@ async function main(): Promise<void> {
       feeds[`past_key_values.${i >> 1}.${i & 1 ? 'value' : 'key'}`] = t;
     });
     const out = await decoder.run(feeds);
-    const logits = out['logits']!;
+    const logits = out.logits!;
     const vocab = logits.dims[2]!;
     return { next: argmaxWithoutEos(logits.data as Float32Array, (count - 1) * vocab, vocab, d.eos), kv: kv.map((_, i) => out[`present.${i >> 1}.${i & 1 ? 'value' : 'key'}`]!) };
   }
@@ -86,7 +86,7 @@ async function main(): Promise<void> {
     const lag = monitorEventLoopDelay({ resolution: 1 });
     lag.enable();
     let t = performance.now();
-    const image = (await vision.run({ pixel_values: new ort.Tensor('float32', pixels, [1, 3, d.size, d.size]) }))['image_embeds']!.data as Float32Array;
+    const image = (await vision.run({ pixel_values: new ort.Tensor('float32', pixels, [1, 3, d.size, d.size]) })).image_embeds!.data as Float32Array;
     const visionMs = performance.now() - t;
     let kv = emptyPast();
     let seen: number[] = []; // what the cache holds: ids, image slots as -(i+1)
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
       reuse = Math.min(reuse, sequence.length - 1);
       const rest = sequence.slice(reuse);
       const ids = rest.filter((p) => p >= 0);
-      const tokenEmbeds = (await embed.run({ input_ids: int64(ids, [1, ids.length]) }))['inputs_embeds']!.data as Float32Array;
+      const tokenEmbeds = (await embed.run({ input_ids: int64(ids, [1, ids.length]) })).inputs_embeds!.data as Float32Array;
       const embeds = new Float32Array(rest.length * d.hidden);
       let next = 0;
       rest.forEach((p, i) => {
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
       t = performance.now();
       while (generated.length < r.tokens) {
         const last = generated[generated.length - 1]!;
-        const e = (await embed.run({ input_ids: int64([last], [1, 1]) }))['inputs_embeds']!.data as Float32Array;
+        const e = (await embed.run({ input_ids: int64([last], [1, 1]) })).inputs_embeds!.data as Float32Array;
         out = await step(e, 1, out.kv, seen.length);
         seen.push(last);
         generated.push(out.next);
@@ -130,10 +130,10 @@ async function main(): Promise<void> {
   /** Prefills the first turn once, then steps `rows` copies of it together (masks all ones: no padding). */
   async function batched(r: BatchRequest): Promise<BatchFigures> {
     const pixels = new Float32Array((await readFile(r.pixels)).buffer.slice(0));
-    const image = (await vision.run({ pixel_values: new ort.Tensor('float32', pixels, [1, 3, d.size, d.size]) }))['image_embeds']!.data as Float32Array;
+    const image = (await vision.run({ pixel_values: new ort.Tensor('float32', pixels, [1, 3, d.size, d.size]) })).image_embeds!.data as Float32Array;
     const { seg0, seg1 } = r.turns[0]!;
     const ids = [...seg0, ...seg1];
-    const tokenEmbeds = (await embed.run({ input_ids: int64(ids, [1, ids.length]) }))['inputs_embeds']!.data as Float32Array;
+    const tokenEmbeds = (await embed.run({ input_ids: int64(ids, [1, ids.length]) })).inputs_embeds!.data as Float32Array;
     const D = d.hidden;
     const embeds = new Float32Array((ids.length + d.imageTokens) * D);
     embeds.set(tokenEmbeds.subarray(0, seg0.length * D));
@@ -152,7 +152,7 @@ async function main(): Promise<void> {
       const t = performance.now();
       let token = prefill.next;
       for (let s = 0; s < r.batch.steps; s++) {
-        const e = (await embed.run({ input_ids: int64(new Array(rows).fill(token), [rows, 1]) }))['inputs_embeds']!.data as Float32Array;
+        const e = (await embed.run({ input_ids: int64(new Array(rows).fill(token), [rows, 1]) })).inputs_embeds!.data as Float32Array;
         const feeds: Record<string, ort.Tensor> = {
           inputs_embeds: new ort.Tensor('float32', e, [rows, 1, D]),
           attention_mask: int64(new Array(rows * (past + s + 1)).fill(1), [rows, past + s + 1]),
@@ -162,7 +162,7 @@ async function main(): Promise<void> {
           feeds[`past_key_values.${i >> 1}.${i & 1 ? 'value' : 'key'}`] = k;
         });
         const out = await decoder.run(feeds);
-        const logits = out['logits']!;
+        const logits = out.logits!;
         token = argmaxWithoutEos(logits.data as Float32Array, 0, logits.dims[2]!, d.eos);
         kv = kv.map((_, i) => out[`present.${i >> 1}.${i & 1 ? 'value' : 'key'}`]!);
       }

@@ -80,7 +80,7 @@ export class LineChild {
     } catch {
       throw this.failure(`printed something that is not JSON: ${line.slice(0, 200)}`);
     }
-    if (typeof parsed['error'] === 'string') throw new Error(`${this.label}: ${parsed['error']}`);
+    if (typeof parsed.error === 'string') throw new Error(`${this.label}: ${parsed.error}`);
     return parsed;
   }
 

@@ -116,8 +116,10 @@ export async function benchModel(modelDir: string, workDir: string, plan: Plan):
         for (const n of plan.concurrency) {
           const c = await engine.concurrency(`conc-${r}-${n}`, concurrentAsks(n), plan.concurrencyTokens);
           const s = await unbatched!.concurrency(`conc-${r}-${n}`, concurrentAsks(n), plan.concurrencyTokens);
-          (conc[n] ??= []).push(c);
-          (serial[n] ??= []).push(s);
+          conc[n] ??= [];
+          conc[n].push(c);
+          serial[n] ??= [];
+          serial[n].push(s);
           plan.log(`  ${n} at once: ${c.aggregateTokPerS.toFixed(1)} tok/s in total batched, ${s.aggregateTokPerS.toFixed(1)} one at a time; p95 latency ${c.latencyP95Ms.toFixed(0)} / ${s.latencyP95Ms.toFixed(0)} ms`);
         }
       }

@@ -71,10 +71,10 @@ interface PythonTurn {
 }
 
 function fromPython(a: Record<string, unknown>): PathFigures {
-  const turns = a['turns'] as PythonTurn[];
+  const turns = a.turns as PythonTurn[];
   return {
-    visionMs: a['vision_ms'] as number,
-    peakRssMb: a['peak_rss_mb'] as number,
+    visionMs: a.vision_ms as number,
+    peakRssMb: a.peak_rss_mb as number,
     turns: turns.map((t) => ({ prefillMs: t.prefill_ms, prefillTokens: t.prefill_tokens, ttftMs: t.ttft_ms, decodeMs: t.decode_ms, decodeTokens: t.decode_tokens, ids: t.ids })),
   };
 }

@@ -54,7 +54,10 @@ async function main(): Promise<void> {
   const threads = Number(values.threads);
   const shape = shapeOf(values.reference);
   let seed = 12345;
-  const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5) * 2;
+  const random = () => {
+    seed = (seed * 16807) % 2147483647;
+    return (seed / 2147483647 - 0.5) * 2;
+  };
   const chunks = [context, ...Array<number>(steps).fill(1)].map((t) => Float32Array.from({ length: t * shape.hidden }, random));
   const run = async (dir: string): Promise<DecoderRun> =>
     (await isGqa(dir))

@@ -43,7 +43,9 @@ describe('GIVEN a channel with a scene', () => {
     expect(reply.text).toMatch(/^#1 the red circle — red box at/);
     const drawn = findDrawnBox(reply.image!.bytes, PALETTE[0]!.rgb)!;
     expect(drawn).not.toBeNull();
-    drawn.forEach((v, i) => expect(Math.abs(v - red.box[i]!)).toBeLessThanOrEqual(6));
+    drawn.forEach((v, i) => {
+      expect(Math.abs(v - red.box[i]!)).toBeLessThanOrEqual(6);
+    });
   });
 
   test('WHEN the platform allows only a small upload THEN the image is reduced to fit and the text says so', async () => {
@@ -178,7 +180,12 @@ describe('GIVEN user mistakes', () => {
 describe('GIVEN the engine fails', () => {
   test('WHEN it is unexpected THEN the chat gets one generic line and the log gets the command and error', async () => {
     const lines: string[] = [];
-    const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
+    const sink = new Writable({
+      write: (chunk, _enc, done) => {
+        lines.push(String(chunk));
+        done();
+      },
+    });
     const engine = new ScriptedEngine(() => {
       throw new Error('decoder exploded at step 3');
     });

@@ -50,7 +50,12 @@ describe('GIVEN the console on the plumbing model (its words are noise)', () => 
     const bot = createBot({ engine, plugins: PLUGINS, generation: { maxNewTokens } });
     const input = new PassThrough();
     let printed = '';
-    const output = new Writable({ write: (chunk, _enc, done) => ((printed += String(chunk)), done()) });
+    const output = new Writable({
+      write: (chunk, _enc, done) => {
+        printed += String(chunk);
+        done();
+      },
+    });
     const terminal = await start(bot, { outDir }, createLog('silent'), { input, output });
     input.end(`${lines.join('\n')}\n`);
     await terminal.finished;
@@ -136,7 +141,7 @@ describe.skipIf(!defaultModelLocatesObjects())('GIVEN the default model and a sc
     // seventh came back "star". Its model.json keeps the prompt to the two latest earlier turns.
     const questions = ['/refer the red circle', '/identify #1', '/vqa how many objects are there?', '/caption', '/ground',
       '/vqa what color is the star?', '/vqa what shape is the blue object?'];
-    const { code, stdout } = await pipeIntoStart(questions.join('\n') + '\n', mkdtempSync(join(tmpdir(), 'minigpt-default-')));
+    const { code, stdout } = await pipeIntoStart(`${questions.join('\n')}\n`, mkdtempSync(join(tmpdir(), 'minigpt-default-')));
     expect(code).toBe(0);
     expect(stdout.trim().split('\n').slice(-2), stdout).toEqual(['yellow', 'square']);
   }, PROCESS_TIMEOUT);

@@ -98,7 +98,9 @@ describe('discord adapter', () => {
     const drawn = findDrawnBox(edit.files[0]!.bytes, PALETTE[0]!.rgb);
     const blue = scene.objects.find((o) => o.colour === 'blue')!.box;
     expect(drawn).not.toBeNull();
-    drawn!.forEach((v, i) => expect(Math.abs(v - blue[i]!)).toBeLessThanOrEqual(6));
+    drawn!.forEach((v, i) => {
+      expect(Math.abs(v - blue[i]!)).toBeLessThanOrEqual(6);
+    });
     expect(edit.body.content).toMatch(/blue square/);
   });
 
@@ -137,7 +139,9 @@ describe('discord adapter', () => {
     const red = scene.objects.find((o) => o.colour === 'red')!.box;
     const drawn = findDrawnBox(final.files[0]!.bytes, PALETTE[0]!.rgb);
     expect(drawn).not.toBeNull();
-    drawn!.forEach((v, i) => expect(Math.abs(v - red[i]!)).toBeLessThanOrEqual(6));
+    drawn!.forEach((v, i) => {
+      expect(Math.abs(v - red[i]!)).toBeLessThanOrEqual(6);
+    });
   });
 
   it('continues a thread conversation without a new image, with the earlier turn as history', async () => {
@@ -194,7 +198,9 @@ describe('discord adapter', () => {
     // Three replies streaming into one channel share its edit budget: never two edits within a second.
     const edits = fake.requests.filter((r) => r.method === 'PATCH' && answered.some((i) => byToken(i.token)(r))).map((r) => r.at);
     expect(edits.length).toBeGreaterThanOrEqual(answered.length);
-    edits.slice(1).forEach((at, i) => expect(at - edits[i]!).toBeGreaterThanOrEqual(950));
+    edits.slice(1).forEach((at, i) => {
+      expect(at - edits[i]!).toBeGreaterThanOrEqual(950);
+    });
   });
 
   it('splits a long answer into messages under 2000 characters, between words', async () => {
@@ -224,7 +230,7 @@ describe('discord adapter', () => {
     fake.userMessage({ channel: fake.quiet, author: grace, content: 'nobody asked the bot here', attachments: [png()] });
     fake.userMessage({ channel: fake.channel, author: grace, content: 'what is this?', attachments: [png()] });
     await fake.waitForRequest((r) => r.path === `/channels/${fake.channel.id}/messages` && /about the picture/.test(r.body?.content ?? ''), since);
-    const dm = { id: '1' + String(Date.now()).padStart(17, '0'), type: 1 };
+    const dm = { id: `1${String(Date.now()).padStart(17, '0')}`, type: 1 };
     fake.userMessage({ channel: dm, author: grace, content: 'and in private?', attachments: [png()] });
     await fake.waitForRequest((r) => r.path === `/channels/${dm.id}/messages` && /about the picture/.test(r.body?.content ?? ''), since);
     expect(fake.requests.filter((r) => r.at >= since && r.path.startsWith(`/channels/${fake.quiet.id}/`))).toEqual([]);

@@ -45,7 +45,7 @@ beforeAll(async () => {
     { image: 'scene.png', task: 'caption', objects: ['red circle', 'blue star', 'green circle'] },
     { image: 'scene.png', task: 'grounding', objects: [{ phrase: 'red circle', box: red }, { phrase: 'blue star', box: blue }, { phrase: 'green circle', box: green }] },
   ];
-  await writeFile(join(dir, 'data.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n\n');
+  await writeFile(join(dir, 'data.jsonl'), `${lines.map((l) => JSON.stringify(l)).join('\n')}\n\n`);
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 

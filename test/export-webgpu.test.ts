@@ -22,7 +22,10 @@ describe('--target webgpu decoder on the CPU execution provider', () => {
       expect(run.stderr).toBe('');
     }
     let seed = 1;
-    const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5) * 2;
+    const random = () => {
+      seed = (seed * 16807) % 2147483647;
+      return (seed / 2147483647 - 0.5) * 2;
+    };
     chunks = [6, 1, 1, 1].map((t) => Float32Array.from({ length: t * SHAPE.hidden }, random)); // prefill, then 3 steps
     plain = (await runPlain(join(work, 'int4', 'decoder.onnx'), SHAPE, chunks)).logits;
   }, 180_000);
@@ -30,13 +33,17 @@ describe('--target webgpu decoder on the CPU execution provider', () => {
 
   it('with fp32 activations it equals the plain int4 decoder, prefill and every cached step', async () => {
     const gqa = (await runGqa(join(work, 'gpu32', 'decoder.onnx'), SHAPE, chunks, MAX_LENGTH)).logits;
-    gqa.forEach((logits, i) => expect(relativeError(logits, plain[i]!)).toBeLessThan(1e-5));
+    gqa.forEach((logits, i) => {
+      expect(relativeError(logits, plain[i]!)).toBeLessThan(1e-5);
+    });
   });
 
   it('with fp16 activations (what WebGPU runs) it stays within fp16 rounding', async () => {
     const gqa = (await runGqa(join(work, 'gpu16', 'decoder.onnx'), SHAPE, chunks, MAX_LENGTH)).logits;
     // fp16 rounding of activations that MatMulNBits then quantizes to int8 blocks: measured 1.7e-2 here
-    gqa.forEach((logits, i) => expect(relativeError(logits, plain[i]!)).toBeLessThan(3e-2));
+    gqa.forEach((logits, i) => {
+      expect(relativeError(logits, plain[i]!)).toBeLessThan(3e-2);
+    });
   });
 
   it('is the builder-style graph: packed QKV, GroupQueryAttention with rotary, skip RMS norms, fp16', () => {

@@ -10,7 +10,7 @@ describe('zeros graph', () => {
       expect(session.inputNames).toEqual(['shape']);
       for (const dims of [[1, 4, 7, 3], [2, 5]]) {
         const out = await session.run({ shape: new ort.Tensor('int64', BigInt64Array.from(dims, BigInt), [dims.length]) });
-        const zeros = out['zeros']!;
+        const zeros = out.zeros!;
         expect(zeros.type).toBe(type);
         expect(zeros.dims).toEqual(dims);
         const data = zeros.data as Float32Array | Uint16Array;

@@ -29,7 +29,9 @@ describe('placeLabel', () => {
     for (let i = 0; i < 8; i++) placed.push(placeLabel(size, { x: 100 + i * 3, y: 50, w: 60, h: 60 }, 2, image, placed));
     placed.forEach((a, i) => {
       expect(inside(a)).toBe(true);
-      placed.slice(i + 1).forEach((b) => expect(overlaps(a, b)).toBe(false));
+      placed.slice(i + 1).forEach((b) => {
+        expect(overlaps(a, b)).toBe(false);
+      });
     });
   });
   it('GIVEN another box line right above THEN the label avoids covering it', () => {

@@ -28,7 +28,9 @@ describe('drawScene', () => {
     expect(scene.height).toBeLessThanOrEqual(640);
     expect(scene.objects.length).toBeGreaterThanOrEqual(1);
     expect(scene.objects.length).toBeLessThanOrEqual(4);
-    scene.background.forEach((c) => expect(c).toBeGreaterThanOrEqual(200));
+    scene.background.forEach((c) => {
+      expect(c).toBeGreaterThanOrEqual(200);
+    });
     const short = Math.min(scene.width, scene.height);
     for (const [i, o] of scene.objects.entries()) {
       const [x1, y1, x2, y2] = o.box;
@@ -36,7 +38,9 @@ describe('drawScene', () => {
       expect(x2 - x1).toBeGreaterThanOrEqual(0.12 * short - 1);
       expect(x2 - x1).toBeLessThanOrEqual(0.35 * short);
       expect(x1 >= 0 && y1 >= 0 && x2 <= scene.width && y2 <= scene.height).toBe(true);
-      o.rgb.forEach((c, k) => expect(Math.abs(c - SCENE_COLOURS[o.colour][k]!)).toBeLessThanOrEqual(20));
+      o.rgb.forEach((c, k) => {
+        expect(Math.abs(c - SCENE_COLOURS[o.colour][k]!)).toBeLessThanOrEqual(20);
+      });
       for (const other of scene.objects.slice(i + 1)) {
         const apart = x2 + 4 <= other.box[0] || other.box[2] + 4 <= x1 || y2 + 4 <= other.box[1] || other.box[3] + 4 <= y1;
         expect(apart).toBe(true);
@@ -45,7 +49,9 @@ describe('drawScene', () => {
       const margin = 3;
       const region: [number, number, number, number] = [Math.max(0, x1 - margin), Math.max(0, y1 - margin), Math.min(scene.width, x2 + margin), Math.min(scene.height, y2 + margin)];
       const extent = pixelExtent(scene.png, region, scene.background);
-      extent.forEach((v, k) => expect(Math.abs(v - o.box[k]!), `${o.shape} side ${k}`).toBeLessThanOrEqual(1));
+      extent.forEach((v, k) => {
+        expect(Math.abs(v - o.box[k]!), `${o.shape} side ${k}`).toBeLessThanOrEqual(1);
+      });
     }
   });
 

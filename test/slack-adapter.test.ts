@@ -96,7 +96,9 @@ describe('Slack adapter against a local Slack', () => {
     expect(upload.bytes.subarray(1, 4).toString()).toBe('PNG');
     const drawn = findDrawnBox(upload.bytes, PALETTE[0]!.rgb);
     expect(drawn).not.toBeNull();
-    drawn!.forEach((v, i) => expect(Math.abs(v - circle[i]!)).toBeLessThanOrEqual(8));
+    drawn!.forEach((v, i) => {
+      expect(Math.abs(v - circle[i]!)).toBeLessThanOrEqual(8);
+    });
 
     const download = fake.callsTo('download').at(-1);
     expect(download?.authorization).toBe(`Bearer ${fake.botToken}`);

@@ -24,7 +24,7 @@ describe('splitting long answers', () => {
   });
 
   it('closes a code block cut in two and reopens it in the next message', () => {
-    const code = '```\n' + 'x = 1\n'.repeat(1000) + '```';
+    const code = `\`\`\`\n${'x = 1\n'.repeat(1000)}\`\`\``;
     const parts = splitMessage(code, 500);
     for (const part of parts) expect(part.split('```').length % 2).toBe(1);
   });

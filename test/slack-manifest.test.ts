@@ -24,8 +24,13 @@ interface Manifest {
 async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((out += String(chunk)), true));
-  vi.spyOn(console, 'error').mockImplementation((...msg) => void (err += msg.join(' ')));
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    out += String(chunk);
+    return true;
+  });
+  vi.spyOn(console, 'error').mockImplementation((...msg) => {
+    err += msg.join(' ');
+  });
   const code = await run(args);
   vi.restoreAllMocks();
   return { code, out, err };

@@ -6,7 +6,9 @@ import { Conversations, conversationId } from '../src/bot/conversations.ts';
 import { SqliteConversationStore } from '../src/state/sqlite-store.ts';
 
 const dirs: string[] = [];
-afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 function stateFile(): string {
   const dir = mkdtempSync(join(tmpdir(), 'minigpt-state-'));

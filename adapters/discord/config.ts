@@ -32,6 +32,6 @@ export function parseConfig(input: ConfigInput): { ok: true; config: Config } | 
   if (parsed.success) return { ok: true, config: parsed.data };
   const issue = parsed.error.issues[0]!;
   const path = [...issue.path, ...(issue.code === 'unrecognized_keys' ? issue.keys.slice(0, 1) : [])];
-  return { ok: false, message: ['discord', ...path].join('.') + `: ${issue.message}` };
+  return { ok: false, message: `${['discord', ...path].join('.')}: ${issue.message}` };
 }
 

@@ -85,6 +85,6 @@ export function commandFromText(
   const named = slashed?.[1] ? byName.get(slashed[1].toLowerCase()) : undefined;
   if (named) return { command: named.name, args: argsFromText(named, slashed?.[2]?.trim() ?? '') };
   const bare = byName.get(text.toLowerCase());
-  if (bare && bare.options.every((o) => !o.required || o.type === 'image')) return { command: bare.name, args: {} };
+  if (bare?.options.every((o) => !o.required || o.type === 'image')) return { command: bare.name, args: {} };
   return { command: CHAT_COMMAND, args: argsFromText(byName.get(CHAT_COMMAND), text) };
 }

@@ -98,7 +98,9 @@ export function createBot(options: BotOptions): Bot {
         { conversation: conversation.id, image: image.bytes, history, ...outcome.ask, generation: options.generation },
         (raw) => {
           const text = parseAnswer(raw).text;
-          if (text !== shown) stream.onText?.((shown = text));
+          if (text === shown) return;
+          shown = text;
+          stream.onText?.(text);
         },
       );
       return buildAnswerReply(plugin, ctx, outcome.ask, result, image.bytes, limits);

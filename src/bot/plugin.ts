@@ -69,5 +69,6 @@ export function definePlugin<const O extends readonly PluginOption[], C = undefi
 }
 
 /** A plugin with its types erased, as the registry holds it. */
+// biome-ignore lint/suspicious/noExplicitAny: a list of plugins each with its own config type (a Plugin<…, unknown> would reject them)
 export type AnyPlugin = Plugin<readonly PluginOption[], any>;
 export type AnyContext = PluginContext<OptionValues<readonly PluginOption[]>, unknown>;

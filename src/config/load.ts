@@ -40,14 +40,13 @@ export interface LoadedConfig {
 /** `limits.perUser.requests: expected number, received string`: the bad key first, then what is wrong. */
 function describe(error: z.ZodError, file: string): string {
   return error.issues
-    .map((issue) => {
+    .flatMap((issue) => {
       const unknown = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
       return unknown.map((key) => {
         const path = [...issue.path, ...(key ? [key] : [])].join('.') || '(top level)';
         return key ? `${file}: ${path}: unknown key` : `${file}: ${path}: ${issue.message}`;
       });
     })
-    .flat()
     .join('\n');
 }
 

@@ -82,11 +82,11 @@ export function vocabularyOf(objectNames: readonly string[]): ObjectVocabulary {
   return { colours: new Set(words.map((w) => w.slice(0, -1).join(' '))), shapes: new Set(words.map((w) => w.at(-1)!)) };
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Every `colour shape` mention in a caption, plurals counted once (`two red circles` is one mention). */
 export function objectsMentioned(caption: string, vocabulary: ObjectVocabulary): string[] {
-  const alternatives = (set: Set<string>) => [...set].filter(Boolean).map(escape).sort((a, b) => b.length - a.length).join('|');
+  const alternatives = (set: Set<string>) => [...set].filter(Boolean).map(escapeRegExp).sort((a, b) => b.length - a.length).join('|');
   if (vocabulary.colours.size === 0 || vocabulary.shapes.size === 0) return [];
   const mention = new RegExp(`\\b(${alternatives(vocabulary.colours)})\\s+(${alternatives(vocabulary.shapes)})(?:e?s)?\\b`, 'g');
   return [...normalizeAnswer(caption).matchAll(mention)].map((m) => `${m[1]} ${m[2]}`);

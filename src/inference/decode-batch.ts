@@ -66,7 +66,9 @@ export class DecodeBatch {
     const B = this.rows.length;
     const embeds = await embedTokens(sessions, this.rows.map((r) => r.task.lastToken));
     const mask = new BigInt64Array(B * (this.width + 1));
-    this.rows.forEach((r, i) => mask.fill(1n, i * (this.width + 1) + r.pad, (i + 1) * (this.width + 1)));
+    this.rows.forEach((r, i) => {
+      mask.fill(1n, i * (this.width + 1) + r.pad, (i + 1) * (this.width + 1));
+    });
     const feeds: Record<string, ort.Tensor> = {
       inputs_embeds: new ort.Tensor('float32', embeds, [B, 1, D]),
       attention_mask: new ort.Tensor('int64', mask, [B, this.width + 1]),
@@ -81,7 +83,7 @@ export class DecodeBatch {
     for (let i = 0; i < layers; i++) this.kv.push(out[`present.${i}.key`]!, out[`present.${i}.value`]!);
     this.width += 1;
     this.core.counters.decodeCalls++;
-    const logits = out['logits']!.data as Float32Array;
+    const logits = out.logits!.data as Float32Array;
     const ms = performance.now() - t;
     const finished: GenerationTask[] = [];
     this.rows.forEach((r, i) => {

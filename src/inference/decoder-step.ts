@@ -20,7 +20,7 @@ export function emptyKv(model: ModelInfo): ort.Tensor[] {
 export async function embedTokens(sessions: ModelSessions, ids: readonly number[]): Promise<Float32Array> {
   const input = new ort.Tensor('int64', BigInt64Array.from(ids, (id) => BigInt(id)), [1, ids.length]);
   const out = await sessions.run('embedTokens', { input_ids: input });
-  return out['inputs_embeds']!.data as Float32Array;
+  return out.inputs_embeds!.data as Float32Array;
 }
 
 /**
@@ -46,7 +46,7 @@ export async function decoderStep(
   }
   const out = await sessions.run('decoder', feeds);
   const vocab = model.llm.vocab_size;
-  const all = out['logits']!.data as Float32Array;
+  const all = out.logits!.data as Float32Array;
   const kv: ort.Tensor[] = [];
   for (let i = 0; i < model.llm.layers; i++) kv.push(out[`present.${i}.key`]!, out[`present.${i}.value`]!);
   return { logits: all.slice((count - 1) * vocab, count * vocab), kv };

@@ -23,7 +23,7 @@ export class GpuKvBuffers {
   async zeros(dims: readonly number[]): Promise<ort.Tensor> {
     const shape = new ort.Tensor('int64', BigInt64Array.from(dims, (d) => BigInt(d)), [dims.length]);
     const out = await this.session.run({ shape });
-    return out['zeros']!;
+    return out.zeros!;
   }
 
   async close(): Promise<void> {

@@ -59,7 +59,7 @@ export class InferenceCore {
     const size = this.model.vision.image_size;
     const out = await this.sessions.run('vision', { pixel_values: new ort.Tensor('float32', pixelValues, [1, 3, size, size]) });
     this.counters.visionRuns++;
-    return out['image_embeds']!.data as Float32Array;
+    return out.image_embeds!.data as Float32Array;
   }
 
   /** Image embeddings for the conversation: the cached ones when the image is the same, else a fresh start. */
@@ -117,7 +117,7 @@ export class InferenceCore {
     const past = await this.decoder.resume(state, Math.min(commonPrefixLength(state.sequence, sequence), sequence.length - 1));
     const rest = sequence.slice(past.length);
     const t = performance.now();
-    let first;
+    let first: Awaited<ReturnType<DecoderDriver['step']>>;
     try {
       first = await this.decoder.step(await this.embedPositions(rest, state.imageEmbeds), rest.length, past.kv, past.length);
     } catch (err) {

@@ -83,7 +83,9 @@ export function buildPrompt(
   const history = kept === null ? conversation : conversation.slice(-kept);
   const questions = [...history.map((t) => taskQuestion(model, t.task, t.question)), taskQuestion(model, task, question)];
   const pieces = render(model.prompt.first, questions[0]!, '');
-  history.forEach((turn, i) => pieces.push(...render(model.prompt.turn, questions[i + 1]!, neutraliseUserText(turn.answer))));
+  history.forEach((turn, i) => {
+    pieces.push(...render(model.prompt.turn, questions[i + 1]!, neutraliseUserText(turn.answer)));
+  });
   const imageAt = pieces.findIndex((p) => p.kind === 'image');
   return {
     seg0: [model.tokens.bos, ...encodePieces(pieces.slice(0, imageAt), tokenizer, model)],

@@ -102,7 +102,7 @@ export class WebGpuDecoder implements DecoderDriver {
       feeds[`past_key_values.${i}.value`] = fetches[`present.${i}.value`] = past[2 * i + 1]!;
     }
     const out = await this.sessions.run('decoder', feeds, fetches);
-    return { logits: lastRow(out['logits']!, count, V), kv: past };
+    return { logits: lastRow(out.logits!, count, V), kv: past };
   }
 
   async close(): Promise<void> {

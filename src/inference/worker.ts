@@ -119,12 +119,12 @@ port.on('message', (message: ToWorker) => {
     case 'forget':
       core.forget(message.conversation);
       break;
+    // biome-ignore lint/suspicious/noFallthroughSwitchClause: the rest of an abort is a close
     case 'abort':
       // The engine has already told the callers. A run in progress must return before the sessions are
       // released: ending the thread under it makes onnxruntime abort the whole process.
       aborted = true;
       waiting.length = 0;
-    // falls through: the rest is a close
     case 'close':
       closeRequest = message.id;
       if (!pumping) shutDown(message.id);

@@ -80,7 +80,7 @@ function main(outDir: string): void {
     writeFileSync(join(outDir, image), scene.png);
     lines.push(...casesFor(scene, image, rand));
   });
-  writeFileSync(join(outDir, 'canvas.jsonl'), lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+  writeFileSync(join(outDir, 'canvas.jsonl'), `${lines.map((l) => JSON.stringify(l)).join('\n')}\n`);
   console.log(`wrote ${lines.length} cases on ${sizes.length} scenes to ${join(outDir, 'canvas.jsonl')}`);
 }
 

@@ -113,7 +113,9 @@ function drawShape(ctx: SKRSContext2D, shape: Shape, box: Box): void {
   if (shape === 'circle') ctx.arc(x1 + side / 2, y1 + side / 2, side / 2, 0, 2 * Math.PI);
   const points: [number, number][] =
     shape === 'triangle' ? [[x1 + side / 2, y1], [x2, y2], [x1, y2]] : shape === 'star' ? starPoints(box) : [];
-  points.forEach(([x, y], i) => (i === 0 ? ctx.moveTo(x, y) : ctx.lineTo(x, y)));
+  points.forEach(([x, y], i) => {
+    i === 0 ? ctx.moveTo(x, y) : ctx.lineTo(x, y);
+  });
   ctx.closePath();
   ctx.fill();
 }

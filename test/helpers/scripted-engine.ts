@@ -17,7 +17,9 @@ export class ScriptedEngine implements BotEngine {
     this.requests.push(structuredClone({ ...request, image: new Uint8Array() }));
     const raw = await this.answer(request);
     const words = raw.split(/(?<= )/);
-    words.forEach((_, i) => onText?.(words.slice(0, i + 1).join('')));
+    words.forEach((_, i) => {
+      onText?.(words.slice(0, i + 1).join(''));
+    });
     const meta = await sharp(request.image).metadata();
     return {
       raw,

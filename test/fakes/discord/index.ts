@@ -111,7 +111,7 @@ export class FakeDiscord {
   }
 
   get gatewayUrl(): string {
-    return this.url.replace('http', 'ws') + '/gateway';
+    return `${this.url.replace('http', 'ws')}/gateway`;
   }
 
   /** Stores bytes as an attachment on the fake CDN, described the way Discord describes it. */
