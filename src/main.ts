@@ -89,6 +89,7 @@ async function main(argv: string[]): Promise<number> {
     engine = await Engine.load(config.model.dir, {
       device: config.model.device,
       threads: config.model.threads,
+      maxBatch: config.model.maxBatch,
       maxConversations: config.conversations.maxLive,
       warn: (line) => log.warn(line),
     });

@@ -56,6 +56,7 @@ describe('GIVEN a broken config', () => {
     ['limits:\n  perUser:\n    request: 3\n', /bot\.yaml: limits\.perUser\.request: unknown key/],
     ['model:\n  device: tpu\n', /bot\.yaml: model\.device: /],
     ['limits:\n  maxConcurrent: two\n', /bot\.yaml: limits\.maxConcurrent: .*number/],
+    ['model:\n  maxBatch: 0\n', /bot\.yaml: model\.maxBatch: /],
     ['discord:\n  token: abc\n', /bot\.yaml: discord\.token: secrets belong in the environment \(DISCORD_TOKEN\)/],
     ['model: [\n', /bot\.yaml: not valid YAML or JSON/],
     ['- just\n- a list\n', /bot\.yaml: the file must hold a mapping/],

@@ -58,6 +58,8 @@ export const ModelConfig = z.strictObject({
   dir: z.string().min(1).prefault(DEFAULT_MODEL_DIR),
   device: z.enum(['cpu', 'webgpu', 'cuda']).prefault('cpu'),
   threads: positiveInt.optional(),
+  /** Conversations whose decode steps share one decoder call (the engine's default: 16); 1 answers one at a time. */
+  maxBatch: positiveInt.optional(),
 });
 
 export const ConsoleConfig = z.strictObject({
