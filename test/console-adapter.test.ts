@@ -90,7 +90,10 @@ describe('GIVEN the console on the plumbing model (its words are noise)', () => 
   }, PROCESS_TIMEOUT);
 
   test('WHEN /image has no path or /help is asked THEN the console says how to use its own commands', async () => {
-    const printed = await session(['/image', '/help']);
+    const empty = join(mkdtempSync(join(tmpdir(), 'minigpt-console-')), 'empty.png');
+    writeFileSync(empty, '');
+    const printed = await session(['/image', `/image ${empty}`, '/help']);
+    expect(printed).toContain(`! ${empty} is empty\n`);
     expect(printed).toContain('usage: /image PATH\n');
     expect(printed).not.toContain('cannot read \n');
     expect(printed).toMatch(/\/image PATH +Use another image/);

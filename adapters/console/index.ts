@@ -39,6 +39,7 @@ export interface ConsoleAdapter {
 async function loadImage(path: string): Promise<{ ok: true; image: InputImage; note: string } | { ok: false; note: string }> {
   const bytes = await readFile(path).catch(() => undefined);
   if (!bytes) return { ok: false, note: `! cannot read ${path}` };
+  if (bytes.length === 0) return { ok: false, note: `! ${path} is empty` };
   const meta = await sharp(bytes).metadata().catch(() => undefined);
   if (!meta?.width || !meta.height) return { ok: false, note: `! ${path} is not an image` };
   return { ok: true, image: { bytes, name: path }, note: `image: ${path} (${meta.width}×${meta.height})` };

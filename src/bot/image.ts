@@ -20,6 +20,8 @@ export async function readImage(image: InputImage, limits: ImageLimits): Promise
     const size = (image.bytes.byteLength / MEGABYTE).toFixed(1);
     return fail('image-too-large', { size, limit: limits.imageMegabytes });
   }
+  // sharp refuses an empty buffer by throwing at once, not through the promise
+  if (image.bytes.byteLength === 0) return fail('not-an-image', { name });
   const meta = await sharp(image.bytes, { limitInputPixels: false })
     .metadata()
     .catch(() => undefined);

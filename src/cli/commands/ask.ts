@@ -125,6 +125,7 @@ async function writeOut(out: string, png: Uint8Array): Promise<void> {
 
 /** The size people see (EXIF orientation applied), the one regions are given in. */
 async function imageSize(image: Uint8Array): Promise<ImageSize | undefined> {
+  if (image.length === 0) return undefined; // the engine says the image is empty
   const meta = await sharp(image).metadata().catch(() => undefined);
   const width = meta?.autoOrient?.width ?? meta?.width;
   const height = meta?.autoOrient?.height ?? meta?.height;
