@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,6 +85,16 @@ describe('minigpt-bot ask', () => {
     expect(followed.stderr).toMatch(/^minigpt-bot ask: There are no numbered boxes yet\./);
     const drawn = await ask('--image', PHOTO, ...MINI, '--greedy', '--json', '[identify] 64,96,320,288', '--follow-up', '[identify] #1');
     expect(JSON.parse(drawn.stdout).followUps).toHaveLength(1);
+  });
+
+  it('says in one line, exit 1, when a graph of the model folder is damaged', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ask-model-'));
+    for (const file of readdirSync(MINI_MODEL_DIR)) copyFileSync(join(MINI_MODEL_DIR, file), join(dir, file));
+    writeFileSync(join(dir, 'decoder.onnx'), readFileSync(join(MINI_MODEL_DIR, 'decoder.onnx')).subarray(0, 1000));
+    const c = await ask('--image', PHOTO, '--model', dir, 'hi');
+    expect(c.code).toBe(1);
+    expect(c.stderr.split('\n')).toHaveLength(1);
+    expect(c.stderr).toMatch(/^minigpt-bot ask: cannot load the model in .*decoder\.onnx/);
   });
 
   it('takes the task from --task and gives the same greedy answer as the tagged text', async () => {

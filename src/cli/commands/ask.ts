@@ -1,7 +1,7 @@
 import { stat, readFile, writeFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
-import { EXIT_USAGE, type Parsed, runCommandLine, UsageError } from '../command-line.ts';
+import { EXIT_FAILED, EXIT_USAGE, type Parsed, runCommandLine, UsageError } from '../command-line.ts';
 import { parseBoxRef } from '../../grounding/box-ref.ts';
 import { formatBox } from '../../grounding/format.ts';
 import { parseAnswer } from '../../grounding/parse.ts';
@@ -204,7 +204,14 @@ export function run(argv: string[]): Promise<number> {
 
 async function answer(args: AskArgs, image: Uint8Array, size: ImageSize | undefined): Promise<number> {
   const loadStarted = performance.now();
-  const engine = await Engine.load(args.model, { device: args.device, warn: (line) => console.error(line) });
+  let engine: Engine;
+  try {
+    engine = await Engine.load(args.model, { device: args.device, warn: (line) => console.error(line) });
+  } catch (err) {
+    // a damaged or incomplete model folder: one line, as for the other start-up failures
+    console.error(`minigpt-bot ask: ${(err as Error).message.split('\n')[0]}`);
+    return EXIT_FAILED;
+  }
   const load = { ms: ms(performance.now() - loadStarted), device: engine.device, peakRssMb: peakRssMb() };
   try {
     const generation = {
