@@ -14,6 +14,7 @@ import { readModelInfo } from '../../inference/model-config.ts';
 import type { Device } from '../../inference/sessions.ts';
 import type { GenerateResult, TaskId, Turn } from '../../inference/types.ts';
 import type { Box, Entity, ImageSize } from '../../grounding/types.ts';
+import { visibleSize } from '../../bot/image.ts';
 import { annotate } from '../../render/annotate.ts';
 import { describeAnswer } from '../../render/describe.ts';
 
@@ -47,11 +48,13 @@ commands do: x1,y1,x2,y2 in pixels, 10%,20%,30%,40%, or #2 for a box of the prev
   --json             print {task, raw, text, entities, timings, followUps, load, counters} as one JSON object
   --out FILE         write the image with the last answer's boxes drawn: .png, .jpg or .webp`,
 } as const;
+/** Full-resolution colour, so the 2-px box lines stay sharp. */
+const jpeg = (image: Sharp): Sharp => image.jpeg({ quality: 92, chromaSubsampling: '4:4:4' });
 /** What --out can write, by extension. */
 const OUT_FORMATS: Record<string, (image: Sharp) => Sharp> = {
   '.png': (image) => image.png(),
-  '.jpg': (image) => image.jpeg({ quality: 92, chromaSubsampling: '4:4:4' }),
-  '.jpeg': (image) => image.jpeg({ quality: 92, chromaSubsampling: '4:4:4' }),
+  '.jpg': jpeg,
+  '.jpeg': jpeg,
   '.webp': (image) => image.webp({ lossless: true }),
 };
 const DEVICES: readonly Device[] = ['cpu', 'webgpu', 'cuda'];
@@ -123,14 +126,6 @@ async function writeOut(out: string, png: Uint8Array): Promise<void> {
   await writeFile(out, await OUT_FORMATS[extname(out).toLowerCase()]!(sharp(png)).toBuffer());
 }
 
-/** The size people see (EXIF orientation applied), the one regions are given in. */
-async function imageSize(image: Uint8Array): Promise<ImageSize | undefined> {
-  if (image.length === 0) return undefined; // the engine says the image is empty
-  const meta = await sharp(image).metadata().catch(() => undefined);
-  const width = meta?.autoOrient?.width ?? meta?.width;
-  const height = meta?.autoOrient?.height ?? meta?.height;
-  return width && height ? { width, height } : undefined;
-}
 
 /** A question as the model gets it, and for [identify] the region it asks about, in pixels. */
 interface Prepared {
@@ -196,7 +191,7 @@ export function run(argv: string[]): Promise<number> {
     await readModelInfo(args.model).catch((err: Error) => {
       throw new UsageError(`${err.message}${args.model === DEFAULT_MODEL_DIR ? ' (the trained default model is not installed; try --model models/mini)' : ''}`);
     });
-    const size = await imageSize(image);
+    const size = await visibleSize(image);
     prepare(args.questions[0]!, size, []); // a bad region stops before the model loads
     return answer(args, image, size);
   });
