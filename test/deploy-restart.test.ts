@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,9 +24,8 @@ const SLACK_CHANNEL = 'C0DEPLOY';
 const SLACK_THREAD = '1900000100.000100';
 const TEST_TIMEOUT = 180_000;
 
-const hasModel = existsSync(join(MINI_MODEL_DIR, 'model.json'));
 
-describe.skipIf(!hasModel)('GIVEN npm start with Discord and Slack on local fakes and a state file', () => {
+describe('GIVEN npm start with Discord and Slack on local fakes and a state file', () => {
   let discord: FakeDiscord;
   let slack: FakeSlack;
   let dir: string;

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -148,9 +148,8 @@ describe('GIVEN Discord and Slack adapters on local fakes, behind the shutdown g
   });
 });
 
-const hasModel = existsSync(join(MINI_MODEL_DIR, 'model.json'));
 
-describe.skipIf(!hasModel)('GIVEN npm start with a long generation in flight', () => {
+describe('GIVEN npm start with a long generation in flight', () => {
   let discord: FakeDiscord;
   beforeEach(async () => {
     discord = await FakeDiscord.start();

@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { start, type DiscordAdapter, type Log } from '../adapters/discord/index.ts';
 import { createBot } from '../src/bot/core.ts';
@@ -11,11 +9,9 @@ import { PLUGINS } from '../plugins/index.ts';
 import { FakeDiscord, user, type RecordedRequest } from './fakes/discord/index.ts';
 import { findDrawnBox } from './helpers/drawn-boxes.ts';
 import { drawScene } from './helpers/scene.ts';
-import { defaultModelLocatesObjects } from './helpers/default-model.ts';
 
 /** The Discord adapter with the real engine behind it: slash command in, annotated answer out. */
 
-const hasModel = (dir: string): boolean => existsSync(join(dir, 'model.json'));
 
 function iou(a: Box, b: Box): number {
   const w = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
@@ -56,7 +52,7 @@ async function ask(fake: FakeDiscord, name: string, option: { name: string; valu
   return { since, deferral, final };
 }
 
-describe.skipIf(!hasModel(MINI_MODEL_DIR))('discord with the mini engine (random weights: plumbing only)', () => {
+describe('discord with the mini engine (random weights: plumbing only)', () => {
   const state = withModel(MINI_MODEL_DIR, { maxNewTokens: 6 });
 
   it('defers within the window, then edits in the model’s answer', async () => {
@@ -70,7 +66,7 @@ describe.skipIf(!hasModel(MINI_MODEL_DIR))('discord with the mini engine (random
   });
 });
 
-describe.skipIf(!defaultModelLocatesObjects())('discord with the trained default model', () => {
+describe('discord with the trained default model', () => {
   const state = withModel(DEFAULT_MODEL_DIR);
 
   it('/refer boxes the named object of a generated scene in the uploaded PNG', async () => {

@@ -11,7 +11,6 @@ import { FakeSlack } from './fakes/slack/server.ts';
 import { messageEnvelope, sendSigned } from './fakes/slack/requests.ts';
 import { findDrawnBox } from './helpers/drawn-boxes.ts';
 import { drawScene } from './helpers/scene.ts';
-import { defaultModelLocatesObjects } from './helpers/default-model.ts';
 
 const SECRET = 'signing-secret-for-tests';
 
@@ -23,7 +22,7 @@ function iou(a: Box, b: Box): number {
 }
 
 // The trained default model is what users get: asked in Slack, it must box the object it was asked about.
-describe.skipIf(!defaultModelLocatesObjects())('Slack with the trained default model', () => {
+describe('Slack with the trained default model', () => {
   let fake: FakeSlack;
   let engine: Engine;
   let adapter: SlackAdapter;
