@@ -7,5 +7,5 @@ export default definePlugin({
   description: 'Forget the image and the conversation in this channel',
   usesImage: false,
   options: [],
-  run: ({ resetConversation }) => ({ info: message(resetConversation() ? 'reset-done' : 'reset-empty') }),
+  run: ({ resetConversation }) => ({ info: message(resetConversation()) }),
 });

@@ -63,7 +63,7 @@ describe('SQLite conversation store', () => {
     const store = new SqliteConversationStore(':memory:');
     const conversations = new Conversations(store, limits, () => {});
     conversations.save(conversations.open(key));
-    expect(conversations.reset(key)).toBe(true);
+    expect(conversations.reset(key, 'u1')).toBe('reset-done');
     expect([...store.activity()]).toEqual([]);
     store.close();
   });

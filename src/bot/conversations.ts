@@ -12,6 +12,8 @@ export interface Conversation {
   /** The entities of the latest answer that drew boxes, in pixels, so `#2` can point at them. */
   entities: Entity[];
   lastActive: number;
+  /** Who opened it: in a shared conversation only they (and admins) may reset it. */
+  starter?: string;
 }
 
 /** Where conversations live. Small on purpose so a persistent (SQLite) store can replace the in-memory one. */
@@ -48,9 +50,21 @@ export interface ConversationLimits {
   maxTurns: number;
 }
 
+export type ConversationScope = 'channel' | 'user' | 'thread';
+
 export function conversationId(key: ConversationKey): string {
-  return [key.platform, key.workspace, key.channel, key.thread ?? ''].map(encodeURIComponent).join('/');
+  const parts = [key.platform, key.workspace, key.channel, key.thread ?? ''];
+  return [...parts, ...(key.user === undefined ? [] : [key.user])].map(encodeURIComponent).join('/');
 }
+
+/** The conversation a request belongs to under the configured scope. */
+export function scopedKey(key: ConversationKey, scope: ConversationScope, user: string, chain?: string): ConversationKey {
+  if (scope === 'user') return { ...key, user };
+  if (scope === 'thread' && chain !== undefined) return { ...key, thread: chain };
+  return key;
+}
+
+export type ResetOutcome = 'reset-done' | 'reset-empty' | 'reset-not-yours';
 
 export function imageHash(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -68,13 +82,13 @@ export class Conversations {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** The key's conversation, created empty when there is none (or it expired). */
-  open(key: ConversationKey): Conversation {
+  /** The key's conversation, created empty (started by `user`) when there is none or it expired. */
+  open(key: ConversationKey, user?: string): Conversation {
     this.expireIdle();
     const id = conversationId(key);
     const existing = this.store.get(id);
     if (existing) return existing;
-    return { id, key, turns: [], entities: [], lastActive: this.now() };
+    return { id, key, turns: [], entities: [], lastActive: this.now(), starter: user };
   }
 
   /** A different image starts the conversation over; the same image again keeps it. */
@@ -108,12 +122,18 @@ export class Conversations {
     this.evictOverflow(conversation.id);
   }
 
-  /** Drops the key's conversation; false when there was nothing to drop. */
-  reset(key: ConversationKey): boolean {
+  /**
+   * Drops the key's conversation for `user`: a conversation somebody else started stays, unless `admin` (or it
+   * belongs to one user, as under the `user` scope).
+   */
+  reset(key: ConversationKey, user: string, admin = false): ResetOutcome {
     const id = conversationId(key);
-    const existed = this.store.get(id) !== undefined;
+    const existing = this.store.get(id);
+    if (!existing) return 'reset-empty';
+    const owned = key.user !== undefined || existing.starter === undefined || existing.starter === user;
+    if (!owned && !admin) return 'reset-not-yours';
     this.drop(id);
-    return existed;
+    return 'reset-done';
   }
 
   private drop(id: string): void {

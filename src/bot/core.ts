@@ -6,7 +6,13 @@ import { InputError } from '../inference/errors.ts';
 import type { GenerationConfig } from '../inference/types.ts';
 import { BotSettings } from '../config/schema.ts';
 import { buildAnswerReply } from './answer.ts';
-import { Conversations, MemoryConversationStore, type Conversation, type ConversationStore } from './conversations.ts';
+import {
+  type Conversation,
+  type ConversationStore,
+  Conversations,
+  MemoryConversationStore,
+  scopedKey,
+} from './conversations.ts';
 import { checkAccess, isAdmin } from './guards/access.ts';
 import { RequestQueue } from './guards/queue.ts';
 import { UserRateLimit } from './guards/rate-limit.ts';
@@ -67,7 +73,8 @@ export function createBot(options: BotOptions): Bot {
     const admin = isAdmin(settings.access, request.user.id);
     if (plugin.adminOnly && !admin) return userError({ identifier: 'admin-only', context: { command: plugin.name } });
 
-    let conversation = conversations.open(request.key);
+    const key = scopedKey(request.key, settings.conversations.scope, request.user.id, request.chain);
+    let conversation = conversations.open(key, request.user.id);
     if (plugin.usesImage && request.image) {
       const size = await readImage(request.image, settings.limits);
       if (!size.ok) return userError(size.error);
@@ -80,7 +87,7 @@ export function createBot(options: BotOptions): Bot {
 
     const args = parseOptions(plugin, request.args, { size: image?.size, entities: conversation.entities });
     if (!args.ok) return userError(args.error);
-    const ctx = contextFor(plugin, conversation, args.value, request);
+    const ctx = contextFor(plugin, conversation, args.value, request.user.id, admin);
     const outcome = await plugin.run(ctx);
     if ('info' in outcome) return { kind: 'info', text: outcome.info };
     if ('refuse' in outcome) return userError({ identifier: outcome.refuse, context: outcome.context });
@@ -115,7 +122,8 @@ export function createBot(options: BotOptions): Bot {
     plugin: AnyPlugin,
     conversation: Conversation,
     args: Record<string, unknown>,
-    request: BotRequest,
+    user: string,
+    admin: boolean,
   ): AnyContext {
     const size = conversation.image?.size;
     return {
@@ -124,7 +132,7 @@ export function createBot(options: BotOptions): Bot {
       hasImage: conversation.image !== undefined,
       imageSize: size,
       commands: registry.commands(),
-      resetConversation: () => conversations.reset(request.key),
+      resetConversation: () => conversations.reset(conversation.key, user, admin),
       resolveBox: (input) => {
         if (!size) return { ok: false, message: message('needs-image') };
         const box = parseBoxRef(input, size, conversation.entities);

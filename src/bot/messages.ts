@@ -19,6 +19,7 @@ export const MESSAGES = {
   queued: 'Waiting in the queue: you are #{position}.',
   'reset-done': 'Conversation cleared: send a new image to start again.',
   'reset-empty': 'There was nothing to clear.',
+  'reset-not-yours': 'Only the person who started this conversation (or an admin) can clear it.',
   /** The engine's own short explanation (a broken image, a conversation past the context): already safe to show. */
   'input-refused': '{message} (/reset starts over)',
   'no-box-found': 'The answer holds no box, so there is nothing to draw.',

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
 import type { Box, Entity, ImageSize } from '../grounding/types.ts';
 import type { TaskId } from '../inference/types.ts';
+import type { ResetOutcome } from './conversations.ts';
 import type { CommandSpec, PluginOption } from './types.ts';
 import type { MessageContext, MessageId } from './messages.ts';
 
@@ -38,8 +39,8 @@ export interface PluginContext<V, C> {
   imageSize?: ImageSize;
   /** Every command, for help. */
   commands: readonly CommandSpec[];
-  /** Drops the conversation (image, turns, entities) and the engine's caches for it; false when there was none. */
-  resetConversation(): boolean;
+  /** Drops the conversation (image, turns, entities) and the engine's caches for it, if the asker may. */
+  resetConversation(): ResetOutcome;
   /** Resolves a box reference (`x1,y1,x2,y2`, percentages or `#2`) against the conversation, for free text. */
   resolveBox(input: string): { ok: true; box: Box } | { ok: false; message: string };
 }

@@ -1,12 +1,14 @@
 import type { Entity, ImageSize } from '../grounding/types.ts';
 import type { GenerateRequest, GenerateResult, TaskId, Timings } from '../inference/types.ts';
 
-/** Where a conversation lives: one per platform + workspace/guild + channel + thread. */
+/** Where a conversation lives: one per platform + workspace/guild + channel + thread (+ user, when scoped so). */
 export interface ConversationKey {
   platform: string;
   workspace: string;
   channel: string;
   thread?: string;
+  /** Set when conversations are scoped per user (`conversations.scope: user`). */
+  user?: string;
 }
 
 export type OptionType = 'text' | 'image' | 'box' | 'number';
@@ -29,7 +31,10 @@ export interface InputImage {
 /** A platform-neutral request: what an adapter makes of a slash command, a mention or a console line. */
 export interface BotRequest {
   key: ConversationKey;
-  user: { id: string; name?: string };
+  /** `roles`: the asker's Discord role ids or Slack user group ids, for the role allow and block lists. */
+  user: { id: string; name?: string; roles?: readonly string[] };
+  /** The reply chain the message belongs to (its first message's id), for `conversations.scope: thread`. */
+  chain?: string;
   /** Plugin name (`refer`, `vqa`, ...). Free text with no command is `chat` (a leading `[task]` tag picks the task). */
   command: string;
   /** Option values by option name, as the user gave them. */

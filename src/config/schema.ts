@@ -14,6 +14,9 @@ export const AccessConfig = z.strictObject({
   blockUsers: ids,
   allowChannels: ids,
   blockChannels: ids,
+  /** Discord role ids or Slack user group ids: members of an allowed role may ask; a blocked role wins. */
+  allowRoles: ids,
+  blockRoles: ids,
 });
 
 export const LimitsConfig = z.strictObject({
@@ -30,6 +33,11 @@ export const ConversationsConfig = z.strictObject({
   idleMinutes: z.number().positive().prefault(60),
   maxLive: positiveInt.prefault(500),
   maxTurns: positiveInt.prefault(8),
+  /**
+   * Who shares a conversation: `channel` (everyone in a channel, each thread its own), `user` (each person their
+   * own within a channel), `thread` (each reply chain its own).
+   */
+  scope: z.enum(['channel', 'user', 'thread']).prefault('channel'),
 });
 
 /** `disabled` lists commands to leave out; every other key is a plugin's own section, checked by its schema. */

@@ -13,7 +13,8 @@ CREATE TABLE IF NOT EXISTS conversations (
   height      INTEGER,
   turns       TEXT NOT NULL,
   entities    TEXT NOT NULL,
-  last_active INTEGER NOT NULL
+  last_active INTEGER NOT NULL,
+  starter     TEXT
 );
 CREATE INDEX IF NOT EXISTS conversations_last_active ON conversations (last_active);
 `;
@@ -28,6 +29,7 @@ interface Row {
   turns: string;
   entities: string;
   last_active: number;
+  starter: string | null;
 }
 
 /**
@@ -43,14 +45,16 @@ export class SqliteConversationStore implements ConversationStore {
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.exec(SCHEMA);
+    const columns = this.db.prepare<[], { name: string }>('PRAGMA table_info(conversations)').all();
+    if (!columns.some((c) => c.name === 'starter')) this.db.exec('ALTER TABLE conversations ADD COLUMN starter TEXT');
     this.statements = {
       get: this.db.prepare<[string], Row>('SELECT * FROM conversations WHERE id = ?'),
       upsert: this.db.prepare(
-        `INSERT INTO conversations (id, key, image, image_hash, width, height, turns, entities, last_active)
-         VALUES (@id, @key, @image, @image_hash, @width, @height, @turns, @entities, @last_active)
+        `INSERT INTO conversations (id, key, image, image_hash, width, height, turns, entities, last_active, starter)
+         VALUES (@id, @key, @image, @image_hash, @width, @height, @turns, @entities, @last_active, @starter)
          ON CONFLICT (id) DO UPDATE SET key = excluded.key, image = excluded.image, image_hash = excluded.image_hash,
            width = excluded.width, height = excluded.height, turns = excluded.turns, entities = excluded.entities,
-           last_active = excluded.last_active`,
+           last_active = excluded.last_active, starter = excluded.starter`,
       ),
       remove: this.db.prepare<[string]>('DELETE FROM conversations WHERE id = ?'),
       activity: this.db.prepare<[], { id: string; lastActive: number }>(
@@ -72,6 +76,7 @@ export class SqliteConversationStore implements ConversationStore {
       turns: JSON.parse(row.turns),
       entities: JSON.parse(row.entities),
       lastActive: row.last_active,
+      starter: row.starter ?? undefined,
     };
   }
 
@@ -87,6 +92,7 @@ export class SqliteConversationStore implements ConversationStore {
       turns: JSON.stringify(conversation.turns),
       entities: JSON.stringify(conversation.entities),
       last_active: conversation.lastActive,
+      starter: conversation.starter ?? null,
     });
   }
 

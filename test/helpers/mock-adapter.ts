@@ -14,6 +14,9 @@ export interface SendOptions {
   user?: string;
   channel?: string;
   thread?: string;
+  /** The reply chain the message belongs to. */
+  chain?: string;
+  roles?: string[];
   image?: InputImage;
 }
 
@@ -42,7 +45,14 @@ export class MockAdapter {
     const streamed: string[] = [];
     const queued: number[] = [];
     const reply = await this.core.handle(
-      { key, user: { id: options.user ?? this.defaults.user ?? 'u1' }, command: decoded.command, args: decoded.args, image: options.image },
+      {
+        key,
+        user: { id: options.user ?? this.defaults.user ?? 'u1', roles: options.roles },
+        chain: options.chain,
+        command: decoded.command,
+        args: decoded.args,
+        image: options.image,
+      },
       { onText: (text) => streamed.push(text), onQueued: (position) => queued.push(position) },
       this.limits,
     );
