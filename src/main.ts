@@ -12,6 +12,7 @@ import { startHealthServer } from './ops/health-server.ts';
 import { instrument } from './ops/instrument.ts';
 import { BotMetrics } from './ops/metrics.ts';
 import { ShutdownGate, shutDownGracefully } from './ops/shutdown.ts';
+import { warmUp } from './ops/warm-up.ts';
 import { SqliteConversationStore } from './state/sqlite-store.ts';
 import type { BotCore } from './bot/types.ts';
 import { PLUGINS } from '../plugins/index.ts';
@@ -72,12 +73,17 @@ async function main(argv: string[]): Promise<number> {
   const metrics = new BotMetrics();
   const adapters: Running[] = [];
   let engine: Engine | undefined;
+  let store: SqliteConversationStore | undefined;
   // The port first: a taken one is reported before the slow model load, not after it.
   const health = config.metrics.enabled === true || (config.metrics.enabled === 'auto' && chatEnabled)
     ? await startHealthServer({
         ...config.metrics,
         metrics,
-        checks: () => [{ name: 'model', ok: () => engine?.alive === true }, ...adapters.map((a) => ({ name: a.name, ok: () => a.connected() }))],
+        checks: () => [
+          { name: 'model', ok: () => engine?.alive === true },
+          { name: 'state', ok: () => store?.writable() === true },
+          ...adapters.map((a) => ({ name: a.name, ok: () => a.connected() })),
+        ],
       }).catch((error: NodeJS.ErrnoException) => {
         if (error.code !== 'EADDRINUSE' && error.code !== 'EACCES') throw error;
         throw new ConfigError(`metrics.port: cannot listen on ${config.metrics.host}:${config.metrics.port} (${error.code === 'EADDRINUSE' ? 'another program uses it' : 'not allowed'}); set METRICS_PORT to a free port, or metrics.enabled: false`);
@@ -97,10 +103,14 @@ async function main(argv: string[]): Promise<number> {
     await health?.close();
     throw error;
   }
-  log.info({ model: engine.model.name, device: engine.device }, 'model loaded');
   const loaded = engine;
+  const warmUpFailure = await warmUp(loaded);
+  if (warmUpFailure !== undefined) {
+    await Promise.all([loaded.close(), health?.close()]);
+    throw new ConfigError(`model.dir: the model in ${config.model.dir} failed its first answer (${warmUpFailure}); check that its model.json matches its graphs, or export it again`);
+  }
+  log.info({ model: loaded.model.name, device: loaded.device }, 'model loaded');
   const settings = { access: config.access, limits: config.limits, conversations: config.conversations, plugins: config.plugins };
-  let store: SqliteConversationStore;
   try {
     store = new SqliteConversationStore(config.state.file);
   } catch (error) {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,5 +63,21 @@ describe('GIVEN a state file that cannot be opened', () => {
     expect(code).toBe(1);
     expect(stderr.trim().split('\n')).toHaveLength(1);
     expect(stderr).toMatch(/^minigpt-bot: state\.file: cannot open .*state\.sqlite .*set MINIGPT_STATE_FILE or state\.file to a writable path/);
+  }, PROCESS_TIMEOUT);
+});
+
+describe('GIVEN a model folder whose model.json does not match its graphs', () => {
+  test('THEN start-up fails its first answer in one line and exits 1, before any user asks', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'minigpt-mismatch-'));
+    for (const file of readdirSync(MINI_MODEL_DIR)) copyFileSync(join(MINI_MODEL_DIR, file), join(dir, file));
+    const info = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+    writeFileSync(join(dir, 'model.json'), JSON.stringify({ ...info, vision: { ...info.vision, image_size: 224 } }));
+    writeFileSync(join(dir, 'bot.yaml'), `model:\n  dir: ${dir}\nstate:\n  file: ':memory:'\n`);
+    const { code, stdout, stderr } = await start(dir, '/vqa hi\n');
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/^minigpt-bot: model\.dir: the model in .* failed its first answer \(vision\.onnx failed/);
+    expect(stderr).toMatch(/check that its model\.json matches its graphs, or export it again\n$/);
   }, PROCESS_TIMEOUT);
 });

@@ -17,7 +17,11 @@ CREATE TABLE IF NOT EXISTS conversations (
   starter     TEXT
 );
 CREATE INDEX IF NOT EXISTS conversations_last_active ON conversations (last_active);
+CREATE TABLE IF NOT EXISTS probe (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL);
 `;
+
+/** How long a write probe's answer is reused, so a busy /healthz does not write on every call. */
+const PROBE_REUSE_MS = 5_000;
 
 interface Row {
   id: string;
@@ -39,6 +43,9 @@ interface Row {
 export class SqliteConversationStore implements ConversationStore {
   private readonly db: Database.Database;
   private readonly statements;
+  private probed?: { at: number; ok: boolean };
+  /** Set when a conversation could not be written (a full disk), cleared by the next write that works. */
+  private failedWrite = false;
 
   constructor(path: string) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -57,6 +64,7 @@ export class SqliteConversationStore implements ConversationStore {
            last_active = excluded.last_active, starter = excluded.starter`,
       ),
       remove: this.db.prepare<[string]>('DELETE FROM conversations WHERE id = ?'),
+      probe: this.db.prepare<[number]>('INSERT OR REPLACE INTO probe (id, at) VALUES (1, ?)'),
       activity: this.db.prepare<[], { id: string; lastActive: number }>(
         'SELECT id, last_active AS lastActive FROM conversations',
       ),
@@ -82,7 +90,7 @@ export class SqliteConversationStore implements ConversationStore {
 
   set(conversation: Conversation): void {
     const { image } = conversation;
-    this.statements.upsert.run({
+    const row = {
       id: conversation.id,
       key: JSON.stringify(conversation.key),
       image: image ? Buffer.from(image.bytes.buffer, image.bytes.byteOffset, image.bytes.byteLength) : null,
@@ -93,7 +101,14 @@ export class SqliteConversationStore implements ConversationStore {
       entities: JSON.stringify(conversation.entities),
       last_active: conversation.lastActive,
       starter: conversation.starter ?? null,
-    });
+    };
+    try {
+      this.statements.upsert.run(row);
+      this.failedWrite = false;
+    } catch (error) {
+      this.failedWrite = true;
+      throw error;
+    }
   }
 
   delete(id: string): void {
@@ -102,6 +117,23 @@ export class SqliteConversationStore implements ConversationStore {
 
   activity(): Iterable<{ id: string; lastActive: number }> {
     return this.statements.activity.all();
+  }
+
+  /**
+   * Whether conversations can be saved, for /healthz: the last save worked and the file takes a small write now
+   * (a full disk or a file turned read-only fails them).
+   */
+  writable(now = Date.now()): boolean {
+    if (this.failedWrite) return false;
+    if (this.probed && now - this.probed.at < PROBE_REUSE_MS) return this.probed.ok;
+    let ok = true;
+    try {
+      this.statements.probe.run(now);
+    } catch {
+      ok = false;
+    }
+    this.probed = { at: now, ok };
+    return ok;
   }
 
   close(): void {
