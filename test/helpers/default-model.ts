@@ -7,7 +7,7 @@ const REC_TARGET = 0.9;
 
 /**
  * Whether the committed default model finds named objects, by the held-out scores its evaluation recorded
- * (models/tools/evaluate.py --scores MODEL/heldout.json). End-to-end tests that assert the box lands on the right
+ * (python3 -m models.tools.evaluate --scores MODEL/heldout.json). End-to-end tests that assert the box lands on the right
  * object run only then; until the model is that good they are reported as skipped, never as passed.
  */
 export function defaultModelLocatesObjects(): boolean {
