@@ -43,7 +43,7 @@ export class IdsPath {
   }
 
   static async official(modelDir: string, threads: number): Promise<IdsPath> {
-    const args = ['models/tools/official_path.py', '--model', modelDir, '--threads', String(threads)];
+    const args = ['-m', 'models.tools.official_path', '--model', modelDir, '--threads', String(threads)];
     return new IdsPath((await LineChild.start('official path', '/usr/bin/python3', args, LOAD_TIMEOUT_MS)).child, fromPython);
   }
 

@@ -66,8 +66,12 @@ function scaleModelCurrent(): boolean {
 function ensureScaleModel(log: (line: string) => void): void {
   if (scaleModelCurrent()) return;
   log(`building the scale model in ${SCALE_DIR} (a few minutes, once)`);
-  const made = spawnSync('/usr/bin/python3', ['models/tools/make_scale.py', '--out', SCALE_DIR], { stdio: ['ignore', 'inherit', 'inherit'] });
-  if (made.status !== 0) throw new Error('models/tools/make_scale.py failed: run it by hand to see why, or pass --skip-scale');
+  const made = spawnSync('/usr/bin/python3', ['-m', 'models.tools.make_scale', '--out', SCALE_DIR], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  if (made.status !== 0) {
+    throw new Error('python3 -m models.tools.make_scale failed: run it by hand to see why, or pass --skip-scale');
+  }
 }
 
 async function main(): Promise<void> {

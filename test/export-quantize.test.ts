@@ -17,7 +17,10 @@ describe('MatMulNBits weights written by quantize.py mean what ONNX Runtime read
   for (const bits of [4, 8]) {
     it(`int${bits}: ORT's product equals numpy's product with the dequantized weights`, async () => {
       const dir = join(work, `b${bits}`);
-      execFileSync(PYTHON, ['test/helpers/matmulnbits_case.py', dir, String(bits), '72', '40'], { cwd: ROOT, stdio: 'pipe' });
+      execFileSync(PYTHON, ['-m', 'models.tools.tests.matmulnbits_case', dir, String(bits), '72', '40'], {
+        cwd: ROOT,
+        stdio: 'pipe',
+      });
       const c = JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8')) as Case;
       expect(c.max_weight_error).toBeLessThanOrEqual(c.max_step / 2 + 1e-6); // rounding, never a whole step
       const session = await ort.InferenceSession.create(join(dir, 'mmnb.onnx'), { intraOpNumThreads: 1 });

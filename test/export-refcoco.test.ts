@@ -31,7 +31,7 @@ describe('refcoco_to_jsonl.py turns a RefCOCO split into eval cases', () => {
   });
   afterAll(() => removeDir(work));
 
-  const convert = (split: string) => spawnSync(PYTHON, ['models/tools/refcoco_to_jsonl.py', '--refs', join(work, 'refs(unc).p'),
+  const convert = (split: string) => spawnSync(PYTHON, ['-m', 'models.tools.refcoco_to_jsonl', '--refs', join(work, 'refs(unc).p'),
     '--instances', join(work, 'instances.json'), '--images', join(work, 'train2014'), '--split', split, '--out', join(work, 'eval', `${split}.jsonl`)], { cwd: ROOT, encoding: 'utf8' });
 
   it('writes one case per sentence of the split, box as [x, y, x + w, y + h], image relative to the file', () => {

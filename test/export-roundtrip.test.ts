@@ -16,9 +16,10 @@ describe('models/mini through official-format files and the exporter reproduces 
   let core: InferenceCore;
   beforeAll(async () => {
     work = tempDir('export-roundtrip-');
-    const out = execFileSync(PYTHON, ['models/tools/official/from_model_dir.py', '--model', MINI_MODEL_DIR, '--out', join(work, 'files')], { cwd: ROOT, encoding: 'utf8' });
-    const flags = out.split('export.py ')[1]!.split(' --out')[0]!.split(' ');
-    execFileSync(PYTHON, ['models/tools/export.py', ...flags, '--out', join(work, 'model')], { cwd: ROOT, stdio: 'pipe' });
+    const convert = ['-m', 'models.tools.official.from_model_dir', '--model', MINI_MODEL_DIR, '--out', join(work, 'files')];
+    const out = execFileSync(PYTHON, convert, { cwd: ROOT, encoding: 'utf8' });
+    const flags = out.split('models.tools.export ')[1]!.split(' --out')[0]!.split(' ');
+    execFileSync(PYTHON, ['-m', 'models.tools.export', ...flags, '--out', join(work, 'model')], { cwd: ROOT, stdio: 'pipe' });
     core = await InferenceCore.load(join(work, 'model'), { threads: 1, maxConversations: 1 });
   }, 120_000);
   afterAll(async () => {

@@ -56,8 +56,7 @@ describe('the 32,000-id tokenizer of the full-size rehearsal (make_official_fixt
   // widened by joining learned pieces; the Python reference encodes with the same merge ranks
   const script = `
 import json, sys
-sys.path.insert(0, 'models/tools')
-from minigptv2.tokenizer import Tokenizer, read_tokenizer, tokenizer_json, widen
+from models.tools.minigptv2.tokenizer import Tokenizer, read_tokenizer, tokenizer_json, widen
 path = sys.argv[1]
 open(path, 'w').write(json.dumps(tokenizer_json(*widen(*read_tokenizer('models/tools/tokenizer.json'), 32000)), ensure_ascii=False))
 tok = Tokenizer(path)

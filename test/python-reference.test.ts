@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 // (KV cache equals a full pass, left padding changes nothing, the 1×4 grouping, ...) run with the suite.
 describe('Python reference model', () => {
   it('passes its own unit tests', () => {
-    const out = execFileSync('/usr/bin/python3', ['-m', 'unittest', 'discover', '-s', 'models/tools/tests'], {
+    const out = execFileSync('/usr/bin/python3', ['-m', 'unittest', 'discover', '-s', 'models/tools/tests', '-t', '.'], {
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
     });

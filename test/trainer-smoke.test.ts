@@ -14,14 +14,14 @@ const out = join(dir, 'model');
 let log = '';
 
 beforeAll(async () => {
-  const { stdout } = await run('/usr/bin/python3', ['models/tools/train.py', '--toy', '--steps', '3', '--threads', '1',
+  const { stdout } = await run('/usr/bin/python3', ['-m', 'models.tools.train', '--toy', '--steps', '3', '--threads', '1',
     '--eval-per-task', '0', '--out', out], { timeout: 55_000 });
   log = stdout;
 }, 60_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-describe('train.py --toy', () => {
+describe('python3 -m models.tools.train --toy', () => {
   it('pre-trains the ViT first (stage 0), reports its steps and the exported directory', () => {
     expect(log).toMatch(/vision check, 640x256: colour [0-9.]+ shape [0-9.]+ box error [0-9.]+ grid units/);
     expect(log.indexOf('vision check')).toBeLessThan(log.indexOf('step 1 '));

@@ -1,7 +1,7 @@
 """What each LLM attention head carries into identify answers: colour and shape accuracy with that head's output
 zeroed, the measurement behind "Which head reads colour" in models/README.md.
 
-    /usr/bin/python3 models/tools/ablate_heads.py --checkpoint models/tools/work/default.pt [--scenes 60]
+    /usr/bin/python3 -m models.tools.ablate_heads --checkpoint models/tools/work/default.pt [--scenes 60]
 
 On fresh scenes, one identify prompt each, the right answer is fed in (teacher forcing) and the first two answer
 tokens are scored: the colour word and the shape word. Each head is silenced in turn by zeroing its slice of the
@@ -12,20 +12,18 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import sys
-from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import torch  # noqa: E402
 
-TOOLS = Path(__file__).resolve().parent
-sys.path.insert(0, str(TOOLS))
-from dataset import sample  # noqa: E402
-from evaluate import load  # noqa: E402
-from minigptv2.model import MiniGPTv2  # noqa: E402
-from minigptv2.preprocess import pixel_values  # noqa: E402
-from train import IGNORE, TOKENIZER, CachedTokenizer, encode_turns  # noqa: E402
-from world import draw_scene  # noqa: E402
+from .dataset import sample  # noqa: E402
+from .evaluate import load  # noqa: E402
+from .minigptv2.model import MiniGPTv2
+from .minigptv2.preprocess import pixel_values
+from .minigptv2.tokenizer import CachedTokenizer  # noqa: E402
+from .paths import TOKENIZER  # noqa: E402
+from .training.turns import IGNORE, encode_turns  # noqa: E402
+from .world import draw_scene  # noqa: E402
 
 ABLATE_SEED = 960_000_000  # far from the training, held-out and probe seeds
 

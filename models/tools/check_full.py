@@ -1,10 +1,10 @@
-"""Correctness of the full-size export, on the rehearsal's random checkpoints (run rehearse_full.py first):
+"""Correctness of the full-size export, on the rehearsal's random checkpoints (run rehearse_full first):
 
-    /usr/bin/python3 models/tools/check_full.py WORKDIR [--steps 16] [--reuse]
+    /usr/bin/python3 -m models.tools.check_full WORKDIR [--steps 16] [--reuse]
 
 1. exports WORKDIR/files with --dtype fp16 (lossless: the official files are fp16) into WORKDIR/model-none;
 2. runs the engine on it (bench/first-steps.ts): image embeddings, first-step logits, greedy ids;
-3. runs test/helpers/official_forward.py, an independent PyTorch forward of the official architecture on the
+3. runs tests/official_forward.py, an independent PyTorch forward of the official architecture on the
    same files (its own readers, LoRA unmerged, no KV cache, layer by layer), for the same prompt;
 4. compares them (largest difference relative to the reference's largest value; the aim is 1e-3), and compares
    the int4 export's greedy ids (WORKDIR/model-int4) with the fp16 export's over --steps steps.
@@ -24,9 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from rehearse_full import IMAGE, PYTHON, TOOLS, Watched, log  # noqa: E402
+from .paths import ROOT, tool
+from .rehearse_full import IMAGE, PYTHON, Watched, log
 
 TASK, QUESTION = "vqa", "what color is the star?"
 AIM = 1e-3
@@ -56,7 +55,7 @@ def reference(work: Path) -> dict:
     cases, out = work / "check-cases.json", work / "check-reference.json"
     cases.write_text(json.dumps([{"image": str(IMAGE), "task": TASK, "question": QUESTION, "steps": 1}]))
     log("reference: the official architecture in PyTorch on the checkpoint files, layer by layer")
-    child = Watched([PYTHON, "test/helpers/official_forward.py", str(work / "files"), "448", str(out), str(cases)],
+    child = Watched(tool("tests.official_forward", str(work / "files"), "448", str(out), str(cases), python=PYTHON),
                     work / "check-reference.log")
     seconds, _ = child.run()
     result = json.loads(out.read_text())[0]
@@ -65,7 +64,7 @@ def reference(work: Path) -> dict:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="check_full.py", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python3 -m models.tools.check_full", description=__doc__.splitlines()[0])
     p.add_argument("workdir")
     p.add_argument("--steps", type=int, default=16)
     p.add_argument("--reuse", action="store_true", help="keep WORKDIR/model-none and the engine's answers from an earlier run")
@@ -73,15 +72,17 @@ def main(argv=None) -> int:
     work = Path(args.workdir).resolve()
     files, fp16, int4 = work / "files", work / "model-none", work / "model-int4"
     if not (files / ".complete").is_file() or not (int4 / "model.json").is_file():
-        print(f"check: run models/tools/rehearse_full.py {work} first (it writes files/ and model-int4/)", file=sys.stderr)
+        print(f"check: run python3 -m models.tools.rehearse_full {work} first (it writes files/ and model-int4/)",
+              file=sys.stderr)
         return 2
     began = time.monotonic()
     if not (args.reuse and (fp16 / "model.json").is_file()):
         shutil.rmtree(fp16, ignore_errors=True)
-        log("export.py --dtype fp16 (no quantization) into model-none")
-        subprocess.run([PYTHON, str(TOOLS / "export.py"), "--minigptv2", str(files / "minigptv2_checkpoint.pth"),
-                        "--eva", str(files / "eva_vit_g.pth"), "--llama", str(files / "llama"), "--out", str(fp16),
-                        "--image-size", "448", "--dtype", "fp16"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+        log("export --dtype fp16 (no quantization) into model-none")
+        subprocess.run(tool("export", "--minigptv2", str(files / "minigptv2_checkpoint.pth"), "--eva",
+                            str(files / "eva_vit_g.pth"), "--llama", str(files / "llama"), "--out", str(fp16),
+                            "--image-size", "448", "--dtype", "fp16", python=PYTHON),
+                       cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     ours = engine(work, fp16, args.steps, args.reuse)
     quantized = engine(work, int4, args.steps, args.reuse)
     ref = reference(work)

@@ -2,7 +2,7 @@
 scenes, the model's own answers fed back as history, with every earlier turn in the prompt and with only the
 latest `history_turns` of its model.json.
 
-    /usr/bin/python3 models/tools/conversation_check.py --checkpoint models/tools/work/default.pt [--scenes 60]
+    /usr/bin/python3 -m models.tools.conversation_check --checkpoint models/tools/work/default.pt [--scenes 60]
 
 Turns mix refer (right when IoU > 0.5), identify, VQA and caption (right when the answer is exactly the target).
 """
@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
-from pathlib import Path
 
 import torch
 
-TOOLS = Path(__file__).resolve().parent
-sys.path.insert(0, str(TOOLS))
-from dataset import conversation  # noqa: E402
-from evaluate import BOX, BATCH, iou, load, to_pixels  # noqa: E402
-from minigptv2.preprocess import pixel_values  # noqa: E402
-from train import TOKENIZER, CachedTokenizer, generate  # noqa: E402
-from world import draw_scene  # noqa: E402
+from .dataset import conversation
+from .evaluate import BOX, BATCH, iou, load, to_pixels
+from .minigptv2.generate import answer
+from .minigptv2.preprocess import pixel_values
+from .minigptv2.tokenizer import CachedTokenizer
+from .paths import TOKENIZER
+from .world import draw_scene
 
 SEED = 6_000_000_000  # far from the training and held-out seeds
 TURNS = 7
@@ -49,8 +47,8 @@ def by_turn(model, cfg, scenes: int, kept: int | None) -> list[tuple[int, int]]:
         prompts = [(tuple(h if kept is None else h[-kept:]), c[k][0], c[k][1]) for h, (_, c) in zip(history, talks)]
         answers = []
         for start in range(0, len(prompts), BATCH):
-            answers += generate(model, tok, cfg, pixels[start:start + BATCH], prompts[start:start + BATCH],
-                                cfg.generation.max_new_tokens)
+            answers += answer(model, tok, cfg, pixels[start:start + BATCH], prompts[start:start + BATCH],
+                              cfg.generation.max_new_tokens)
         counts.append((sum(right(c[k], a, s.size) for (s, c), a in zip(talks, answers)), len(talks)))
         for h, (_, c), a in zip(history, talks, answers):
             h.append((c[k][0], c[k][1], a))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from world import COLOURS, SHAPES, Scene, format_box
+from .world import COLOURS, SHAPES, Scene, format_box
 
 TASKS = ("refer", "identify", "detection", "vqa", "caption", "grounding", "chat")
 CAPTION_TEXT = "briefly describe this image."

@@ -1,6 +1,6 @@
 """Score a trained PyTorch checkpoint on an eval JSONL with greedy decoding, the way the paper's code scores.
 
-    /usr/bin/python3 models/tools/evaluate.py --checkpoint models/tools/work/default.pt --data models/eval/main.jsonl
+    /usr/bin/python3 -m models.tools.evaluate --checkpoint models/tools/work/default.pt --data models/eval/main.jsonl
 
 REC: the answer must start with {<x1><y1><x2><y2>}; the 100-grid box is scaled to the image and counted right
 when IoU > 0.5 with the +1-pixel convention. identify / VQA: exact match after lower-casing and trimming.
@@ -13,21 +13,20 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import sys
 from collections import Counter
 from pathlib import Path
 
 import torch
 from PIL import Image
 
-TOOLS = Path(__file__).resolve().parent
-sys.path.insert(0, str(TOOLS))
-from dataset import CAPTION_TEXT, GROUNDING_TEXT  # noqa: E402
-from minigptv2.config import ModelConfig  # noqa: E402
-from minigptv2.model import MiniGPTv2  # noqa: E402
-from minigptv2.preprocess import pixel_values  # noqa: E402
-from train import TOKENIZER, CachedTokenizer, generate  # noqa: E402
-from world import COLOURS, SHAPES, grid_box  # noqa: E402
+from .dataset import CAPTION_TEXT, GROUNDING_TEXT
+from .minigptv2.config import ModelConfig
+from .minigptv2.generate import answer
+from .minigptv2.model import MiniGPTv2
+from .minigptv2.preprocess import pixel_values
+from .minigptv2.tokenizer import CachedTokenizer
+from .paths import TOKENIZER
+from .world import COLOURS, SHAPES, grid_box
 
 BOX = re.compile(r"\{<(\d+)><(\d+)><(\d+)><(\d+)>\}")
 GROUP = re.compile(r"<p>([^<]*)</p>\s*((?:\{<\d+><\d+><\d+><\d+>\}(?:<delim>)?)+)")
@@ -134,7 +133,7 @@ def evaluate(model: MiniGPTv2, cfg: ModelConfig, data: Path, limit: int | None =
         images = [Image.open(data.parent / cases[i]["image"]).convert("RGB") for i in idx]
         pixels = torch.stack([pixel_values(im, cfg.vision) for im in images])
         prompts = [((), cases[i]["task"], question(cases[i], *im.size)) for i, im in zip(idx, images)]
-        for i, im, a in zip(idx, images, generate(model, tok, cfg, pixels, prompts, cfg.generation.max_new_tokens)):
+        for i, im, a in zip(idx, images, answer(model, tok, cfg, pixels, prompts, cfg.generation.max_new_tokens)):
             answers[i], sizes[i] = a, im.size
     return cases, answers, score(cases, answers, sizes)
 

@@ -1,6 +1,6 @@
 """Export the official MiniGPT-v2 checkpoints into a model directory this project runs:
 
-    /usr/bin/python3 models/tools/export.py --minigptv2 minigptv2_checkpoint.pth --eva eva_vit_g.pth \\
+    /usr/bin/python3 -m models.tools.export --minigptv2 minigptv2_checkpoint.pth --eva eva_vit_g.pth \\
         --llama Llama-2-7b-chat-hf --out models/minigptv2 [--dtype fp32|fp16] [--quantize int8|int4] \\
         [--image-size 448] [--target cpu|webgpu]
 
@@ -15,18 +15,18 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from minigptv2.config import ModelConfig, TokensConfig, save_config  # noqa: E402
-from official.checkpoints import LlamaFolder, MiniGPTv2Checkpoint, load_eva  # noqa: E402
-from official.decoder_graph import write_decoder, write_embed  # noqa: E402
-from official.plan import make_plan  # noqa: E402
-from official.vision_graph import write_vision  # noqa: E402
+from .minigptv2.config import ModelConfig, TokensConfig, save_config
+from .official.checkpoints import LlamaFolder, MiniGPTv2Checkpoint, load_eva
+from .official.decoder_graph import write_decoder, write_embed
+from .official.plan import make_plan
+from .official.vision_graph import write_vision
 
 BITS = {"int8": 8, "int4": 4}
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="export.py", description="Export official MiniGPT-v2 checkpoints to a model directory.")
+    p = argparse.ArgumentParser(prog="python3 -m models.tools.export",
+                                description="Export official MiniGPT-v2 checkpoints to a model directory.")
     p.add_argument("--minigptv2", required=True, help="MiniGPT-v2 checkpoint .pth (llama_proj + LoRA)")
     p.add_argument("--eva", required=True, help="LAVIS eva_vit_g.pth")
     p.add_argument("--llama", required=True, help="Hugging Face LLaMA folder (config.json, shards, tokenizer.json)")
@@ -88,7 +88,7 @@ def export(args) -> int:
         del eva  # the ViT weights are not needed past this point
         write_embed(work / "embed_tokens.onnx", llama, plan, args.dtype)
         if args.target == "webgpu":
-            from official.webgpu_graph import write_webgpu_decoder
+            from .official.webgpu_graph import write_webgpu_decoder
             write_webgpu_decoder(work / "decoder.onnx", llama, ckpt, plan, args.webgpu_activations)
         else:
             write_decoder(work / "decoder.onnx", llama, ckpt, plan, args.dtype, bits)

@@ -1,11 +1,11 @@
 """MiniGPT-v2 at 7B size on one GPU: the engine (WebGPU, the `--target webgpu` int4 export) against the official
 path (PyTorch fp16 under autocast on the official files, generating as Hugging Face `generate` does), on the same
-card in the same run. WORKDIR/files holds the official-format files (make_official_fixture.py --full) and
+card in the same run. WORKDIR/files holds the official-format files (make_official_fixture --full) and
 WORKDIR/model-int4-webgpu their export; models/tools/gpu_rehearsal.sh makes both and runs the three steps:
 
-    python3 models/tools/gpu_compare.py official WORKDIR   # WORKDIR/official.json
-    python3 models/tools/gpu_compare.py engine WORKDIR     # WORKDIR/engine.json
-    python3 models/tools/gpu_compare.py report WORKDIR     # side by side with the ratios: WORKDIR/gpu.json
+    python3 -m models.tools.gpu_compare official WORKDIR   # WORKDIR/official.json
+    python3 -m models.tools.gpu_compare engine WORKDIR     # WORKDIR/engine.json
+    python3 -m models.tools.gpu_compare report WORKDIR     # side by side with the ratios: WORKDIR/gpu.json
 
 Both paths answer the same image turn and follow-up for exactly TOKENS tokens (EOS held back) after a warm-up
 conversation, greedy. A typical complete answer is the image turn with 40 tokens and the follow-up with 20. GPU
@@ -22,13 +22,11 @@ from pathlib import Path
 
 from PIL import Image
 
-TOOLS = Path(__file__).resolve().parent
-ROOT = TOOLS.parents[1]
-sys.path.insert(0, str(TOOLS))
-from minigptv2.config import PromptConfig, VisionConfig  # noqa: E402
-from minigptv2.preprocess import pixel_values  # noqa: E402
-from minigptv2.prompt import build_segments  # noqa: E402
-from minigptv2.tokenizer import Tokenizer  # noqa: E402
+from .minigptv2.config import PromptConfig, VisionConfig
+from .minigptv2.preprocess import pixel_values
+from .minigptv2.prompt import build_segments
+from .minigptv2.tokenizer import Tokenizer
+from .paths import ROOT, tool
 
 IMAGE = ROOT / "assets" / "sample.png"
 WARMUP_IMAGE = ROOT / "test" / "fixtures" / "images" / "photo-640x480.jpg"
@@ -101,8 +99,8 @@ def official(work: Path) -> dict:
     files = work / "files"
     memory = GpuMemory()
     began = time.monotonic()
-    path = Lines([sys.executable, str(TOOLS / "official_path.py"), "--files", str(files), "--image-size", str(IMAGE_SIZE),
-                  "--device", "cuda", "--dtype", "fp16"])
+    path = Lines(tool("official_path", "--files", str(files), "--image-size", str(IMAGE_SIZE), "--device", "cuda",
+                      "--dtype", "fp16"))
     load_s = time.monotonic() - began
     tok = Tokenizer(files / "llama" / "tokenizer.json")
     vision = VisionConfig(image_size=IMAGE_SIZE, patch_size=14, width=1408, layers=1, heads=16, mlp=1)

@@ -1,6 +1,6 @@
 """Draw the held-out eval sets of the synthetic world as JSONL + PNG, from seeds training never uses.
 
-    /usr/bin/python3 models/tools/make_eval.py [--out models/eval]
+    /usr/bin/python3 -m models.tools.make_eval [--out models/eval]
 
 Writes OUT/main.jsonl (50 scenes of random size, one case per task each: 300 cases) and OUT/extremes.jsonl
 (scenes of exactly 256x640 and 640x256), with their images beside them. A line is one case in the format of
@@ -12,13 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sys
 from pathlib import Path
 
-TOOLS = Path(__file__).resolve().parent
-sys.path.insert(0, str(TOOLS))
-from dataset import CAPTION_TEXT, GROUNDING_TEXT, detection, identify, refer, vqa  # noqa: E402
-from world import Scene, draw_scene  # noqa: E402
+from .dataset import CAPTION_TEXT, GROUNDING_TEXT, detection, identify, refer, vqa
+from .paths import TOOLS
+from .world import Scene, draw_scene
 
 # Training draws seeds 1_000_000 + n (n < 10^7 per run seed); these are far outside that range.
 EVAL_SEEDS = {"main": 7_000_000_000, "extremes": 8_000_000_000}

@@ -1,32 +1,28 @@
 """Build the random-weight "mini" model directory and the golden outputs the TypeScript engine is checked against:
-    /usr/bin/python3 models/tools/make_mini.py
+    /usr/bin/python3 -m models.tools.make_mini
 Writes models/mini/, test/fixtures/images/, test/fixtures/golden/resize/ and test/fixtures/golden/mini.json
 (+ mini/*.f32). Every number comes from the PyTorch reference, never from the exported graphs."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image, ImageDraw
 
-TOOLS = Path(__file__).resolve().parent
-ROOT = TOOLS.parent.parent
-sys.path.insert(0, str(TOOLS))
-from minigptv2.config import LlmConfig, ModelConfig, VisionConfig  # noqa: E402
-from minigptv2.model import MiniGPTv2, interpolate_pos_embed, random_init  # noqa: E402
-from minigptv2.onnx_export import export_model_dir  # noqa: E402
-from minigptv2.preprocess import pixel_values, resize  # noqa: E402
-from minigptv2.prompt import build_segments  # noqa: E402
-from minigptv2.tokenizer import Tokenizer  # noqa: E402
+from .minigptv2.config import LlmConfig, ModelConfig, VisionConfig
+from .minigptv2.model import MiniGPTv2, interpolate_pos_embed, random_init
+from .minigptv2.onnx_export import export_model_dir
+from .minigptv2.preprocess import pixel_values, resize
+from .minigptv2.prompt import build_segments
+from .minigptv2.tokenizer import Tokenizer
+from .paths import ROOT, TOKENIZER
 
 SEED = 1234
 MODEL_DIR = ROOT / "models" / "mini"
 IMAGES = ROOT / "test" / "fixtures" / "images"
 GOLDEN = ROOT / "test" / "fixtures" / "golden"
-TOKENIZER = TOOLS / "tokenizer.json"
 RESIZE_SIZES = (448, 112)
 GREEDY_TOKENS = 16
 MIN_MARGIN = 1e-3

@@ -1,7 +1,7 @@
 """Random checkpoints in exactly the official formats and key names, for testing the exporter without the real
 20 GB of weights: miniature by default, or at the official sizes with --full:
 
-    /usr/bin/python3 models/tools/make_official_fixture.py --out DIR [--seed 7] [--llama-format safetensors|bin]
+    /usr/bin/python3 -m models.tools.make_official_fixture --out DIR [--seed 7] [--llama-format safetensors|bin]
         [--lora-spelling peft|default] [--drop KEY ...] [--ln-vision] [--llama-7b-layers N | --full]
 
 DIR/eva_vit_g.pth                LAVIS-style bare state dict (fp16), width 176 = 2 heads of 88, 3 blocks (the
@@ -16,18 +16,15 @@ project's tokenizer widened to 32,000 ids: 2.0 + 0.1 + 13.5 GB, written one tens
 from __future__ import annotations
 
 import argparse
-import math
-import sys
-from pathlib import Path
-
 import json
+import math
+from pathlib import Path
 
 import torch
 
-TOOLS = Path(__file__).resolve().parent
-sys.path.insert(0, str(TOOLS))
-from minigptv2.tokenizer import read_tokenizer, tokenizer_json, widen  # noqa: E402
-from official.writers import LazyState, lora_key, write_llama_folder  # noqa: E402
+from .minigptv2.tokenizer import read_tokenizer, tokenizer_json, widen
+from .official.writers import LazyState, lora_key, write_llama_folder
+from .paths import TOKENIZER
 
 EVA = {"width": 176, "mlp": 768, "blocks": 3, "patch": 14, "file_grid": 4}
 LLAMA = {"hidden_size": 128, "intermediate_size": 344, "num_attention_heads": 4, "num_key_value_heads": 4,
@@ -123,10 +120,10 @@ def main(argv=None) -> None:
         LORA.update(r=64)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    tokenizer = TOOLS / "tokenizer.json"
+    tokenizer = TOKENIZER
     if args.full:
         tokenizer = out / "tokenizer-32000.json"
-        tokenizer.write_text(json.dumps(tokenizer_json(*widen(*read_tokenizer(TOOLS / "tokenizer.json"), FULL_VOCAB)),
+        tokenizer.write_text(json.dumps(tokenizer_json(*widen(*read_tokenizer(TOKENIZER), FULL_VOCAB)),
                                         ensure_ascii=False) + "\n", encoding="utf-8")
     r = Random(args.seed)
     torch.save(eva_state(r), out / "eva_vit_g.pth")

@@ -3,7 +3,7 @@
 measure the engine, the bare ONNX Runtime loop and the PyTorch reference at the matrix sizes of the real model
 on a CPU, where a full 7B would not fit the time budget.
 
-    /usr/bin/python3 models/tools/make_scale.py [--layers 2] [--out models/tools/work/scale]
+    /usr/bin/python3 -m models.tools.make_scale [--layers 2] [--out models/tools/work/scale]
 
 The directory is git-ignored and never committed (about 0.8 GB per layer). The PyTorch weights are not stored
 separately: models/tools/official_path.py reads them back from the ONNX initializers, exactly as it does for
@@ -11,21 +11,18 @@ every model directory the reference exports."""
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-TOOLS = Path(__file__).resolve().parent
-sys.path.insert(0, str(TOOLS))
-from minigptv2.config import GenerationConfig, LlmConfig, ModelConfig, VisionConfig  # noqa: E402
-from minigptv2.model import MiniGPTv2, random_init  # noqa: E402
-from minigptv2.onnx_export import export_model_dir  # noqa: E402
-from minigptv2.tokenizer import Tokenizer  # noqa: E402
+from .minigptv2.config import GenerationConfig, LlmConfig, ModelConfig, VisionConfig
+from .minigptv2.model import MiniGPTv2, random_init
+from .minigptv2.onnx_export import export_model_dir
+from .minigptv2.tokenizer import Tokenizer
+from .paths import TOKENIZER, TOOLS
 
 SEED = 4096
-TOKENIZER = TOOLS / "tokenizer.json"
 DEFAULT_OUT = TOOLS / "work" / "scale"
 
 

@@ -2,8 +2,8 @@
 official MiniGPT-v2 demo does through Hugging Face `generate` (greedy, KV cache grown by concatenation, every turn
 re-prefilled from the full prompt with the image embeddings kept from upload), timed, one JSON line per request.
 
-    /usr/bin/python3 models/tools/official_path.py --model DIR --threads N < requests.jsonl
-    python3 models/tools/official_path.py --files DIR [--image-size 448] --device cuda --dtype fp16 < requests.jsonl
+    /usr/bin/python3 -m models.tools.official_path --model DIR --threads N < requests.jsonl
+    python3 -m models.tools.official_path --files DIR [--image-size 448] --device cuda --dtype fp16 < requests.jsonl
 
 A request is one line: {"pixels": "<raw little-endian float32 [3,S,S] file>", "tokens": 16,
                         "turns": [{"seg0": [ids], "seg1": [ids]}, ...]}
@@ -38,10 +38,9 @@ import onnx
 import torch
 from onnx import numpy_helper
 
-TOOLS = Path(__file__).resolve().parent
-sys.path.insert(0, str(TOOLS))
-from minigptv2.config import ModelConfig, TokensConfig, load_config  # noqa: E402
-from minigptv2.model import MiniGPTv2, Rotary, interpolate_pos_embed  # noqa: E402
+from .minigptv2.config import ModelConfig, TokensConfig, load_config
+from .minigptv2.generate import greedy
+from .minigptv2.model import MiniGPTv2, Rotary, interpolate_pos_embed
 
 PREFIX = "m."
 
@@ -143,8 +142,8 @@ def _empty(cfg: ModelConfig, device: str, dtype: torch.dtype) -> MiniGPTv2:
 
 
 def load_official(files: Path, image_size: int, device: str, dtype: torch.dtype) -> MiniGPTv2:
-    from official.checkpoints import LlamaFolder, MiniGPTv2Checkpoint, load_eva
-    from official.plan import make_plan
+    from .official.checkpoints import LlamaFolder, MiniGPTv2Checkpoint, load_eva
+    from .official.plan import make_plan
     eva = load_eva(files / "eva_vit_g.pth")
     ckpt, llama = MiniGPTv2Checkpoint(files / "minigptv2_checkpoint.pth"), LlamaFolder(files / "llama")
     plan = make_plan(eva, ckpt, llama, image_size)
@@ -203,33 +202,6 @@ def ms(since: float) -> float:
 
 
 @torch.no_grad()
-def generate(model: MiniGPTv2, embeds: torch.Tensor, tokens: int, eos: int) -> dict:
-    """Hugging Face greedy `generate` on inputs_embeds: a prefill of the whole prompt (logits for every position,
-    as LlamaForCausalLM computes them), then one token per step with the KV cache, the attention mask grown by
-    one and position ids from its cumulative sum; EOS is masked so exactly `tokens` tokens are produced."""
-    began = time.perf_counter()
-    mask = torch.ones(1, embeds.shape[1], dtype=torch.long, device=embeds.device)
-    positions = (mask.cumsum(-1) - 1)
-    logits, past = model.decode(embeds, mask, positions, None)
-    ids = []
-    scores = logits[:, -1, :].clone()
-    scores[:, eos] = -float("inf")
-    ids.append(int(scores.argmax(-1)))
-    prefill_ms = ttft_ms = ms(began)
-    t = time.perf_counter()
-    for _ in range(tokens - 1):
-        step = model.embed(torch.tensor([[ids[-1]]], device=embeds.device))
-        mask = torch.cat([mask, mask.new_ones(1, 1)], dim=-1)
-        positions = (mask.cumsum(-1) - 1)[:, -1:]
-        logits, past = model.decode(step, mask, positions, past)
-        scores = logits[:, -1, :].clone()
-        scores[:, eos] = -float("inf")
-        ids.append(int(scores.argmax(-1)))
-    return {"prefill_ms": prefill_ms, "ttft_ms": ttft_ms, "decode_ms": ms(t), "decode_tokens": tokens - 1,
-            "ids": ids}
-
-
-@torch.no_grad()
 def run_request(model: MiniGPTv2, request: dict) -> dict:
     cfg = model.cfg
     size = cfg.vision.image_size
@@ -252,13 +224,15 @@ def run_request(model: MiniGPTv2, request: dict) -> dict:
         seg1 = model.embed(torch.tensor([turn["seg1"]], dtype=torch.long, device=weight.device))
         embeds = torch.cat([seg0, image, seg1], dim=1)
         embed_ms = ms(t)
-        out = generate(model, embeds, tokens, cfg.tokens.eos)
+        # Hugging Face greedy `generate` on inputs_embeds: a prefill of the whole prompt, then one token per step
+        # with the KV cache; EOS is held back so exactly `tokens` tokens are produced.
+        out = greedy(model, [embeds[0]], tokens, cfg.tokens.eos, ban_eos=True)
         # The demo embeds the prompt inside its own call, so it counts toward the prefill and the first token;
         # the image was encoded at upload, so only the first turn's time to first token includes vision.
-        out["prefill_ms"] += embed_ms
-        out["ttft_ms"] += embed_ms + (vision_ms if i == 0 else 0.0)
-        out["prefill_tokens"] = int(embeds.shape[1])
-        turns.append(out)
+        turns.append({"prefill_ms": out.prefill_ms + embed_ms,
+                      "ttft_ms": out.prefill_ms + embed_ms + (vision_ms if i == 0 else 0.0),
+                      "decode_ms": out.decode_ms, "decode_tokens": tokens - 1, "ids": out.ids[0],
+                      "prefill_tokens": int(embeds.shape[1])})
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     answer = {"vision_ms": vision_ms, "turns": turns, "peak_rss_mb": peak}
     if weight.is_cuda:

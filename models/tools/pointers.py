@@ -12,9 +12,9 @@ from collections import Counter
 import numpy as np
 import torch
 
-from minigptv2.model import rotate_half
-from vision_pretrain import patch_owners
-from world import COLOURS, SHAPES, Scene
+from .minigptv2.model import rotate_half
+from .vision_pretrain import patch_owners
+from .world import COLOURS, SHAPES, Scene
 
 SHAPE_WORD = re.compile(r"^(" + "|".join(SHAPES) + r")[?,.]?$")  # BPE joins trailing punctuation to the word
 EXISTS_QUESTION = re.compile(r"is there an? (" + "|".join(COLOURS) + r") (" + "|".join(SHAPES) + r")\?")

@@ -1,7 +1,7 @@
 """Which object each attention head looks at when a refer prompt names one: the probe behind "Why the model could
 not pick a named object" in models/README.md.
 
-    /usr/bin/python3 models/tools/probe_heads.py --checkpoint models/tools/work/default.pt [--scenes 40]
+    /usr/bin/python3 -m models.tools.probe_heads --checkpoint models/tools/work/default.pt [--scenes 40]
 
 On fresh two-object scenes every refer prompt is run with its right answer fed in (teacher forcing). For each
 head of each layer it prints the attention weight on the named object's image tokens minus the weight on the
@@ -13,20 +13,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import torch  # noqa: E402
 
-TOOLS = Path(__file__).resolve().parent
-sys.path.insert(0, str(TOOLS))
-from evaluate import load  # noqa: E402
-from minigptv2.model import MiniGPTv2  # noqa: E402
-from minigptv2.preprocess import pixel_values  # noqa: E402
-from pointers import attention_weights, name_mentions, object_token_masks  # noqa: E402
-from train import IGNORE, NAME_LAYER, OBJECT_LAYER, POINTER_HEAD, TOKENIZER, CachedTokenizer, encode_turns  # noqa: E402
-from world import draw_scene, format_box  # noqa: E402
+from .evaluate import load  # noqa: E402
+from .minigptv2.model import MiniGPTv2
+from .minigptv2.preprocess import pixel_values
+from .pointers import attention_weights, name_mentions, object_token_masks  # noqa: E402
+from .minigptv2.tokenizer import CachedTokenizer  # noqa: E402
+from .paths import TOKENIZER  # noqa: E402
+from .training.loss import NAME_LAYER, OBJECT_LAYER, POINTER_HEAD  # noqa: E402
+from .training.turns import IGNORE, encode_turns  # noqa: E402
+from .world import draw_scene, format_box  # noqa: E402
 
 PROBE_SEED = 950_000_000  # far from the training and held-out seeds
 

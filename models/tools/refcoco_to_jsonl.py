@@ -1,6 +1,6 @@
 """Convert a RefCOCO / RefCOCO+ / RefCOCOg split into the eval harness's JSONL (one referring sentence a line):
 
-    /usr/bin/python3 models/tools/refcoco_to_jsonl.py --refs refcoco/refs(unc).p \\
+    /usr/bin/python3 -m models.tools.refcoco_to_jsonl --refs refcoco/refs(unc).p \\
         --instances refcoco/instances.json --images coco/train2014 --split val --out refcoco-val.jsonl
 
 Each line is {"image": path of the COCO image relative to the output file, "task": "refer", "text": sentence,

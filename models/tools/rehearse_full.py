@@ -1,10 +1,10 @@
 """The real MiniGPT-v2's path at full size, without its weights: random checkpoints in the official formats and
-shapes, exported with export.py, loaded by the engine, asked a question about an image and a follow-up.
+shapes, exported with models.tools.export, loaded by the engine, asked a question about an image and a follow-up.
 
-    /usr/bin/python3 models/tools/rehearse_full.py WORKDIR [--quantize int4|int8|none] [--device cpu|webgpu]
+    /usr/bin/python3 -m models.tools.rehearse_full WORKDIR [--quantize int4|int8|none] [--device cpu|webgpu]
         [--tokens 16] [--reuse-files]
 
-WORKDIR/files       the three official inputs (make_official_fixture.py --full: 15.7 GB)
+WORKDIR/files       the three official inputs (make_official_fixture --full: 15.7 GB)
 WORKDIR/model-V     the export (int4: 6.0 GB, int8: 9.4 GB, none: 15.6 GB, all with fp16 storage)
 WORKDIR/summary.json
 Prints a line as each phase starts and ends, then the summary as one JSON object: each phase's wall time, peak
@@ -24,8 +24,8 @@ import threading
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-TOOLS = ROOT / "models" / "tools"
+from .paths import ROOT, tool
+
 PYTHON = "/usr/bin/python3"
 IMAGE = ROOT / "assets" / "sample.png"
 QUESTION = "[vqa] what color is the star?"
@@ -100,7 +100,7 @@ def make_files(work: Path, reuse: bool) -> dict:
         return {"reused": True, "bytes": sizes(files)}
     shutil.rmtree(files, ignore_errors=True)
     log("phase 1/3: writing random checkpoints in the official formats and shapes (EVA ViT-g, MiniGPT-v2, LLaMA-2-7B)")
-    child = Watched([PYTHON, str(TOOLS / "make_official_fixture.py"), "--full", "--out", str(files)], work / "files.log")
+    child = Watched(tool("make_official_fixture", "--full", "--out", str(files), python=PYTHON), work / "files.log")
     seconds, _ = child.run()
     (files / FILES_DONE).write_text("")
     result = {"seconds": round(seconds, 1), **child.memory(), "bytes": sizes(files)}
@@ -113,10 +113,10 @@ def export(work: Path, quantize: str, device: str) -> tuple[Path, dict]:
     out = work / f"model-{quantize}{'-webgpu' if target else ''}"
     shutil.rmtree(out, ignore_errors=True)
     files = work / "files"
-    argv = [PYTHON, str(TOOLS / "export.py"), "--minigptv2", str(files / "minigptv2_checkpoint.pth"),
-            "--eva", str(files / "eva_vit_g.pth"), "--llama", str(files / "llama"), "--out", str(out),
-            "--image-size", "448", *EXPORT_FLAGS[quantize], *target]
-    log(f"phase 2/3: export.py {' '.join(EXPORT_FLAGS[quantize] + target)} into {out}")
+    argv = tool("export", "--minigptv2", str(files / "minigptv2_checkpoint.pth"), "--eva", str(files / "eva_vit_g.pth"),
+                "--llama", str(files / "llama"), "--out", str(out), "--image-size", "448", *EXPORT_FLAGS[quantize],
+                *target, python=PYTHON)
+    log(f"phase 2/3: export {' '.join(EXPORT_FLAGS[quantize] + target)} into {out}")
     child = Watched(argv, work / f"{out.name}.export.log")
     seconds, stdout = child.run()
     files_written = sizes(out)
@@ -156,7 +156,7 @@ def ask(work: Path, model: Path, device: str, tokens: int) -> dict:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="rehearse_full.py", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python3 -m models.tools.rehearse_full", description=__doc__.splitlines()[0])
     p.add_argument("workdir")
     p.add_argument("--quantize", choices=sorted(EXPORT_FLAGS), default="int4")
     p.add_argument("--device", choices=["cpu", "webgpu"], default="cpu")

@@ -5,19 +5,22 @@
 #
 #   sh models/tools/reproduce_default.sh [WORK_DIR]      (default models/tools/work/reproduce)
 #
-# WORK_DIR gets default/ and ablation/ (model directories), their .pt checkpoints for evaluate.py, and a log per
-# run. PYTHON, DEVICE, VISION_STEPS, GPU_MINUTES, GPU_MORE_MINUTES and CPU_MINUTES override the recipe's values.
+# WORK_DIR (relative to models/tools) gets default/ and ablation/ (model directories), their .pt checkpoints for
+# models.tools.evaluate, and a log per run. PYTHON, DEVICE, VISION_STEPS, GPU_MINUTES, GPU_MORE_MINUTES and
+# CPU_MINUTES override the recipe's values.
 set -eu
 cd "$(dirname "$0")"
 work=${1:-work/reproduce}
 py=${PYTHON:-python3}
 device=${DEVICE:-cuda}
 mkdir -p "$work"
+work=$(cd "$work" && pwd)
+cd ../..  # the tools run as modules of the repository root
 
-run() {  # NAME INIT [train.py flags]: one run, logged to WORK_DIR/NAME.log
+run() {  # NAME INIT [models.tools.train flags]: one run, logged to WORK_DIR/NAME.log
   name=$1 init=$2
   shift 2
-  "$py" train.py --init "$work/$init.pt" --threads 1 --eval-per-task 0 --out "$work/$name" \
+  "$py" -m models.tools.train --init "$work/$init.pt" --threads 1 --eval-per-task 0 --out "$work/$name" \
     --checkpoint "$work/$name.pt" "$@" >"$work/$name.log" 2>&1
 }
 
@@ -32,7 +35,7 @@ both() {  # NAME INIT_WITH INIT_WITHOUT [flags]: the two arms at once
 }
 
 echo "stage 0 on the CPU"
-"$py" train.py --steps 0 ${VISION_STEPS:+--vision-steps "$VISION_STEPS"} --threads 1 --eval-per-task 0 \
+"$py" -m models.tools.train --steps 0 ${VISION_STEPS:+--vision-steps "$VISION_STEPS"} --threads 1 --eval-per-task 0 \
   --out "$work/stage0" --checkpoint "$work/stage0.pt" >"$work/stage0.log" 2>&1
 echo "stages 1-3 on $device"
 both gpu stage0 stage0 --device "$device" --images 64 --workers 7 --minutes "${GPU_MINUTES:-7.5}"

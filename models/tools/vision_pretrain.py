@@ -14,10 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from data_parallel import Ranks
-from minigptv2.model import MiniGPTv2
-from minigptv2.preprocess import pixel_values
-from world import COLOURS, SHAPES, Scene, draw_scene
+from .data_parallel import Ranks
+from .minigptv2.model import MiniGPTv2
+from .minigptv2.preprocess import pixel_values
+from .world import COLOURS, SHAPES, Scene, draw_scene
 
 COLOUR_IDS = {c: i + 1 for i, c in enumerate(COLOURS)}  # 0 = background
 SHAPE_IDS = {s: i + 1 for i, s in enumerate(SHAPES)}

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** Helpers for the exporter tests: miniature official-format checkpoints, the export command, the
- * independent PyTorch forward (test/helpers/official_forward.py). */
+ * independent PyTorch forward (models/tools/tests/official_forward.py). */
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const PYTHON = '/usr/bin/python3';
 /** The miniature EVA file has a 4x4 grid of 14-px patches; exporting at 112 px resizes it to 8x8. */
@@ -20,7 +20,8 @@ export function removeDir(dir: string): void {
 }
 
 export function makeFixture(out: string, extra: string[] = []): void {
-  execFileSync(PYTHON, ['models/tools/make_official_fixture.py', '--out', out, ...extra], { cwd: ROOT, stdio: 'pipe' });
+  const args = ['-m', 'models.tools.make_official_fixture', '--out', out, ...extra];
+  execFileSync(PYTHON, args, { cwd: ROOT, stdio: 'pipe' });
 }
 
 export interface ExportRun {
@@ -32,7 +33,7 @@ export interface ExportRun {
 export function runExport(files: string, out: string, extra: string[] = []): ExportRun {
   const r = spawnSync(
     PYTHON,
-    ['models/tools/export.py', '--minigptv2', join(files, 'minigptv2_checkpoint.pth'), '--eva', join(files, 'eva_vit_g.pth'),
+    ['-m', 'models.tools.export', '--minigptv2', join(files, 'minigptv2_checkpoint.pth'), '--eva', join(files, 'eva_vit_g.pth'),
       '--llama', join(files, 'llama'), '--out', out, '--image-size', String(FIXTURE_IMAGE_SIZE), ...extra],
     { cwd: ROOT, encoding: 'utf8' },
   );
@@ -57,7 +58,8 @@ export function runReference(files: string, cases: ReferenceCase[], work: string
   const casesPath = join(work, 'cases.json');
   const outPath = join(work, 'reference.json');
   writeFileSync(casesPath, JSON.stringify(cases));
-  execFileSync(PYTHON, ['test/helpers/official_forward.py', files, String(FIXTURE_IMAGE_SIZE), outPath, casesPath], { cwd: ROOT, stdio: 'pipe' });
+  const args = ['-m', 'models.tools.tests.official_forward', files, String(FIXTURE_IMAGE_SIZE), outPath, casesPath];
+  execFileSync(PYTHON, args, { cwd: ROOT, stdio: 'pipe' });
   return JSON.parse(readFileSync(outPath, 'utf8')) as ReferenceResult[];
 }
 

@@ -2,6 +2,7 @@
 with such a file exactly as Hugging Face's tokenizers would for plain text (no special-token matching)."""
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections import Counter
@@ -194,3 +195,11 @@ class Tokenizer:
         flush()
         text = "".join(out)
         return text[1:] if text.startswith(" ") else text
+
+
+class CachedTokenizer(Tokenizer):
+    """Prompts repeat a small set of chunks and the BPE here is pure Python, so its answers are remembered."""
+
+    @functools.lru_cache(maxsize=200_000)
+    def encode(self, text: str) -> list[int]:  # type: ignore[override]
+        return tuple(super().encode(text))  # type: ignore[return-value]

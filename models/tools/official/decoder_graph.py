@@ -8,8 +8,8 @@ import numpy as np
 import torch
 from onnx import TensorProto
 
-from minigptv2.model import MASK_VALUE
-from quantize import BLOCK, quantize_blockwise
+from ..minigptv2.model import MASK_VALUE
+from ..quantize import BLOCK, quantize_blockwise
 
 from .graph import MS_DOMAIN, GraphWriter, tensor_info
 from .plan import ExportPlan

@@ -1,7 +1,7 @@
 """Write a project model directory (the trained default, mini) as official-format files, so the exporter makes
 its fp16 / int8 / int4 / webgpu variants exactly as it does for the real MiniGPT-v2:
 
-    /usr/bin/python3 models/tools/official/from_model_dir.py --model models/default --out DIR
+    /usr/bin/python3 -m models.tools.official.from_model_dir --model models/default --out DIR
 
 DIR gets eva_vit_g.pth (the ViT blocks plus a copy of the last one, which the export drops again, as it drops
 block 39 of the real file), minigptv2_checkpoint.pth (llama_proj, ln_vision, and rank-8 LoRA tensors of zeros:
@@ -11,15 +11,12 @@ passes --vision-heads."""
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import torch
 
-TOOLS = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(TOOLS))
-from official.writers import lora_key, write_llama_folder  # noqa: E402
-from official_path import load_model  # noqa: E402
+from ..official.writers import lora_key, write_llama_folder
+from ..official_path import load_model
 
 LORA_R = 8
 
@@ -58,7 +55,7 @@ def main(argv=None) -> None:
     p.add_argument("--out", required=True, help="folder for the official-format files")
     args = p.parse_args(argv)
     flags = convert(Path(args.model), Path(args.out))
-    print(f"next: /usr/bin/python3 models/tools/export.py {flags} --out OUT [--dtype fp16] [--quantize int8|int4]")
+    print(f"next: /usr/bin/python3 -m models.tools.export {flags} --out OUT [--dtype fp16] [--quantize int8|int4]")
 
 
 if __name__ == "__main__":

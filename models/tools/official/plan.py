@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from minigptv2.config import LlmConfig, VisionConfig
+from ..minigptv2.config import LlmConfig, VisionConfig
 
 from .checkpoints import LlamaFolder, MiniGPTv2Checkpoint, TensorDict
 

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from onnx import TensorProto
 
-from minigptv2.model import interpolate_pos_embed
+from ..minigptv2.model import interpolate_pos_embed
 
 from .graph import GraphWriter, tensor_info
 from .plan import ExportPlan

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from onnx import TensorProto
 
-from quantize import BLOCK, quantize_blockwise
+from ..quantize import BLOCK, quantize_blockwise
 
 from .decoder_graph import ACCURACY_LEVEL, merged_weight
 from .graph import MS_DOMAIN, GraphWriter, tensor_info

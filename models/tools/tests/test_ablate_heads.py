@@ -1,19 +1,17 @@
 """Silencing one head at a time: a head that writes nothing changes nothing, and the model is left as it was."""
 from __future__ import annotations
 
-import sys
 import unittest
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from ablate_heads import ablate  # noqa: E402
-from minigptv2.config import LlmConfig, ModelConfig, VisionConfig  # noqa: E402
-from minigptv2.model import MiniGPTv2  # noqa: E402
-from minigptv2.tokenizer import Tokenizer  # noqa: E402
+from ..ablate_heads import ablate
+from ..minigptv2.config import LlmConfig, ModelConfig, VisionConfig
+from ..minigptv2.model import MiniGPTv2
+from ..minigptv2.tokenizer import Tokenizer
+from ..paths import TOKENIZER
 
-TOK = Tokenizer(Path(__file__).resolve().parent.parent / "tokenizer.json")
+TOK = Tokenizer(TOKENIZER)
 
 
 class Ablate(unittest.TestCase):

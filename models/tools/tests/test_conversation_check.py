@@ -1,12 +1,9 @@
 """The long-conversation check scores a turn the way evaluate.py scores a case."""
 from __future__ import annotations
 
-import sys
 import unittest
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from conversation_check import right  # noqa: E402
+from ..conversation_check import right
 
 
 class Right(unittest.TestCase):

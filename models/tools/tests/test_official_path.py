@@ -1,9 +1,8 @@
 """The official path measures the same weights the engine runs: reading a model directory's ONNX graphs back
 into the reference must give every parameter of the model that was exported, and a broken layout must fail.
-    /usr/bin/python3 -m unittest models/tools/tests/test_official_path.py"""
+    /usr/bin/python3 -m unittest models.tools.tests.test_official_path"""
 import json
 import subprocess
-import sys
 import tempfile
 import unittest
 from pathlib import Path
@@ -12,12 +11,11 @@ import numpy as np
 import onnx
 import torch
 
-TOOLS = Path(__file__).resolve().parents[1]
-ROOT = TOOLS.parents[1]
+from ..make_mini import build_model, mini_config
+from ..official_path import load_model
+from ..paths import ROOT, tool
+
 MINI = ROOT / "models" / "mini"
-sys.path.insert(0, str(TOOLS))
-from make_mini import build_model, mini_config  # noqa: E402
-from official_path import load_model  # noqa: E402
 
 
 class LoadFromOnnxTest(unittest.TestCase):
@@ -47,9 +45,9 @@ class LoadFromOnnxTest(unittest.TestCase):
         with tempfile.NamedTemporaryFile(suffix=".f32") as f:
             pixels.tofile(f.name)
             request = {"pixels": f.name, "tokens": 4, "turns": [{"seg0": case["seg0_ids"], "seg1": case["seg1_ids"]}]}
-            out = subprocess.run([sys.executable, str(TOOLS / "official_path.py"), "--model", str(MINI),
-                                  "--threads", "1"], input=json.dumps(request) + "\n", capture_output=True,
-                                 text=True, timeout=120, check=True).stdout.splitlines()
+            out = subprocess.run(tool("official_path", "--model", str(MINI), "--threads", "1"), cwd=ROOT,
+                                 input=json.dumps(request) + "\n", capture_output=True, text=True, timeout=120,
+                                 check=True).stdout.splitlines()
         self.assertTrue(json.loads(out[0])["ready"])
         answer = json.loads(out[1])
         want = case["greedy_ids"][:4]
@@ -63,25 +61,26 @@ if __name__ == "__main__":
 
 class LoadOfficialFilesTest(unittest.TestCase):
     """--files: the official checkpoint files loaded as the official code does must compute what the independent
-    forward (test/helpers/official_forward.py: its own readers, LoRA unmerged, no KV cache) computes."""
+    forward (tests/official_forward.py: its own readers, LoRA unmerged, no KV cache) computes."""
 
     def test_first_logits_and_greedy_ids_equal_the_independent_forward(self):
-        from minigptv2.config import PromptConfig
-        from minigptv2.preprocess import pixel_values
-        from minigptv2.prompt import build_segments
-        from minigptv2.tokenizer import Tokenizer
-        from official_path import generate, load_official
+        from ..minigptv2.config import PromptConfig
+        from ..minigptv2.preprocess import pixel_values
+        from ..minigptv2.prompt import build_segments
+        from ..minigptv2.tokenizer import Tokenizer
+        from ..minigptv2.generate import greedy
+        from ..official_path import load_official
         from PIL import Image
 
         image, question, steps = ROOT / "test" / "fixtures" / "images" / "photo-640x480.jpg", "what colour is it?", 6
         with tempfile.TemporaryDirectory() as tmp:
             files = Path(tmp) / "files"
-            subprocess.run([sys.executable, str(TOOLS / "make_official_fixture.py"), "--out", str(files), "--ln-vision"],
-                           check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(tool("make_official_fixture", "--out", str(files), "--ln-vision"), cwd=ROOT, check=True,
+                           stdout=subprocess.DEVNULL)
             cases, out = Path(tmp) / "cases.json", Path(tmp) / "ref.json"
             cases.write_text(json.dumps([{"image": str(image), "task": "vqa", "question": question, "steps": steps}]))
-            subprocess.run([sys.executable, str(ROOT / "test" / "helpers" / "official_forward.py"), str(files), "112",
-                            str(out), str(cases)], check=True)
+            subprocess.run(tool("tests.official_forward", str(files), "112", str(out), str(cases)), cwd=ROOT,
+                           check=True)
             ref = json.loads(out.read_text())[0]
             model = load_official(files, 112, "cpu", torch.float32)
             tok = Tokenizer(files / "llama" / "tokenizer.json")
@@ -92,17 +91,17 @@ class LoadOfficialFilesTest(unittest.TestCase):
             embeds = torch.cat([model.embed(torch.tensor([seg0])), model.encode_image(pixels), model.embed(torch.tensor([seg1]))], 1)
             mask = torch.ones(1, embeds.shape[1], dtype=torch.long)
             logits, _ = model.decode(embeds, mask, mask.cumsum(-1) - 1)
-            ids = generate(model, embeds, steps, 2)["ids"]
+            ids = greedy(model, [embeds[0]], steps, 2, ban_eos=True).ids[0]
         first, want = logits[0, -1].numpy(), np.array(ref["first_logits"])
         self.assertLess(np.abs(first - want).max() / np.abs(want).max(), 1e-4)
         self.assertEqual(ids, ref["greedy_ids"])
 
     def test_a_missing_lora_tensor_is_refused(self):
-        from official_path import load_official
+        from ..official_path import load_official
         with tempfile.TemporaryDirectory() as tmp:
             files = Path(tmp) / "files"
-            subprocess.run([sys.executable, str(TOOLS / "make_official_fixture.py"), "--out", str(files), "--drop",
-                            "llama_model.base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight"],
-                           check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(tool("make_official_fixture", "--out", str(files), "--drop",
+                                "llama_model.base_model.model.model.layers.1.self_attn.v_proj.lora_B.weight"),
+                           cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
             with self.assertRaisesRegex(ValueError, "lora_B"):
                 load_official(files, 112, "cpu", torch.float32)

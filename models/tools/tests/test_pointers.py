@@ -4,25 +4,24 @@ from __future__ import annotations
 
 import math
 import random
-import sys
 import unittest
 from collections import Counter
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from dataset import conversation, sample  # noqa: E402
-from minigptv2.config import LlmConfig, ModelConfig, VisionConfig  # noqa: E402
-from minigptv2.model import MiniGPTv2  # noqa: E402
-from minigptv2.tokenizer import Tokenizer  # noqa: E402
-from pointers import answer_pointers, attention_weights, name_mentions, object_token_masks  # noqa: E402
-from probe_heads import PROBE_SEED, pointer_pairs, probe  # noqa: E402
-from train import IGNORE, default_config, encode_turns  # noqa: E402
-from vision_pretrain import patch_owners  # noqa: E402
-from world import COLOURS, SHAPES, draw_scene  # noqa: E402
+from ..dataset import conversation, sample
+from ..minigptv2.config import LlmConfig, ModelConfig, VisionConfig
+from ..minigptv2.model import MiniGPTv2
+from ..minigptv2.tokenizer import Tokenizer
+from ..paths import TOKENIZER
+from ..pointers import answer_pointers, attention_weights, name_mentions, object_token_masks
+from ..probe_heads import PROBE_SEED, pointer_pairs, probe
+from ..training.config import default_config
+from ..training.turns import IGNORE, encode_turns
+from ..vision_pretrain import patch_owners
+from ..world import COLOURS, SHAPES, draw_scene
 
-TOK = Tokenizer(Path(__file__).resolve().parent.parent / "tokenizer.json")
+TOK = Tokenizer(TOKENIZER)
 
 
 def tiny_model(image_size: int, patch_size: int) -> MiniGPTv2:

@@ -1,7 +1,6 @@
 """Properties of the PyTorch reference that the engine and the trainer rely on.
-    /usr/bin/python3 -m unittest discover -s models/tools/tests   (a few seconds)"""
+    /usr/bin/python3 -m unittest discover -s models/tools/tests -t .   (a few seconds)"""
 import json
-import sys
 import tempfile
 import unittest
 from dataclasses import replace
@@ -9,15 +8,14 @@ from pathlib import Path
 
 import torch
 
-TOOLS = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(TOOLS))
-from make_mini import build_model, mini_config  # noqa: E402
-from minigptv2.config import PromptConfig, load_config, save_config  # noqa: E402
-from minigptv2.model import interpolate_pos_embed  # noqa: E402
-from minigptv2.prompt import build_segments  # noqa: E402
-from minigptv2.tokenizer import Tokenizer, train_bpe, tokenizer_json  # noqa: E402
+from ..make_mini import build_model, mini_config
+from ..minigptv2.config import PromptConfig, load_config, save_config
+from ..minigptv2.model import interpolate_pos_embed
+from ..minigptv2.prompt import build_segments
+from ..minigptv2.tokenizer import Tokenizer, train_bpe, tokenizer_json
+from ..paths import TOKENIZER as TOKENIZER_FILE
 
-TOKENIZER = Tokenizer(TOOLS / "tokenizer.json")
+TOKENIZER = Tokenizer(TOKENIZER_FILE)
 
 
 class DecoderTest(unittest.TestCase):

@@ -10,19 +10,23 @@ import json
 import math
 import random
 import subprocess
-import sys
 import tempfile
 import unittest
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from minigptv2.model import MiniGPTv2  # noqa: E402
-from pointers import attention_weights  # noqa: E402
-from train import (EXTREME_LONG, EXTREME_SHORT, IGNORE, NAME_LAYER, NAME_WEIGHT, OBJECT_LAYER,  # noqa: E402
-                   OBJECT_WEIGHT, POINTER_HEAD, STAGES, TOKENIZER, TRAIN_SEED, Batches, CachedTokenizer,
-                   forward_loss, init_weights, main, make_batch, pointer_loss, toy_config, training_size)
+from ..minigptv2.model import MiniGPTv2
+from ..pointers import attention_weights
+from ..minigptv2.tokenizer import CachedTokenizer
+from ..paths import ROOT, TOKENIZER, tool
+from ..train import main
+from ..training.batches import Batches, make_batch, training_size
+from ..training.config import EXTREME_LONG, EXTREME_SHORT, STAGES, TRAIN_SEED, toy_config
+from ..training.loss import (NAME_LAYER, NAME_WEIGHT, OBJECT_LAYER, OBJECT_WEIGHT, POINTER_HEAD, forward_loss,
+                             pointer_loss)
+from ..training.turns import IGNORE
+from ..training.weights import init_weights
 
 
 class DrawnBatches(unittest.TestCase):
@@ -190,12 +194,10 @@ class StageZeroCheckpoint(unittest.TestCase):
 
 
 class DataParallel(unittest.TestCase):
-    TRAIN = Path(__file__).resolve().parent.parent / "train.py"
-
     def run_toy(self, out: Path, *flags: str) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, str(self.TRAIN), "--toy", "--threads", "1", "--eval-per-task", "0",
-                               "--out", str(out), "--checkpoint", str(out) + ".pt", *flags],
-                              capture_output=True, text=True, timeout=300)
+        return subprocess.run(tool("train", "--toy", "--threads", "1", "--eval-per-task", "0", "--out", str(out),
+                                   "--checkpoint", str(out) + ".pt", *flags),
+                              cwd=ROOT, capture_output=True, text=True, timeout=300)
 
     def test_two_processes_keep_one_model_and_export_it(self):
         # the run fails if the processes' weights differ at the end (their gradients were not averaged)

@@ -1,19 +1,16 @@
 """Stage 0's dense labels describe every object of a scene, and freezing leaves the ViT out of later training."""
 from __future__ import annotations
 
-import sys
 import unittest
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from minigptv2.config import LlmConfig, ModelConfig, VisionConfig  # noqa: E402
-from minigptv2.model import MiniGPTv2  # noqa: E402
-from minigptv2.preprocess import pixel_values  # noqa: E402
-from vision_pretrain import COLOUR_IDS, SHAPE_IDS, DenseHead, dense_loss, dense_targets, freeze_vision  # noqa: E402
-from world import draw_scene  # noqa: E402
+from ..minigptv2.config import LlmConfig, ModelConfig, VisionConfig
+from ..minigptv2.model import MiniGPTv2
+from ..minigptv2.preprocess import pixel_values
+from ..vision_pretrain import COLOUR_IDS, SHAPE_IDS, DenseHead, dense_loss, dense_targets, freeze_vision
+from ..world import draw_scene
 
 GRID = 8
 

@@ -3,15 +3,12 @@ from __future__ import annotations
 
 import random
 import re
-import sys
 import unittest
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from dataset import TASKS, conversation, sample  # noqa: E402
-from world import COLOURS, GAP, JITTER, draw_scene, grid_box  # noqa: E402
+from ..dataset import TASKS, conversation, sample
+from ..world import COLOURS, GAP, JITTER, draw_scene, grid_box
 
 SCENES = [draw_scene(seed) for seed in range(60)]
 

@@ -1,6 +1,6 @@
 """Writes one MatMulNBits graph made by models/tools/quantize.py, with an input and the float32 result of the
 dequantized weights computed in numpy, so ONNX Runtime's reading of the packed layout can be checked:
-    /usr/bin/python3 test/helpers/matmulnbits_case.py OUT_DIR BITS K N"""
+    /usr/bin/python3 -m models.tools.tests.matmulnbits_case OUT_DIR BITS K N"""
 import json
 import sys
 from pathlib import Path
@@ -9,8 +9,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "models" / "tools"))
-from quantize import BLOCK, dequantize_blockwise, quantize_blockwise  # noqa: E402
+from ..quantize import BLOCK, dequantize_blockwise, quantize_blockwise
 
 out, bits, k, n = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 rng = np.random.default_rng(bits * 1000 + k)

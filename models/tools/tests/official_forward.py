@@ -5,7 +5,7 @@ recomputed over the whole sequence at every step (no KV cache), and safetensors 
 memory-mapped, one tensor at a time (a full-size 7B runs in about 6 GB). OFFICIAL_FORWARD_THREADS sets torch's
 threads (default 1).
 
-    /usr/bin/python3 test/helpers/official_forward.py FILES_DIR IMAGE_SIZE OUT.json CASES.json
+    /usr/bin/python3 -m models.tools.tests.official_forward FILES_DIR IMAGE_SIZE OUT.json CASES.json
 
 CASES.json: [{"image": path, "task": ..., "question": ..., "steps": n}]. Prompt ids and pixels come from the
 project's reference tokenizer, prompt rules and PIL preprocessing (checked against the TypeScript side elsewhere)."""
@@ -22,12 +22,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "models" / "tools"))
-from minigptv2.config import PromptConfig, VisionConfig  # noqa: E402
-from minigptv2.preprocess import pixel_values  # noqa: E402
-from minigptv2.prompt import build_segments  # noqa: E402
-from minigptv2.tokenizer import Tokenizer  # noqa: E402
+from ..minigptv2.config import PromptConfig, VisionConfig
+from ..minigptv2.preprocess import pixel_values
+from ..minigptv2.prompt import build_segments
+from ..minigptv2.tokenizer import Tokenizer
 
 torch.set_num_threads(int(os.environ.get("OFFICIAL_FORWARD_THREADS", "1")))
 
