@@ -90,7 +90,7 @@ async function main(argv: string[]): Promise<number> {
       device: config.model.device,
       threads: config.model.threads,
       maxBatch: config.model.maxBatch,
-      maxConversations: config.conversations.maxLive,
+      maxConversations: config.model.cachedConversations,
       warn: (line) => log.warn(line),
     });
   } catch (error) {
