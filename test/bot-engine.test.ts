@@ -43,9 +43,11 @@ describe('GIVEN the real engine with a batch of three behind the framework', () 
   test('WHEN three channels ask at once THEN none is queued and their decode steps share decoder calls', async () => {
     const engine = await Engine.load(MINI_MODEL_DIR, { threads: 1, maxBatch: 3 });
     try {
-      const chat = new MockAdapter(createBot({ engine, plugins: PLUGINS, generation: { maxNewTokens: 24, doSample: false } }));
-      const asks = [1, 2, 3].map((i) => chat.send('/caption', { image: { bytes: drawScene(i).png }, channel: `batch-${i}`, user: `u${i}` }));
-      const answers = await Promise.all(asks);
+      const generation = { maxNewTokens: 24, doSample: false };
+      const chat = new MockAdapter(createBot({ engine, plugins: PLUGINS, generation }));
+      const ask = (i: number) =>
+        chat.send('/caption', { image: { bytes: drawScene(i).png }, channel: `c${i}`, user: `u${i}` });
+      const answers = await Promise.all([1, 2, 3].map(ask));
       expect(answers.map((a) => a.reply.kind)).toEqual(['answer', 'answer', 'answer']);
       expect(answers.map((a) => a.queued)).toEqual([[], [], []]);
       const counters = await engine.counters();

@@ -66,7 +66,8 @@ export class Engine {
     }
     const model = await readModelInfo(modelDir);
     const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
-    const init: WorkerInit = { modelDir, device: options.device, threads: options.threads, maxConversations: options.maxConversations, maxBatch };
+    const { threads, maxConversations } = options;
+    const init: WorkerInit = { modelDir, device: options.device, threads, maxConversations, maxBatch };
     const worker = new Worker(new URL('./worker-bootstrap.mjs', import.meta.url), { workerData: init });
     const warn = options.warn ?? console.warn;
     const device = await new Promise<Device>((resolve, reject) => {

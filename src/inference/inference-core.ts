@@ -23,7 +23,13 @@ const elapsed = (since: number): number => performance.now() - since;
 
 /** The model in one thread: sessions, tokenizer, per-conversation caches; hands out generation tasks. */
 export class InferenceCore {
-  private readonly counters: Omit<EngineCounters, 'cacheBuffers'> = { visionRuns: 0, prefillTokens: 0, decodeSteps: 0, decodeCalls: 0, cacheHits: 0 };
+  private readonly counters: Omit<EngineCounters, 'cacheBuffers'> = {
+    visionRuns: 0,
+    prefillTokens: 0,
+    decodeSteps: 0,
+    decodeCalls: 0,
+    cacheHits: 0,
+  };
   private readonly cache: ConversationCache;
   /** Conversations with a generation under way, so that forgetting one also stops its task from caching. */
   private readonly running = new Map<string, RunFlag>();

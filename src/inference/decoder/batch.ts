@@ -5,7 +5,14 @@ import type { DecodeCounters, DecodeScheduler, DecodingTask } from './driver.ts'
 export interface RowsDecoder {
   embed(ids: readonly number[]): Promise<Float32Array>;
   /** One call over `count` positions for rows padded on the left by `pads` in a cache `width` wide. */
-  rows(embeds: Float32Array, count: number, pads: readonly number[], width: number, past: ort.Tensor[]): Promise<{ logits: Float32Array; kv: ort.Tensor[] }>;
+  rows(embeds: Float32Array, count: number, pads: readonly number[], width: number, past: ort.Tensor[])
+    : Promise<RowsOutput>;
+}
+
+/** The logits [rows, count, V] as the graph gives them, and the new caches. */
+export interface RowsOutput {
+  logits: Float32Array;
+  kv: ort.Tensor[];
 }
 
 interface Row<T> {
@@ -80,7 +87,8 @@ export class DecodeBatch<T extends DecodingTask> implements DecodeScheduler<T> {
     const finished: T[] = [];
     this.rows.forEach((r, i) => {
       const source = { kv: this.kv, row: i, pad: r.pad, length: this.width - r.pad };
-      if (r.task.applyStep(out.logits.slice(i * V, (i + 1) * V), ms, () => gather([source], source.length))) finished.push(r.task);
+      const logits = out.logits.slice(i * V, (i + 1) * V);
+      if (r.task.applyStep(logits, ms, () => gather([source], source.length))) finished.push(r.task);
     });
     for (const task of finished) this.leaving.add(task);
     return finished;

@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import { type ConversationState, truncateKv } from '../kv-cache.ts';
 import type { ModelInfo } from '../model-config.ts';
 import type { ModelSessions } from '../sessions.ts';
-import { DecodeBatch, type RowsDecoder } from './batch.ts';
+import { DecodeBatch, type RowsDecoder, type RowsOutput } from './batch.ts';
 import type { DecodeCounters, DecoderDriver, DecoderOutput, DecodeScheduler, DecodingTask } from './driver.ts';
 import { embedTokens } from './embed-tokens.ts';
 import { decoderFeeds, logitsOf, presentsOf } from './graph-io.ts';
@@ -30,7 +30,8 @@ export class PlainDecoder implements DecoderDriver, RowsDecoder {
   /** Zero-length pasts shaped from the model: the decoder graph has no separate first-step branch. */
   async fresh(): Promise<ort.Tensor[]> {
     const { layers, heads, head_dim } = this.model.llm;
-    return Array.from({ length: layers * 2 }, () => new ort.Tensor('float32', new Float32Array(0), [1, heads, 0, head_dim]));
+    const empty = (): ort.Tensor => new ort.Tensor('float32', new Float32Array(0), [1, heads, 0, head_dim]);
+    return Array.from({ length: layers * 2 }, empty);
   }
 
   async resume(state: ConversationState, keep: number): Promise<{ kv: ort.Tensor[]; length: number }> {
@@ -47,9 +48,14 @@ export class PlainDecoder implements DecoderDriver, RowsDecoder {
   /**
    * One call over `count` new positions for each of `pads.length` rows sharing a cache `width` positions wide:
    * row i's first `pads[i]` positions are padding, masked out, and its position ids count only its own positions.
-   * Returns the logits [rows, count, V] as they come and the new caches.
    */
-  async rows(embeds: Float32Array, count: number, pads: readonly number[], width: number, past: ort.Tensor[]): Promise<{ logits: Float32Array; kv: ort.Tensor[] }> {
+  async rows(
+    embeds: Float32Array,
+    count: number,
+    pads: readonly number[],
+    width: number,
+    past: ort.Tensor[],
+  ): Promise<RowsOutput> {
     const rows = pads.length;
     const total = width + count;
     const mask = new BigInt64Array(rows * total);

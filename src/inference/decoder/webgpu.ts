@@ -97,7 +97,8 @@ export class WebGpuDecoder implements DecoderDriver {
       : new ort.Tensor('float32', embeds, [1, count, D]);
     // One conversation per call, all of it real: no padding to mask.
     const mask = new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]);
-    const out = await this.sessions.run('decoder', decoderFeeds({ embeds: embedsTensor, mask, past }), inPlaceFetches(past));
+    const feeds = decoderFeeds({ embeds: embedsTensor, mask, past });
+    const out = await this.sessions.run('decoder', feeds, inPlaceFetches(past));
     return { logits: lastRow(logitsOf(out), count, V), kv: past };
   }
 
