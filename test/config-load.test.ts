@@ -57,6 +57,7 @@ describe('GIVEN a broken config', () => {
     ['model:\n  device: tpu\n', /bot\.yaml: model\.device: /],
     ['limits:\n  maxQueue: two\n', /bot\.yaml: limits\.maxQueue: .*number/],
     ['model:\n  cachedConversations: 0\n', /bot\.yaml: model\.cachedConversations: /],
+    ['limits:\n  maxConcurrent: 4\n', /bot\.yaml: limits\.maxConcurrent: unknown key \(requests answered at once are model\.maxBatch now\)/],
     ['model:\n  maxBatch: 0\n', /bot\.yaml: model\.maxBatch: /],
     ['discord:\n  token: abc\n', /bot\.yaml: discord\.token: secrets belong in the environment \(DISCORD_TOKEN\)/],
     ['model: [\n', /bot\.yaml: not valid YAML or JSON/],
