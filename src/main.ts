@@ -97,7 +97,7 @@ async function main(argv: string[]): Promise<number> {
     await health?.close();
     throw error;
   }
-  log.info({ model: engine.model.name, device: engine.device }, 'model loaded');
+  log.info({ model: engine.model.name, device: engine.device, capacity: engine.capacity }, 'model loaded');
   const loaded = engine;
   const settings = { access: config.access, limits: config.limits, conversations: config.conversations, plugins: config.plugins };
   let store: SqliteConversationStore;
