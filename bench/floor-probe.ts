@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import * as ort from 'onnxruntime-node';
+import {
+  decoderFeeds, imageEmbedsOf, logitsOf, presentsOf, tokenEmbedsOf, tokenFeeds, visionFeeds,
+} from '../src/inference/decoder/graph-io.ts';
 import type { BatchFigures, BatchRequest, PathFigures, TurnFigures, TurnsRequest } from './protocol.ts';
 
 interface Dims {
@@ -67,18 +70,16 @@ async function main(): Promise<void> {
     });
 
   async function step(embeds: Float32Array, count: number, kv: ort.Tensor[], past: number): Promise<{ next: number; kv: ort.Tensor[] }> {
-    const feeds: Record<string, ort.Tensor> = {
-      inputs_embeds: new ort.Tensor('float32', embeds, [1, count, d.hidden]),
-      attention_mask: int64(new Array(past + count).fill(1), [1, past + count]),
-      position_ids: int64(Array.from({ length: count }, (_, i) => past + i), [1, count]),
-    };
-    kv.forEach((t, i) => {
-      feeds[`past_key_values.${i >> 1}.${i & 1 ? 'value' : 'key'}`] = t;
-    });
-    const out = await decoder.run(feeds);
-    const logits = out.logits!;
+    const out = await decoder.run(decoderFeeds({
+      embeds: new ort.Tensor('float32', embeds, [1, count, d.hidden]),
+      mask: int64(new Array(past + count).fill(1), [1, past + count]),
+      positions: int64(Array.from({ length: count }, (_, i) => past + i), [1, count]),
+      past: kv,
+    }));
+    const logits = logitsOf(out);
     const vocab = logits.dims[2]!;
-    return { next: argmaxWithoutEos(logits.data as Float32Array, (count - 1) * vocab, vocab, d.eos), kv: kv.map((_, i) => out[`present.${i >> 1}.${i & 1 ? 'value' : 'key'}`]!) };
+    const next = argmaxWithoutEos(logits.data as Float32Array, (count - 1) * vocab, vocab, d.eos);
+    return { next, kv: presentsOf(out, d.layers) };
   }
 
   async function run(r: TurnsRequest): Promise<PathFigures> {
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
     const lag = monitorEventLoopDelay({ resolution: 1 });
     lag.enable();
     let t = performance.now();
-    const image = (await vision.run({ pixel_values: new ort.Tensor('float32', pixels, [1, 3, d.size, d.size]) })).image_embeds!.data as Float32Array;
+    const image = imageEmbedsOf(await vision.run(visionFeeds(pixels, d.size)));
     const visionMs = performance.now() - t;
     let kv = emptyPast();
     let seen: number[] = []; // what the cache holds: ids, image slots as -(i+1)
@@ -100,7 +101,7 @@ async function main(): Promise<void> {
       reuse = Math.min(reuse, sequence.length - 1);
       const rest = sequence.slice(reuse);
       const ids = rest.filter((p) => p >= 0);
-      const tokenEmbeds = (await embed.run({ input_ids: int64(ids, [1, ids.length]) })).inputs_embeds!.data as Float32Array;
+      const tokenEmbeds = tokenEmbedsOf(await embed.run(tokenFeeds(ids)));
       const embeds = new Float32Array(rest.length * d.hidden);
       let next = 0;
       rest.forEach((p, i) => {
@@ -115,7 +116,7 @@ async function main(): Promise<void> {
       t = performance.now();
       while (generated.length < r.tokens) {
         const last = generated[generated.length - 1]!;
-        const e = (await embed.run({ input_ids: int64([last], [1, 1]) })).inputs_embeds!.data as Float32Array;
+        const e = tokenEmbedsOf(await embed.run(tokenFeeds([last])));
         out = await step(e, 1, out.kv, seen.length);
         seen.push(last);
         generated.push(out.next);
@@ -130,10 +131,10 @@ async function main(): Promise<void> {
   /** Prefills the first turn once, then steps `rows` copies of it together (masks all ones: no padding). */
   async function batched(r: BatchRequest): Promise<BatchFigures> {
     const pixels = new Float32Array((await readFile(r.pixels)).buffer.slice(0));
-    const image = (await vision.run({ pixel_values: new ort.Tensor('float32', pixels, [1, 3, d.size, d.size]) })).image_embeds!.data as Float32Array;
+    const image = imageEmbedsOf(await vision.run(visionFeeds(pixels, d.size)));
     const { seg0, seg1 } = r.turns[0]!;
     const ids = [...seg0, ...seg1];
-    const tokenEmbeds = (await embed.run({ input_ids: int64(ids, [1, ids.length]) })).inputs_embeds!.data as Float32Array;
+    const tokenEmbeds = tokenEmbedsOf(await embed.run(tokenFeeds(ids)));
     const D = d.hidden;
     const embeds = new Float32Array((ids.length + d.imageTokens) * D);
     embeds.set(tokenEmbeds.subarray(0, seg0.length * D));
@@ -152,19 +153,16 @@ async function main(): Promise<void> {
       const t = performance.now();
       let token = prefill.next;
       for (let s = 0; s < r.batch.steps; s++) {
-        const e = (await embed.run({ input_ids: int64(new Array(rows).fill(token), [rows, 1]) })).inputs_embeds!.data as Float32Array;
-        const feeds: Record<string, ort.Tensor> = {
-          inputs_embeds: new ort.Tensor('float32', e, [rows, 1, D]),
-          attention_mask: int64(new Array(rows * (past + s + 1)).fill(1), [rows, past + s + 1]),
-          position_ids: int64(new Array(rows).fill(past + s), [rows, 1]),
-        };
-        kv.forEach((k, i) => {
-          feeds[`past_key_values.${i >> 1}.${i & 1 ? 'value' : 'key'}`] = k;
-        });
-        const out = await decoder.run(feeds);
-        const logits = out.logits!;
+        const e = tokenEmbedsOf(await embed.run(tokenFeeds(new Array(rows).fill(token), rows)));
+        const out = await decoder.run(decoderFeeds({
+          embeds: new ort.Tensor('float32', e, [rows, 1, D]),
+          mask: int64(new Array(rows * (past + s + 1)).fill(1), [rows, past + s + 1]),
+          positions: int64(new Array(rows).fill(past + s), [rows, 1]),
+          past: kv,
+        }));
+        const logits = logitsOf(out);
         token = argmaxWithoutEos(logits.data as Float32Array, 0, logits.dims[2]!, d.eos);
-        kv = kv.map((_, i) => out[`present.${i >> 1}.${i & 1 ? 'value' : 'key'}`]!);
+        kv = presentsOf(out, d.layers);
       }
       figures[String(rows)] = (rows * r.batch.steps) / ((performance.now() - t) / 1000);
     }

@@ -11,6 +11,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
+import { decoderLayout } from '../src/inference/decoder/graph-io.ts';
 import { runGqa, runPlain, type DecoderRun, type DecoderShape } from './decoder-runs.ts';
 
 function shapeOf(dir: string): DecoderShape {
@@ -24,7 +25,7 @@ function diskBytes(dir: string): number {
 
 async function isGqa(dir: string): Promise<boolean> {
   const s = await ort.InferenceSession.create(join(dir, 'decoder.onnx'));
-  const gqa = !s.inputNames.includes('position_ids');
+  const gqa = decoderLayout(s.inputNames) === 'webgpu';
   await s.release();
   return gqa;
 }

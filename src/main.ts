@@ -96,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
       device: config.model.device,
       threads: config.model.threads,
       maxBatch: config.model.maxBatch,
-      maxConversations: config.conversations.maxLive,
+      maxConversations: config.model.cachedConversations,
       warn: (line) => log.warn(line),
     });
   } catch (error) {
@@ -109,7 +109,7 @@ async function main(argv: string[]): Promise<number> {
     await Promise.all([loaded.close(), health?.close()]);
     throw new ConfigError(`model.dir: the model in ${config.model.dir} failed its first answer (${warmUpFailure}); check that its model.json matches its graphs, or export it again`);
   }
-  log.info({ model: loaded.model.name, device: loaded.device }, 'model loaded');
+  log.info({ model: loaded.model.name, device: loaded.device, capacity: loaded.capacity }, 'model loaded');
   const settings = { access: config.access, limits: config.limits, conversations: config.conversations, plugins: config.plugins };
   try {
     store = new SqliteConversationStore(config.state.file);

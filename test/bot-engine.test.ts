@@ -38,3 +38,22 @@ describe('GIVEN the real engine behind the framework', () => {
     expect((await engine.counters()).visionRuns).toBe(before.visionRuns + 1);
   }, LOAD_TIMEOUT);
 });
+
+describe('GIVEN the real engine with a batch of three behind the framework', () => {
+  test('WHEN three channels ask at once THEN none is queued and their decode steps share decoder calls', async () => {
+    const engine = await Engine.load(MINI_MODEL_DIR, { threads: 1, maxBatch: 3 });
+    try {
+      const generation = { maxNewTokens: 24, doSample: false };
+      const chat = new MockAdapter(createBot({ engine, plugins: PLUGINS, generation }));
+      const ask = (i: number) =>
+        chat.send('/caption', { image: { bytes: drawScene(i).png }, channel: `c${i}`, user: `u${i}` });
+      const answers = await Promise.all([1, 2, 3].map(ask));
+      expect(answers.map((a) => a.reply.kind)).toEqual(['answer', 'answer', 'answer']);
+      expect(answers.map((a) => a.queued)).toEqual([[], [], []]);
+      const counters = await engine.counters();
+      expect(counters.decodeCalls).toBeLessThan(counters.decodeSteps);
+    } finally {
+      await engine.close();
+    }
+  }, LOAD_TIMEOUT);
+});

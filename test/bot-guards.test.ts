@@ -19,8 +19,8 @@ function bot(engine: ScriptedEngine, settings: BotOptions['settings'], now?: () 
   return new MockAdapter(createBot({ engine, plugins: PLUGINS, settings, now }));
 }
 
-describe('GIVEN one generation at a time and a queue of two', () => {
-  const settings = { limits: { maxConcurrent: 1, maxQueue: 2, perUser: { requests: 1, windowSeconds: 60 } } };
+describe('GIVEN an engine that answers one request at a time and a queue of two', () => {
+  const settings = { limits: { maxQueue: 2, perUser: { requests: 1, windowSeconds: 60 } } };
 
   test('WHEN four users ask at once THEN two wait with their positions, the fourth is told the queue is full and may ask later', async () => {
     const held = gate();

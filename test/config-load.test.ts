@@ -23,7 +23,7 @@ describe('GIVEN no config file', () => {
     const { config, file } = loadConfig({ cwd: folderWith({}), env: {} });
     expect(file).toBeUndefined();
     expect(config.model).toEqual({ dir: DEFAULT_MODEL_DIR, device: 'cpu' });
-    expect(config.limits).toMatchObject({ maxConcurrent: 1, maxQueue: 20, perUser: { requests: 20, windowSeconds: 60 } });
+    expect(config.limits).toMatchObject({ maxQueue: 20, perUser: { requests: 20, windowSeconds: 60 } });
     expect(config.discord).toEqual({});
     expect(config.slack).toEqual({});
   });
@@ -39,7 +39,7 @@ describe('GIVEN minigpt-bot.yaml in the working folder', () => {
     expect(file).toBe(join(dir, 'minigpt-bot.yaml'));
     expect(config.model).toEqual({ dir: join(dir, 'models/mine'), device: 'cuda' });
     expect(config.limits.maxQueue).toBe(5);
-    expect(config.limits.maxConcurrent).toBe(1);
+    expect(config.limits.perUser.requests).toBe(20);
     expect(config.console.outDir).toBe(join(dir, 'answers'));
     expect(config.discord).toEqual({ channels: ['123'], token: 'tok' });
     expect(config.slack).toEqual({ botToken: 'xoxb-1' });
@@ -55,7 +55,9 @@ describe('GIVEN a broken config', () => {
   test.each([
     ['limits:\n  perUser:\n    request: 3\n', /bot\.yaml: limits\.perUser\.request: unknown key/],
     ['model:\n  device: tpu\n', /bot\.yaml: model\.device: /],
-    ['limits:\n  maxConcurrent: two\n', /bot\.yaml: limits\.maxConcurrent: .*number/],
+    ['limits:\n  maxQueue: two\n', /bot\.yaml: limits\.maxQueue: .*number/],
+    ['model:\n  cachedConversations: 0\n', /bot\.yaml: model\.cachedConversations: /],
+    ['limits:\n  maxConcurrent: 4\n', /bot\.yaml: limits\.maxConcurrent: unknown key \(requests answered at once are model\.maxBatch now\)/],
     ['model:\n  maxBatch: 0\n', /bot\.yaml: model\.maxBatch: /],
     ['discord:\n  token: abc\n', /bot\.yaml: discord\.token: secrets belong in the environment \(DISCORD_TOKEN\)/],
     ['model: [\n', /bot\.yaml: not valid YAML or JSON/],

@@ -46,9 +46,9 @@ describe('GIVEN Discord and Slack adapters on local fakes, behind the shutdown g
       if (request.question.includes('slow')) await stuck.wait;
       else await new Promise((resolve) => setTimeout(resolve, 300));
       return 'the finished answer';
-    });
+    }, 4);
     shutdownGate = new ShutdownGate();
-    const core = shutdownGate.wrap(createBot({ engine, plugins: PLUGINS, settings: { limits: { maxConcurrent: 4 } } }));
+    const core = shutdownGate.wrap(createBot({ engine, plugins: PLUGINS, settings: {} }));
     discordAdapter = await startDiscord(core, { token: discord.token, apiUrl: discord.apiUrl }, quiet);
     slackAdapter = await startSlack(core, { botToken: slack.botToken, signingSecret: SECRET, port: 0, host: '127.0.0.1', apiUrl: slack.apiUrl, apiRetries: 0 }, quiet, {});
   });

@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { zerosGraph } from '../src/inference/zeros-graph.ts';
+import { zerosGraph } from '../src/inference/decoder/zeros-graph.ts';
 
 // The graph that gives the WebGPU provider its KV buffers; here its bytes are checked on the CPU provider.
 describe('zeros graph', () => {

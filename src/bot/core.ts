@@ -63,7 +63,7 @@ export function createBot(options: BotOptions): Bot {
     now,
   );
   const rateLimit = new UserRateLimit(settings.limits.perUser, now);
-  const queue = new RequestQueue(settings.limits);
+  const queue = new RequestQueue({ capacity: options.engine.capacity, maxQueue: settings.limits.maxQueue });
 
   async function dispatch(request: BotRequest, stream: ReplyStream, limits: ReplyLimits): Promise<BotReply> {
     const plugin = registry.get(request.command);

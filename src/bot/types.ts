@@ -97,6 +97,8 @@ export interface ReplyLimits {
 
 /** The part of the inference engine the framework uses (src/inference/engine.ts's Engine fits it). */
 export interface BotEngine {
+  /** Requests the engine answers at once (its batch); the bot's queue lets in that many. */
+  readonly capacity: number;
   generate(request: GenerateRequest, onText?: (textSoFar: string) => void): Promise<GenerateResult>;
   /** Drops a conversation's cached image embeddings and KV. */
   forget(conversation: string): void;

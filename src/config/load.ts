@@ -37,6 +37,11 @@ export interface LoadedConfig {
   file?: string;
 }
 
+/** Keys that earlier versions read, and what replaced them. */
+const REPLACED: Record<string, string> = {
+  'limits.maxConcurrent': 'requests answered at once are model.maxBatch',
+};
+
 /** `limits.perUser.requests: expected number, received string`: the bad key first, then what is wrong. */
 function describe(error: z.ZodError, file: string): string {
   return error.issues
@@ -44,7 +49,8 @@ function describe(error: z.ZodError, file: string): string {
       const unknown = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
       return unknown.map((key) => {
         const path = [...issue.path, ...(key ? [key] : [])].join('.') || '(top level)';
-        return key ? `${file}: ${path}: unknown key` : `${file}: ${path}: ${issue.message}`;
+        const replaced = REPLACED[path] ? ` (${REPLACED[path]} now)` : '';
+        return key ? `${file}: ${path}: unknown key${replaced}` : `${file}: ${path}: ${issue.message}`;
       });
     })
     .join('\n');

@@ -19,8 +19,8 @@ export const AccessConfig = z.strictObject({
   blockRoles: ids,
 });
 
+/** How many requests run at once is the engine's capacity (`model.maxBatch`); the rest wait here, in order. */
 export const LimitsConfig = z.strictObject({
-  maxConcurrent: positiveInt.prefault(1),
   maxQueue: z.number().int().nonnegative().prefault(20),
   perUser: z
     .strictObject({ requests: positiveInt.prefault(20), windowSeconds: positiveInt.prefault(60) })
@@ -68,6 +68,11 @@ export const ModelConfig = z.strictObject({
   threads: positiveInt.optional(),
   /** Conversations whose decode steps share one decoder call (the engine's default: 16); 1 answers one at a time. */
   maxBatch: positiveInt.optional(),
+  /**
+   * Conversations whose image embeddings and KV cache the engine keeps between turns (the engine's default: 4;
+   * a 7B conversation of 2,000 positions holds 2 GiB); the others start again from their image.
+   */
+  cachedConversations: positiveInt.optional(),
 });
 
 export const ConsoleConfig = z.strictObject({

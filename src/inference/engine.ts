@@ -9,16 +9,23 @@ export interface EngineOptions {
   device?: Device;
   /** onnxruntime intra-op threads; default: every available core. */
   threads?: number;
-  /** Conversations whose KV cache is kept between turns (least recently used dropped first). */
+  /**
+   * Conversations whose image embeddings and KV cache are kept between turns, least recently used dropped first
+   * (default 4: a 7B conversation of 2,000 positions holds 2 GiB of fp32 cache).
+   */
   maxConversations?: number;
   /**
    * Conversations whose decode steps share one decoder call (default 16); 1 answers one request at a time.
-   * Batching raises total throughput whenever several conversations are answered at once.
+   * Batching raises total throughput whenever several conversations are answered at once. It is the engine's
+   * capacity: how many requests it answers at once.
    */
   maxBatch?: number;
   /** Where a missing execution provider is reported; default console.warn. */
   warn?: (line: string) => void;
 }
+
+/** Conversations decoded together by default: past this, total throughput on a CPU grows little. */
+export const DEFAULT_MAX_BATCH = 16;
 
 /** How long `abort` waits for the onnxruntime call under way (one decoder step or one prefill) to return. */
 const ABORT_WAIT_MS = 10_000;
@@ -45,6 +52,8 @@ export class Engine {
     readonly model: ModelInfo,
     /** The execution provider in use, after any fallback to the CPU. */
     readonly device: Device,
+    /** Requests answered at once (the batch); more wait their turn inside the engine. */
+    readonly capacity: number,
   ) {
     worker.on('message', (m: FromWorker) => this.receive(m));
     worker.on('error', (err) => this.shutDown(new Error(`inference worker crashed: ${err.message}`)));
@@ -56,7 +65,9 @@ export class Engine {
       throw new Error(`maxBatch must be a whole number of at least 1, not ${options.maxBatch}`);
     }
     const model = await readModelInfo(modelDir);
-    const init: WorkerInit = { modelDir, device: options.device, threads: options.threads, maxConversations: options.maxConversations, maxBatch: options.maxBatch };
+    const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
+    const { threads, maxConversations } = options;
+    const init: WorkerInit = { modelDir, device: options.device, threads, maxConversations, maxBatch };
     const worker = new Worker(new URL('./worker-bootstrap.mjs', import.meta.url), { workerData: init });
     const warn = options.warn ?? console.warn;
     const device = await new Promise<Device>((resolve, reject) => {
@@ -70,7 +81,7 @@ export class Engine {
       worker.once('error', reject);
       worker.once('exit', (code) => reject(new Error(`the inference worker stopped while loading ${modelDir} (exit code ${code})`)));
     });
-    return new Engine(worker, model, device);
+    return new Engine(worker, model, device, maxBatch);
   }
 
   /** False once the worker has stopped or crashed (the health endpoint reports it). */

@@ -1,9 +1,29 @@
 import type * as ort from 'onnxruntime-node';
-import { embedTokens } from './decoder-step.ts';
+import type { DecoderOutput, DecodingTask } from './decoder/driver.ts';
 import { isFinished, pickToken, type TokenPicker, tokenPicker } from './generation/pipeline.ts';
-import type { InferenceCore, RunFlag } from './inference-core.ts';
 import type { ConversationState } from './kv-cache.ts';
 import type { GenerateRequest, GenerateResult, GenerationConfig } from './types.ts';
+
+/** Raised when a conversation is forgotten while a task answers in it, so that the task does not cache it. */
+export interface RunFlag {
+  forgotten: boolean;
+}
+
+/** What a task needs of the model that runs it (InferenceCore provides it). */
+export interface TaskHost {
+  /** The end-of-sequence token. */
+  readonly eos: number;
+  /** A decode step of `token` after `pastLength` cached positions, in a decoder call of its own. */
+  decodeOne(token: number, kv: ort.Tensor[], pastLength: number): Promise<DecoderOutput>;
+  /** Counts a decode step, computed alone or in a batch. */
+  countStep(): void;
+  /** Token ids → text, special tokens skipped. */
+  decode(ids: readonly number[]): string;
+  /** The answer is complete: the conversation's cache now covers it too (unless forgotten meanwhile). */
+  remember(key: string, state: ConversationState, run: RunFlag): void;
+  /** The answer will not be completed: `kv` may hold half-written positions and is not kept. */
+  abandon(key: string, kv: ort.Tensor[], run: RunFlag): void;
+}
 
 export interface TaskSetup {
   preprocessMs: number;
@@ -23,9 +43,9 @@ export interface TaskSetup {
 
 /**
  * One answer being generated, advanced a decode step at a time by whoever schedules the work; keeping the state
- * here (not in a loop's locals) is what lets several conversations share a batched step (decode-batch.ts).
+ * here (not in a loop's locals) is what lets several conversations share a batched step (decoder/batch.ts).
  */
-export class GenerationTask {
+export class GenerationTask implements DecodingTask {
   readonly generated: number[] = [];
   /** The prefill's scores for the first new token, before any processing (for parity checks). */
   readonly firstLogits: Float32Array;
@@ -37,14 +57,14 @@ export class GenerationTask {
   private finalKv: (() => ort.Tensor[]) | undefined;
 
   constructor(
-    private readonly core: InferenceCore,
+    private readonly host: TaskHost,
     private readonly request: GenerateRequest,
     private readonly conversation: ConversationState,
     logits: Float32Array,
     private readonly setup: TaskSetup,
   ) {
     this.firstLogits = logits.slice();
-    this.picker = tokenPicker(setup.config, core.model.tokens.eos, setup.limit);
+    this.picker = tokenPicker(setup.config, host.eos, setup.limit);
     this.accept(logits);
     this.firstTokenMs = performance.now() - setup.began;
   }
@@ -68,9 +88,8 @@ export class GenerationTask {
     if (this.finished) return true;
     const t = performance.now();
     const { sequence, kv } = this.conversation;
-    const out = await this.core.decoder.step(await embedTokens(this.core.sessions, [this.lastToken]), 1, kv, sequence.length);
+    const out = await this.host.decodeOne(this.lastToken, kv, sequence.length);
     this.conversation.kv = out.kv;
-    this.core.counters.decodeCalls++;
     return this.applyStep(out.logits, performance.now() - t);
   }
 
@@ -91,7 +110,7 @@ export class GenerationTask {
    */
   applyStep(logits: Float32Array, ms: number, finalKv?: () => ort.Tensor[]): boolean {
     this.conversation.sequence.push(this.lastToken);
-    this.core.counters.decodeSteps++;
+    this.host.countStep();
     this.decodeMs += ms;
     this.finalKv = finalKv;
     this.accept(logits);
@@ -105,18 +124,18 @@ export class GenerationTask {
     this.stream();
     if (!this.finished) return;
     if (this.finalKv) this.conversation.kv = this.finalKv();
-    this.core.remember(this.request.conversation, this.conversation, this.setup.run);
+    this.host.remember(this.request.conversation, this.conversation, this.setup.run);
   }
 
   /** The answer will not be completed (its step failed, or the engine is closing): its cache is not kept. */
   abandon(): void {
-    this.core.abandon(this.request.conversation, this.conversation.kv, this.setup.run);
+    this.host.abandon(this.request.conversation, this.conversation.kv, this.setup.run);
   }
 
   /** Streams the text so far, holding back a half-decoded multi-byte character. */
   private stream(): void {
     if (!this.setup.onText) return;
-    const text = this.core.tokenizer.decode(this.generated);
+    const text = this.host.decode(this.generated);
     if (text === this.lastText || text.endsWith('\uFFFD')) return;
     this.lastText = text;
     this.setup.onText(text);
@@ -125,7 +144,7 @@ export class GenerationTask {
   result(): GenerateResult {
     const s = this.setup;
     return {
-      raw: this.core.tokenizer.decode(this.generated),
+      raw: this.host.decode(this.generated),
       ids: [...this.generated],
       imageSize: this.conversation.imageSize,
       visionCached: s.visionCached,

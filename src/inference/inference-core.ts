@@ -1,16 +1,17 @@
 import { createHash } from 'node:crypto';
-import * as ort from 'onnxruntime-node';
-import { type DecoderDriver, embedTokens, PlainDecoder } from './decoder-step.ts';
+import type * as ort from 'onnxruntime-node';
+import type { DecodeScheduler, DecoderDriver, DecoderOutput } from './decoder/driver.ts';
+import { imageEmbedsOf, visionFeeds } from './decoder/graph-io.ts';
+import { loadDecoder } from './decoder/load.ts';
 import { InputError } from './errors.ts';
-import { GenerationTask } from './generation-task.ts';
+import { GenerationTask, type RunFlag, type TaskHost } from './generation-task.ts';
 import { ConversationCache, type ConversationState, commonPrefixLength, imageSlots } from './kv-cache.ts';
 import { generationConfig, type ModelInfo, readModelInfo } from './model-config.ts';
 import { preprocessImage } from './preprocess.ts';
 import { buildPrompt } from './prompt.ts';
-import { ModelSessions, type SessionOptions } from './sessions.ts';
+import { type Device, ModelSessions, type SessionOptions } from './sessions.ts';
 import { PromptTokenizer } from './tokenizer.ts';
 import type { EngineCounters, GenerateRequest } from './types.ts';
-import { isWebGpuLayout, WebGpuDecoder } from './webgpu-decoder.ts';
 
 export interface CoreOptions extends SessionOptions {
   /** How many conversations keep their KV cache (least recently used dropped first). */
@@ -18,28 +19,56 @@ export interface CoreOptions extends SessionOptions {
   warn?: (line: string) => void;
 }
 
-export interface RunFlag {
-  forgotten: boolean;
-}
-
 const elapsed = (since: number): number => performance.now() - since;
 
 /** The model in one thread: sessions, tokenizer, per-conversation caches; hands out generation tasks. */
 export class InferenceCore {
-  readonly counters: Omit<EngineCounters, 'cacheBuffers'> = { visionRuns: 0, prefillTokens: 0, decodeSteps: 0, decodeCalls: 0, cacheHits: 0 };
+  private readonly counters: Omit<EngineCounters, 'cacheBuffers'> = {
+    visionRuns: 0,
+    prefillTokens: 0,
+    decodeSteps: 0,
+    decodeCalls: 0,
+    cacheHits: 0,
+  };
   private readonly cache: ConversationCache;
   /** Conversations with a generation under way, so that forgetting one also stops its task from caching. */
   private readonly running = new Map<string, RunFlag>();
+  /** All a generation task sees of the core. */
+  private readonly host: TaskHost;
 
   private constructor(
     readonly model: ModelInfo,
-    readonly tokenizer: PromptTokenizer,
-    readonly sessions: ModelSessions,
-    /** Drives decoder.onnx in the layout the model directory has (plain, or `--target webgpu`). */
-    readonly decoder: DecoderDriver,
+    private readonly tokenizer: PromptTokenizer,
+    private readonly sessions: ModelSessions,
+    /** Drives embed_tokens.onnx and decoder.onnx in the layout the model directory has. */
+    private readonly decoder: DecoderDriver,
     options: CoreOptions,
   ) {
     this.cache = new ConversationCache(options.maxConversations, (state) => this.decoder.discard(state.kv));
+    this.host = {
+      eos: model.tokens.eos,
+      decodeOne: async (token, kv, pastLength) => {
+        const out = await decoder.step(await decoder.embed([token]), 1, kv, pastLength);
+        this.counters.decodeCalls++;
+        return out;
+      },
+      countStep: () => {
+        this.counters.decodeSteps++;
+      },
+      decode: (ids) => tokenizer.decode(ids),
+      remember: (key, state, run) => this.remember(key, state, run),
+      abandon: (key, kv, run) => this.abandon(key, kv, run),
+    };
+  }
+
+  /** The execution provider in use, after any fallback to the CPU. */
+  get device(): Device {
+    return this.sessions.device;
+  }
+
+  /** How several generations are advanced together in this decoder layout (one shared call, or one call each). */
+  scheduler(): DecodeScheduler<GenerationTask> {
+    return this.decoder.scheduler(this.counters);
   }
 
   /** The counters now, with the cache buffers the decoder holds. */
@@ -50,16 +79,16 @@ export class InferenceCore {
   static async load(modelDir: string, options: CoreOptions = {}): Promise<InferenceCore> {
     const model = await readModelInfo(modelDir);
     const [tokenizer, sessions] = await Promise.all([PromptTokenizer.load(modelDir), ModelSessions.create(modelDir, options, options.warn)]);
-    const decoder = isWebGpuLayout(sessions) ? await WebGpuDecoder.create(sessions, model) : new PlainDecoder(sessions, model);
+    const decoder = await loadDecoder(sessions, model);
     return new InferenceCore(model, tokenizer, sessions, decoder, options);
   }
 
   /** pixel_values [3, S, S] → image embeddings [N, D]. */
   async encodeImage(pixelValues: Float32Array): Promise<Float32Array> {
     const size = this.model.vision.image_size;
-    const out = await this.sessions.run('vision', { pixel_values: new ort.Tensor('float32', pixelValues, [1, 3, size, size]) });
+    const out = await this.sessions.run('vision', visionFeeds(pixelValues, size));
     this.counters.visionRuns++;
-    return out.image_embeds!.data as Float32Array;
+    return imageEmbedsOf(out);
   }
 
   /** Image embeddings for the conversation: the cached ones when the image is the same, else a fresh start. */
@@ -86,7 +115,7 @@ export class InferenceCore {
   private async embedPositions(positions: number[], imageEmbeds: Float32Array): Promise<Float32Array> {
     const D = this.model.llm.hidden_size;
     const ids = positions.filter((p) => p >= 0);
-    const tokenEmbeds = ids.length > 0 ? await embedTokens(this.sessions, ids) : new Float32Array(0);
+    const tokenEmbeds = ids.length > 0 ? await this.decoder.embed(ids) : new Float32Array(0);
     const out = new Float32Array(positions.length * D);
     let token = 0;
     positions.forEach((p, i) => {
@@ -117,7 +146,7 @@ export class InferenceCore {
     const past = await this.decoder.resume(state, Math.min(commonPrefixLength(state.sequence, sequence), sequence.length - 1));
     const rest = sequence.slice(past.length);
     const t = performance.now();
-    let first: Awaited<ReturnType<DecoderDriver['step']>>;
+    let first: DecoderOutput;
     try {
       first = await this.decoder.step(await this.embedPositions(rest, state.imageEmbeds), rest.length, past.kv, past.length);
     } catch (err) {
@@ -126,7 +155,7 @@ export class InferenceCore {
     }
     this.counters.prefillTokens += rest.length;
     const conversation: ConversationState = { ...state, sequence, kv: first.kv };
-    return new GenerationTask(this, request, conversation, first.logits, {
+    return new GenerationTask(this.host, request, conversation, first.logits, {
       ...timings,
       prefillMs: elapsed(t),
       prefillTokens: rest.length,
@@ -146,7 +175,7 @@ export class InferenceCore {
   }
 
   /** Called by a finished task: the conversation's KV now covers the answer too (unless forgotten meanwhile). */
-  remember(key: string, state: ConversationState, run: RunFlag): void {
+  private remember(key: string, state: ConversationState, run: RunFlag): void {
     this.decoder.release(state.kv);
     if (run.forgotten) this.decoder.discard(state.kv);
     else this.cache.set(key, state);
@@ -157,7 +186,7 @@ export class InferenceCore {
    * Called for a generation that failed or was dropped: `kv` may hold half-written positions, so the conversation
    * keeps no state in it (it starts again from its image next time).
    */
-  abandon(key: string, kv: ort.Tensor[], run: RunFlag): void {
+  private abandon(key: string, kv: ort.Tensor[], run: RunFlag): void {
     this.decoder.release(kv);
     if (this.cache.peek(key)?.kv === kv) this.cache.delete(key);
     else this.decoder.discard(kv);

@@ -1,6 +1,6 @@
 import * as ort from 'onnxruntime-node';
 
-/** Default bound on conversations whose KV is kept (a 7B conversation of 2000 positions holds about 1 GB). */
+/** Default bound on conversations whose KV is kept (a 7B conversation of 2,000 positions: 2 GiB of fp32 cache). */
 export const DEFAULT_MAX_CONVERSATIONS = 4;
 
 /**

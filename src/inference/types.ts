@@ -72,6 +72,3 @@ export interface EngineCounters {
    */
   cacheBuffers: number;
 }
-
-/** Parsed model.json (snake_case keys as in the file), exposed as `Engine.model`. */
-export type { ModelInfo } from './model-config.ts';

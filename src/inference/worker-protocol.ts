@@ -6,7 +6,8 @@ export interface WorkerInit {
   device?: Device;
   threads?: number;
   maxConversations?: number;
-  maxBatch?: number;
+  /** Conversations decoded together at most. */
+  maxBatch: number;
 }
 
 export type ToWorker =

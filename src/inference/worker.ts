@@ -1,14 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { InputError } from './errors.ts';
-import { DecodeBatch } from './decode-batch.ts';
-import { DecodeOneByOne } from './decode-one-by-one.ts';
 import type { GenerationTask } from './generation-task.ts';
 import { InferenceCore } from './inference-core.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.ts';
 import type { GenerateRequest } from './types.ts';
-
-/** Conversations decoded together by default: past this, total throughput on a CPU grows little. */
-const DEFAULT_MAX_BATCH = 16;
 
 interface Job {
   id: number;
@@ -28,16 +23,15 @@ const init = workerData as WorkerInit;
 let core: InferenceCore;
 try {
   core = await InferenceCore.load(init.modelDir, { ...init, warn: (line) => post({ type: 'warn', line }) });
-  post({ type: 'ready', device: core.sessions.device });
+  post({ type: 'ready', device: core.device });
 } catch (err) {
   post({ type: 'failed', message: (err as Error).message });
   process.exit(1);
 }
 
-const maxBatch = init.maxBatch ?? DEFAULT_MAX_BATCH;
 const waiting: Job[] = [];
 // The plain layout shares decoder calls between conversations; the in-place one decodes each on its own.
-const batch = core.decoder.layout === 'plain' ? new DecodeBatch(core) : new DecodeOneByOne();
+const batch = core.scheduler();
 const jobs = new Map<GenerationTask, Job>();
 let pumping = false;
 /** Set by 'close': the sessions are released once the work already accepted is done. */
@@ -70,7 +64,7 @@ async function pump(): Promise<void> {
   if (pumping) return;
   pumping = true;
   while (!aborted && (waiting.length > 0 || batch.size > 0)) {
-    if (waiting.length > 0 && batch.size < maxBatch) await admit(waiting.shift()!);
+    if (waiting.length > 0 && batch.size < init.maxBatch) await admit(waiting.shift()!);
     if (batch.size === 0) continue;
     try {
       for (const task of await batch.step()) finish(task, () => post({ type: 'result', id: jobs.get(task)!.id, result: task.result() }));

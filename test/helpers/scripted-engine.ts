@@ -11,7 +11,11 @@ export class ScriptedEngine implements BotEngine {
   readonly requests: GenerateRequest[] = [];
   readonly forgotten: string[] = [];
 
-  constructor(private readonly answer: (request: GenerateRequest) => string | Promise<string>) {}
+  constructor(
+    private readonly answer: (request: GenerateRequest) => string | Promise<string>,
+    /** Requests it answers at once, as a real engine's batch. */
+    readonly capacity = 1,
+  ) {}
 
   async generate(request: GenerateRequest, onText?: (textSoFar: string) => void): Promise<GenerateResult> {
     this.requests.push(structuredClone({ ...request, image: new Uint8Array() }));

@@ -2,8 +2,8 @@ import Bottleneck from 'bottleneck';
 import { fail, ok, type Result } from '../result.ts';
 
 export interface QueueConfig {
-  /** Generations running at once (the engine shares one model; more than 1 helps only with several devices). */
-  maxConcurrent: number;
+  /** Requests let through at once: the engine's capacity (its batch), so that its batch can fill. */
+  capacity: number;
   /** Requests allowed to wait; one more is refused with `queue-full`. */
   maxQueue: number;
 }
@@ -13,7 +13,8 @@ interface Waiter {
 }
 
 /**
- * The global concurrency cap. Bottleneck runs the jobs; this class keeps the waiting line in order so each
+ * The line in front of the engine: order, the waiting limit and positions; as many requests run as the engine
+ * answers at once. Bottleneck runs the jobs; this class keeps the waiting line in order so each
  * waiter can be told its position, and again whenever it moves up. A job that throws rejects only its own
  * promise: the ones behind it still run.
  */
@@ -23,23 +24,23 @@ export class RequestQueue {
   private running = 0;
 
   constructor(private readonly config: QueueConfig) {
-    this.limiter = new Bottleneck({ maxConcurrent: config.maxConcurrent });
+    this.limiter = new Bottleneck({ maxConcurrent: config.capacity });
   }
 
   /** Requests waiting for a free slot (a job handed to Bottleneck but not started yet counts as running). */
   get length(): number {
-    return Math.max(0, this.running + this.waiting.length - this.config.maxConcurrent);
+    return Math.max(0, this.running + this.waiting.length - this.config.capacity);
   }
 
   /** Whether a request arriving now would be refused; lets callers refuse before spending a user's rate limit. */
   isFull(): boolean {
-    const mustWait = this.running + this.waiting.length >= this.config.maxConcurrent;
+    const mustWait = this.running + this.waiting.length >= this.config.capacity;
     return mustWait && this.length >= this.config.maxQueue;
   }
 
   async run<T>(job: () => Promise<T>, onQueued?: (position: number) => void): Promise<Result<T>> {
     if (this.isFull()) return fail('queue-full', { waiting: this.length });
-    const mustWait = this.running + this.waiting.length >= this.config.maxConcurrent;
+    const mustWait = this.running + this.waiting.length >= this.config.capacity;
     const waiter: Waiter = { onQueued };
     this.waiting.push(waiter);
     if (mustWait) onQueued?.(this.length);
@@ -58,7 +59,7 @@ export class RequestQueue {
   private leave(waiter: Waiter): void {
     const index = this.waiting.indexOf(waiter);
     this.waiting.splice(index, 1);
-    const freeSlots = this.config.maxConcurrent - this.running;
+    const freeSlots = this.config.capacity - this.running;
     this.waiting.forEach((w, k) => {
       const position = k + 1 - freeSlots;
       if (k >= index && position > 0) w.onQueued?.(position);

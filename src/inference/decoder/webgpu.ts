@@ -1,18 +1,15 @@
 import * as ort from 'onnxruntime-node';
-import type { DecoderDriver, DecoderOutput } from './decoder-step.ts';
-import { fromHalfArray, toHalfArray } from './float16.ts';
+import { fromHalfArray, toHalfArray } from '../float16.ts';
+import type { ConversationState } from '../kv-cache.ts';
+import type { ModelInfo } from '../model-config.ts';
+import type { ModelSessions } from '../sessions.ts';
+import type { DecodeScheduler, DecoderDriver, DecoderOutput, DecodingTask } from './driver.ts';
+import { embedTokens } from './embed-tokens.ts';
 import { GpuKvBuffers } from './gpu-kv-buffers.ts';
-import type { ConversationState } from './kv-cache.ts';
-import type { ModelInfo } from './model-config.ts';
-import type { Feeds, ModelSessions } from './sessions.ts';
+import { CACHE_INPUT, decoderFeeds, EMBEDS_INPUT, inPlaceFetches, logitsOf } from './graph-io.ts';
+import { DecodeOneByOne } from './one-by-one.ts';
 
 type Activation = 'float32' | 'float16';
-
-/** The `--target webgpu` decoder is recognised by its interface: its graph derives positions from the mask. */
-export function isWebGpuLayout(sessions: ModelSessions): boolean {
-  const inputs = sessions.inputNames('decoder');
-  return inputs.includes('attention_mask') && !inputs.includes('position_ids');
-}
 
 /**
  * Drives the `--target webgpu` decoder (models/README.md, "Execution providers"): GroupQueryAttention over
@@ -48,12 +45,16 @@ export class WebGpuDecoder implements DecoderDriver {
 
   static async create(sessions: ModelSessions, model: ModelInfo): Promise<WebGpuDecoder> {
     const typeOf = (input: string): Activation => (sessions.inputInfo('decoder', input)?.type === 'float16' ? 'float16' : 'float32');
-    const kvType = typeOf('past_key_values.0.key');
+    const kvType = typeOf(CACHE_INPUT);
     // A graph exported with a fixed cache length dictates it; the exporter's is free, bounded by its rotary table.
-    const declared = sessions.inputInfo('decoder', 'past_key_values.0.key')?.shape[2];
+    const declared = sessions.inputInfo('decoder', CACHE_INPUT)?.shape[2];
     const positions = typeof declared === 'number' ? declared : Math.min(model.generation.context_limit, model.llm.max_positions);
     const gpu = sessions.device === 'webgpu' ? await GpuKvBuffers.open(kvType) : undefined;
-    return new WebGpuDecoder(sessions, model, typeOf('inputs_embeds'), kvType, positions, gpu);
+    return new WebGpuDecoder(sessions, model, typeOf(EMBEDS_INPUT), kvType, positions, gpu);
+  }
+
+  embed(ids: readonly number[]): Promise<Float32Array> {
+    return embedTokens(this.sessions, ids);
   }
 
   get buffersHeld(): number {
@@ -88,21 +89,22 @@ export class WebGpuDecoder implements DecoderDriver {
   }
 
   async step(embeds: Float32Array, count: number, past: ort.Tensor[], pastLength: number): Promise<DecoderOutput> {
-    const { hidden_size: D, layers, vocab_size: V } = this.model.llm;
+    const { hidden_size: D, vocab_size: V } = this.model.llm;
     const total = pastLength + count;
     if (total > this.positions) throw new Error(`the decoder's cache holds ${this.positions} positions, not ${total}`);
-    const feeds: Feeds = {
-      inputs_embeds: this.activation === 'float16' ? new ort.Tensor('float16', toHalfArray(embeds), [1, count, D]) : new ort.Tensor('float32', embeds, [1, count, D]),
-      // One conversation per call, all of it real: no padding to mask.
-      attention_mask: new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
-    };
-    const fetches: Record<string, ort.Tensor | null> = { logits: null };
-    for (let i = 0; i < layers; i++) {
-      feeds[`past_key_values.${i}.key`] = fetches[`present.${i}.key`] = past[2 * i]!;
-      feeds[`past_key_values.${i}.value`] = fetches[`present.${i}.value`] = past[2 * i + 1]!;
-    }
-    const out = await this.sessions.run('decoder', feeds, fetches);
-    return { logits: lastRow(out.logits!, count, V), kv: past };
+    const embedsTensor = this.activation === 'float16'
+      ? new ort.Tensor('float16', toHalfArray(embeds), [1, count, D])
+      : new ort.Tensor('float32', embeds, [1, count, D]);
+    // One conversation per call, all of it real: no padding to mask.
+    const mask = new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]);
+    const feeds = decoderFeeds({ embeds: embedsTensor, mask, past });
+    const out = await this.sessions.run('decoder', feeds, inPlaceFetches(past));
+    return { logits: lastRow(logitsOf(out), count, V), kv: past };
+  }
+
+  /** Every conversation writes its own in-place cache, so each decode step is a call of its own. */
+  scheduler<T extends DecodingTask>(): DecodeScheduler<T> {
+    return new DecodeOneByOne<T>();
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { GenerationTask } from './generation-task.ts';
+import type { DecodeScheduler, DecodingTask } from './driver.ts';
 
 /**
  * The decode steps of several conversations, one decoder call each, for the `--target webgpu` layout: every
@@ -6,20 +6,19 @@ import type { GenerationTask } from './generation-task.ts';
  * one batch buffer and back (on the GPU, through extra graphs). Measured on an H200, 4 rows in one call
  * decoded slower in total than one row alone (107 → 77 tok/s: the fast int4 kernel serves one row only), but 16
  * rows reached 295 tok/s: many simultaneous conversations would gain from a right-padded shared call.
- * Same interface as DecodeBatch, so the worker schedules either alike.
  */
-export class DecodeOneByOne {
-  private running: GenerationTask[] = [];
+export class DecodeOneByOne<T extends DecodingTask> implements DecodeScheduler<T> {
+  private running: T[] = [];
 
   get size(): number {
     return this.running.length;
   }
 
-  get tasks(): GenerationTask[] {
+  get tasks(): T[] {
     return [...this.running];
   }
 
-  add(task: GenerationTask): void {
+  add(task: T): void {
     this.running.push(task);
   }
 
@@ -28,8 +27,8 @@ export class DecodeOneByOne {
   }
 
   /** One token for every conversation, in turn; returns the tasks that finished (they leave). */
-  async step(): Promise<GenerationTask[]> {
-    const finished: GenerationTask[] = [];
+  async step(): Promise<T[]> {
+    const finished: T[] = [];
     for (const task of this.running) if (await task.step()) finished.push(task);
     this.running = this.running.filter((t) => !finished.includes(t));
     return finished;

@@ -1,10 +1,22 @@
 import * as ort from 'onnxruntime-node';
-import { embedTokens } from './decoder-step.ts';
-import type { GenerationTask } from './generation-task.ts';
-import type { InferenceCore } from './inference-core.ts';
+import type { DecodeCounters, DecodeScheduler, DecodingTask } from './driver.ts';
 
-interface Row {
-  task: GenerationTask;
+/** The decoder calls a batch makes (PlainDecoder's). */
+export interface RowsDecoder {
+  embed(ids: readonly number[]): Promise<Float32Array>;
+  /** One call over `count` positions for rows padded on the left by `pads` in a cache `width` wide. */
+  rows(embeds: Float32Array, count: number, pads: readonly number[], width: number, past: ort.Tensor[])
+    : Promise<RowsOutput>;
+}
+
+/** The logits [rows, count, V] as the graph gives them, and the new caches. */
+export interface RowsOutput {
+  logits: Float32Array;
+  kv: ort.Tensor[];
+}
+
+interface Row<T> {
+  task: T;
   /** Masked positions on the left of this row in the shared cache. */
   pad: number;
 }
@@ -23,27 +35,31 @@ interface Source {
  * it would alone. While the membership stays the same the decoder's presents are fed straight back as the next
  * pasts; the shared cache is rebuilt (padding trimmed) only when conversations join or leave, between steps.
  */
-export class DecodeBatch {
-  private rows: Row[] = [];
-  private joining: GenerationTask[] = [];
+export class DecodeBatch<T extends DecodingTask> implements DecodeScheduler<T> {
+  private rows: Row<T>[] = [];
+  private joining: T[] = [];
   /** past key/value per layer, [rows, H, width, hd]. */
   private kv: ort.Tensor[] = [];
   private width = 0;
   /** Finished rows: they stay in the cache (row indices unchanged) until the next rebuild drops them. */
-  private leaving = new Set<GenerationTask>();
+  private leaving = new Set<T>();
 
-  constructor(private readonly core: InferenceCore) {}
+  constructor(
+    private readonly decoder: RowsDecoder,
+    private readonly vocab: number,
+    private readonly counters: DecodeCounters,
+  ) {}
 
   get size(): number {
     return this.rows.length - this.leaving.size + this.joining.length;
   }
 
-  get tasks(): GenerationTask[] {
+  get tasks(): T[] {
     return [...this.rows.map((r) => r.task).filter((t) => !this.leaving.has(t)), ...this.joining];
   }
 
   /** The task joins at the next step (its prefill is done and its first token chosen). */
-  add(task: GenerationTask): void {
+  add(task: T): void {
     this.joining.push(task);
   }
 
@@ -57,38 +73,22 @@ export class DecodeBatch {
   }
 
   /** One token for every conversation in the batch; returns the tasks that finished (they leave the batch). */
-  async step(): Promise<GenerationTask[]> {
+  async step(): Promise<T[]> {
     if (this.leaving.size > 0 || this.joining.length > 0) this.rebuild();
     if (this.rows.length === 0) return [];
     const t = performance.now();
-    const { model, sessions } = this.core;
-    const { hidden_size: D, layers, vocab_size: V } = model.llm;
-    const B = this.rows.length;
-    const embeds = await embedTokens(sessions, this.rows.map((r) => r.task.lastToken));
-    const mask = new BigInt64Array(B * (this.width + 1));
-    this.rows.forEach((r, i) => {
-      mask.fill(1n, i * (this.width + 1) + r.pad, (i + 1) * (this.width + 1));
-    });
-    const feeds: Record<string, ort.Tensor> = {
-      inputs_embeds: new ort.Tensor('float32', embeds, [B, 1, D]),
-      attention_mask: new ort.Tensor('int64', mask, [B, this.width + 1]),
-      position_ids: new ort.Tensor('int64', BigInt64Array.from(this.rows, (r) => BigInt(this.width - r.pad)), [B, 1]),
-    };
-    for (let i = 0; i < layers; i++) {
-      feeds[`past_key_values.${i}.key`] = this.kv[2 * i]!;
-      feeds[`past_key_values.${i}.value`] = this.kv[2 * i + 1]!;
-    }
-    const out = await sessions.run('decoder', feeds);
-    this.kv = [];
-    for (let i = 0; i < layers; i++) this.kv.push(out[`present.${i}.key`]!, out[`present.${i}.value`]!);
+    const embeds = await this.decoder.embed(this.rows.map((r) => r.task.lastToken));
+    const out = await this.decoder.rows(embeds, 1, this.rows.map((r) => r.pad), this.width, this.kv);
+    this.kv = out.kv;
     this.width += 1;
-    this.core.counters.decodeCalls++;
-    const logits = out.logits!.data as Float32Array;
+    this.counters.decodeCalls++;
+    const V = this.vocab;
     const ms = performance.now() - t;
-    const finished: GenerationTask[] = [];
+    const finished: T[] = [];
     this.rows.forEach((r, i) => {
       const source = { kv: this.kv, row: i, pad: r.pad, length: this.width - r.pad };
-      if (r.task.applyStep(logits.slice(i * V, (i + 1) * V), ms, () => gather([source], source.length))) finished.push(r.task);
+      const logits = out.logits.slice(i * V, (i + 1) * V);
+      if (r.task.applyStep(logits, ms, () => gather([source], source.length))) finished.push(r.task);
     });
     for (const task of finished) this.leaving.add(task);
     return finished;
