@@ -135,12 +135,7 @@ async function main(argv: string[]): Promise<number> {
       },
       log,
     });
-  try {
-    adapters.push(...(await startChatAdapters(core, config, log)));
-  } catch (error) {
-    await shutDown(); // the engine's worker would otherwise keep a failed start alive
-    throw error;
-  }
+  // Before the adapters start: a signal while they connect must stop the bot cleanly, not kill it.
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () =>
       void shutDown().then(
@@ -151,6 +146,12 @@ async function main(argv: string[]): Promise<number> {
         },
       ),
     );
+  }
+  try {
+    adapters.push(...(await startChatAdapters(core, config, log)));
+  } catch (error) {
+    await shutDown(); // the engine's worker would otherwise keep a failed start alive
+    throw error;
   }
 
   if (withConsole) {
