@@ -176,6 +176,12 @@ describe('GIVEN user mistakes', () => {
     expect(reply.image).toBeUndefined();
     expect(reply.text).toBe('I cannot see that\nThe answer holds no box, so there is nothing to draw.');
   });
+
+  test('WHEN the answer stopped at the token limit THEN the text says it was cut off', async () => {
+    const { chat } = setup(() => ({ raw: 'the red circle is next to the blue square and the', cut: true }));
+    const { reply } = await chat.send('/vqa what is where?', { image: { bytes: scene.png } });
+    expect(reply.text).toBe('the red circle is next to the blue square and the\n(The answer was cut off: it reached the length limit.)');
+  });
 });
 
 describe('GIVEN the engine fails', () => {

@@ -22,7 +22,7 @@ function scriptedEngine(answers: (r: GenerateRequest) => string): EvalEngine & {
     forgotten,
     async generate(r) {
       asked.push(r);
-      return { raw: answers(r), ids: [], imageSize: { width: 0, height: 0 }, visionCached: false, timings: { preprocessMs: 0, visionMs: 0, prefillMs: 0, decodeMs: 0, firstTokenMs: 0, tokens: 0, prefillTokens: 0 } };
+      return { raw: answers(r), ids: [], cut: false, imageSize: { width: 0, height: 0 }, visionCached: false, timings: { preprocessMs: 0, visionMs: 0, prefillMs: 0, decodeMs: 0, firstTokenMs: 0, tokens: 0, prefillTokens: 0 } };
     },
     forget: (c) => void forgotten.push(c),
   };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine } from '../src/inference/engine.ts';
 import { InputError } from '../src/inference/errors.ts';
-import { MINI_MODEL_DIR } from '../src/inference/model-dir.ts';
+import { DEFAULT_MODEL_DIR, MINI_MODEL_DIR } from '../src/inference/model-dir.ts';
 import type { EngineCounters, GenerateRequest } from '../src/inference/types.ts';
 import { until } from './helpers/bot-process.ts';
 import { imageBytes } from './helpers/mini-golden.ts';
@@ -109,9 +109,39 @@ describe('Engine (worker thread, models/mini)', () => {
     expect(ok.ids.length).toBeGreaterThan(0);
   });
 
-  it('refuses a conversation longer than the context limit', async () => {
+  it('refuses a question that alone is longer than the context limit', async () => {
     const long = 'describe the purple triangle and the orange star '.repeat(300);
     await expect(engine.generate(ask('long', { question: long }))).rejects.toThrow(/too long/);
+  });
+
+  it('drops the oldest turns of a history too long for the context, keeping the image and the question', async () => {
+    // 100 turns of about 30 positions each: about 3,000 positions, past the mini model's 2,000.
+    const turn = { task: 'vqa' as const, question: 'where is the purple triangle and the orange star now?', answer: 'left of the circle, twice' };
+    const history = Array.from({ length: 100 }, (_, i) => ({ ...turn, question: `${i}: ${turn.question}` }));
+    const longest = await delta(() => engine.generate(ask('trim', { history, task: 'vqa', question: 'and the star?' })));
+    const recent = await delta(() => engine.generate(ask('trim-recent', { history: history.slice(-5), task: 'vqa', question: 'and the star?' })));
+    expect(longest.counters.visionRuns).toBe(1);
+    expect(longest.result.timings.prefillTokens).toBeGreaterThan(5 * recent.result.timings.prefillTokens / 2);
+    // Room is left for a whole answer: at most 2,000 - 12 positions of prompt.
+    expect(longest.result.timings.prefillTokens).toBeLessThanOrEqual(2_000 - GREEDY.maxNewTokens);
+    expect(longest.result.timings.prefillTokens).toBeGreaterThan(2_000 - GREEDY.maxNewTokens - 80);
+  });
+
+  it('says when an answer stopped at the token limit', async () => {
+    const cut = await engine.generate(ask('cut', { generation: { ...GREEDY, maxNewTokens: 3, minLength: 3 } }));
+    expect(cut.ids).toHaveLength(3);
+    expect(cut.cut).toBe(true);
+  });
+
+  it('does not say so of an answer that ended by itself (the default model, which ends its answers)', async () => {
+    const trained = await Engine.load(DEFAULT_MODEL_DIR, { threads: 1 });
+    try {
+      const ended = await trained.generate(ask('ended', { task: 'vqa', question: 'how many objects are there?' }));
+      expect(ended.ids.length).toBeLessThan(GREEDY.maxNewTokens);
+      expect(ended.cut).toBe(false);
+    } finally {
+      await trained.close();
+    }
   });
 });
 

@@ -32,6 +32,7 @@ export async function buildAnswerReply(
   const shown = { ...answer, ...(plugin.present?.(answer, ctx) ?? {}) };
   const hasBoxes = shown.entities.some((e) => e.boxes.length > 0);
   const warnings = !hasBoxes && BOX_TASKS.has(ask.task) ? [message('no-box-found')] : [];
+  if (result.cut) warnings.push(message('answer-cut'));
   const drawn = hasBoxes ? await annotate(image, shown.entities, { maxBytes: limits.imageBytes }) : undefined;
   if (drawn && drawn.fit.scale < 1) warnings.push(message('image-shrunk', { note: drawn.fit.note }));
   const text = [describeAnswer(shown.text, shown.entities), ...warnings].filter(Boolean).join('\n');

@@ -23,6 +23,8 @@ export const MESSAGES = {
   /** The engine's own short explanation (a broken image, a conversation past the context): already safe to show. */
   'input-refused': '{message} (/reset starts over)',
   'no-box-found': 'The answer holds no box, so there is nothing to draw.',
+  /** The model was still writing when it reached the token or context limit. */
+  'answer-cut': '(The answer was cut off: it reached the length limit.)',
   /** The annotated image had to shrink to fit the platform's upload limit; the pixel boxes in the text still refer to the original. */
   'image-shrunk': '(The annotated image was reduced to fit the upload limit: {note}.)',
   unexpected: 'Something went wrong while answering; it has been logged. Please try again.',

@@ -146,6 +146,7 @@ export class GenerationTask implements DecodingTask {
     return {
       raw: this.host.decode(this.generated),
       ids: [...this.generated],
+      cut: this.generated[this.generated.length - 1] !== this.host.eos,
       imageSize: this.conversation.imageSize,
       visionCached: s.visionCached,
       timings: {

@@ -132,10 +132,10 @@ export class InferenceCore {
    */
   async start(request: GenerateRequest, onText?: (text: string) => void): Promise<GenerationTask> {
     const began = performance.now();
-    // Checked before the conversation is looked up: a refused request must not take cache buffers.
-    const { seg0, seg1 } = buildPrompt(this.model, this.tokenizer, request.history, request.task, request.question);
-    const sequence = [...seg0, ...imageSlots(this.model.vision.tokens), ...seg1];
+    const config = generationConfig(this.model, request.generation);
     const limit = this.decoder.positions;
+    // Checked before the conversation is looked up: a refused request must not take cache buffers.
+    const sequence = this.fittedSequence(request, limit - Math.min(config.maxNewTokens, limit - 1));
     if (sequence.length >= limit) {
       throw new InputError(`the conversation is too long for this model (${sequence.length} of ${limit} positions): start a new one`);
     }
@@ -161,11 +161,25 @@ export class InferenceCore {
       prefillTokens: rest.length,
       began,
       visionCached: cached,
-      config: generationConfig(this.model, request.generation),
+      config,
       limit,
       run,
       onText,
     });
+  }
+
+  /**
+   * The prompt's positions, dropping the oldest turns until the prompt leaves `budget` positions free for the
+   * answer; the image and the current question always stay (the question alone may still be too long).
+   */
+  private fittedSequence(request: GenerateRequest, budget: number): number[] {
+    const image = imageSlots(this.model.vision.tokens);
+    for (let dropped = 0; ; dropped++) {
+      const history = request.history.slice(dropped);
+      const { seg0, seg1 } = buildPrompt(this.model, this.tokenizer, history, request.task, request.question);
+      const sequence = [...seg0, ...image, ...seg1];
+      if (sequence.length <= budget || history.length === 0) return sequence;
+    }
   }
 
   private markRunning(key: string): RunFlag {

@@ -52,6 +52,8 @@ export interface GenerateResult {
   /** The model's text, special tokens skipped, trimmed. */
   raw: string;
   ids: number[];
+  /** True when the answer stopped at the token or context limit rather than ending by itself. */
+  cut: boolean;
   imageSize: { width: number; height: number };
   timings: Timings;
   /** True when the vision model did not run because the conversation's embeddings were cached. */

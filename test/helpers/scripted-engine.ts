@@ -2,6 +2,8 @@ import sharp from 'sharp';
 import type { BotEngine } from '../../src/bot/types.ts';
 import type { GenerateRequest, GenerateResult } from '../../src/inference/types.ts';
 
+type Scripted = string | { raw: string; cut: boolean };
+
 /**
  * An engine whose answers a test chooses, for framework behaviour that must not depend on a model's quality
  * (queueing, conversations, box references). It streams the answer word by word like the real one and records
@@ -12,14 +14,16 @@ export class ScriptedEngine implements BotEngine {
   readonly forgotten: string[] = [];
 
   constructor(
-    private readonly answer: (request: GenerateRequest) => string | Promise<string>,
+    /** The answer's text, or the text and whether it stopped at the token limit. */
+    private readonly answer: (request: GenerateRequest) => Scripted | Promise<Scripted>,
     /** Requests it answers at once, as a real engine's batch. */
     readonly capacity = 1,
   ) {}
 
   async generate(request: GenerateRequest, onText?: (textSoFar: string) => void): Promise<GenerateResult> {
     this.requests.push(structuredClone({ ...request, image: new Uint8Array() }));
-    const raw = await this.answer(request);
+    const scripted = await this.answer(request);
+    const { raw, cut } = typeof scripted === 'string' ? { raw: scripted, cut: false } : scripted;
     const words = raw.split(/(?<= )/);
     words.forEach((_, i) => {
       onText?.(words.slice(0, i + 1).join(''));
@@ -28,6 +32,7 @@ export class ScriptedEngine implements BotEngine {
     return {
       raw,
       ids: [],
+      cut,
       imageSize: { width: meta.width!, height: meta.height! },
       timings: { preprocessMs: 0, visionMs: 0, prefillMs: 0, decodeMs: 0, firstTokenMs: 0, tokens: 0, prefillTokens: 0 },
       visionCached: false,
