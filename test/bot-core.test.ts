@@ -177,6 +177,16 @@ describe('GIVEN user mistakes', () => {
     expect(reply.text).toBe('I cannot see that\nThe answer holds no box, so there is nothing to draw.');
   });
 
+  test('WHEN the model declares a narrow domain THEN the first answer of a conversation says so, once', async () => {
+    const engine = new ScriptedEngine(() => 'a red circle', 1, { domain: 'coloured shapes' });
+    const chat = new MockAdapter(createBot({ engine, plugins: PLUGINS }));
+    const note = 'Note: this model knows only coloured shapes; other images get confident nonsense. For photographs, '
+      + 'run the official MiniGPT-v2 (see "Run the real model" in the README).';
+    expect((await chat.send('/vqa what is it?', { image: { bytes: scene.png } })).reply.text).toBe(`a red circle\n${note}`);
+    expect((await chat.send('/vqa and now?')).reply.text).toBe('a red circle');
+    expect((await chat.send('/vqa elsewhere?', { channel: 'c2', image: { bytes: scene.png } })).reply.text).toContain(note);
+  });
+
   test('WHEN the answer stopped at the token limit THEN the text says it was cut off', async () => {
     const { chat } = setup(() => ({ raw: 'the red circle is next to the blue square and the', cut: true }));
     const { reply } = await chat.send('/vqa what is where?', { image: { bytes: scene.png } });

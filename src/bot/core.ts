@@ -114,8 +114,10 @@ export function createBot(options: BotOptions): Bot {
     }, stream.onQueued);
     if (!ran.ok) return userError(ran.error);
     const { reply, answer } = ran.value;
+    const firstAnswer = conversations.history(conversation.id, image.hash).length === 0;
     conversations.record(conversation.id, image.hash, { ...outcome.ask, answer: answer.raw }, answer.entities);
-    return reply;
+    const domain = options.engine.model?.domain;
+    return firstAnswer && domain ? { ...reply, text: `${reply.text}\n${message('model-domain', { domain })}` } : reply;
   }
 
   function contextFor(

@@ -25,6 +25,10 @@ export const MESSAGES = {
   'no-box-found': 'The answer holds no box, so there is nothing to draw.',
   /** The model was still writing when it reached the token or context limit. */
   'answer-cut': '(The answer was cut off: it reached the length limit.)',
+  /** Told once per conversation when the model directory declares a narrow world. */
+  'model-domain':
+    'Note: this model knows only {domain}; other images get confident nonsense. For photographs, run the official '
+    + 'MiniGPT-v2 (see "Run the real model" in the README).',
   /** The annotated image had to shrink to fit the platform's upload limit; the pixel boxes in the text still refer to the original. */
   'image-shrunk': '(The annotated image was reduced to fit the upload limit: {note}.)',
   unexpected: 'Something went wrong while answering; it has been logged. Please try again.',

@@ -99,6 +99,8 @@ export interface ReplyLimits {
 export interface BotEngine {
   /** Requests the engine answers at once (its batch); the bot's queue lets in that many. */
   readonly capacity: number;
+  /** What the model directory declares; `domain` is the world a narrow model knows. */
+  readonly model?: { readonly domain?: string };
   generate(request: GenerateRequest, onText?: (textSoFar: string) => void): Promise<GenerateResult>;
   /** Drops a conversation's cached image embeddings and KV. */
   forget(conversation: string): void;

@@ -11,6 +11,8 @@ export const ModelInfo = z.object({
   format: z.literal('minigpt-bot/1'),
   name: z.string().min(1),
   description: z.string(),
+  /** The world a narrow model knows (the default model: scenes of coloured shapes); absent for a general model. */
+  domain: z.string().min(1).optional(),
   vision: z.object({
     image_size: positiveInt,
     patch_size: positiveInt,

@@ -18,6 +18,8 @@ export class ScriptedEngine implements BotEngine {
     private readonly answer: (request: GenerateRequest) => Scripted | Promise<Scripted>,
     /** Requests it answers at once, as a real engine's batch. */
     readonly capacity = 1,
+    /** What its model directory would declare. */
+    readonly model: { domain?: string } = {},
   ) {}
 
   async generate(request: GenerateRequest, onText?: (textSoFar: string) => void): Promise<GenerateResult> {

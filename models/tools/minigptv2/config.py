@@ -101,11 +101,14 @@ class ModelConfig:
     prompt: PromptConfig = field(default_factory=PromptConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     format: str = FORMAT
+    # The world a narrow model knows, told to users once per conversation; None for a general model.
+    domain: str | None = None
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        # key order as documented: format first
-        return {"format": d.pop("format"), **d}
+        # key order as documented: format first; domain only when the model declares one
+        domain = d.pop("domain")
+        return {"format": d.pop("format"), **d, **({"domain": domain} if domain is not None else {})}
 
     @classmethod
     def from_dict(cls, d: dict) -> "ModelConfig":
@@ -117,7 +120,7 @@ class ModelConfig:
         parts = {key: _section(d, key, kind) for key, kind in
                  (("vision", VisionConfig), ("llm", LlmConfig), ("tokens", TokensConfig), ("prompt", PromptConfig),
                   ("generation", GenerationConfig))}
-        return cls(name=d["name"], description=d["description"], **parts)
+        return cls(name=d["name"], description=d["description"], domain=d.get("domain"), **parts)
 
 
 def _section(d: dict, key: str, kind):

@@ -41,6 +41,9 @@ EXTREME_SHORT, EXTREME_LONG = 288, 576
 PEAK_LR, WARMUP_STEPS, MIN_LR_RATIO, WEIGHT_DECAY = 1e-3, 30, 0.05, 0.01
 
 
+SHAPES_DOMAIN = "scenes of circles, squares, triangles and stars in six colours"
+
+
 def default_config(identifiers: bool) -> ModelConfig:
     tasks = dict(PromptConfig().tasks) if identifiers else {t: "" for t in PromptConfig().tasks}
     return ModelConfig(
@@ -51,6 +54,7 @@ def default_config(identifiers: bool) -> ModelConfig:
         llm=LlmConfig(hidden_size=128, layers=4, heads=4, head_dim=32, mlp=352, vocab_size=1000,
                       rope_theta=10000.0, rms_norm_eps=1e-6, max_positions=2048),
         prompt=PromptConfig(tasks=tasks),
+        domain=SHAPES_DOMAIN,
         # answers are exact, so greedy; a 4-object grounded caption is about 120 tokens; a prompt carries no more
         # earlier turns than training conversations had
         generation=GenerationConfig(max_new_tokens=160, do_sample=False, temperature=1.0, top_k=0, top_p=1.0,
