@@ -10,7 +10,7 @@ import { PLUGINS } from '../plugins/index.ts';
 import { FakeDiscord, user, type FakeUser, type RecordedRequest } from './fakes/discord/index.ts';
 import { findDrawnBox } from './helpers/drawn-boxes.ts';
 import { drawScene, type Scene } from './helpers/scene.ts';
-import { ScriptedEngine } from './helpers/scripted-engine.ts';
+import { gate, ScriptedEngine } from './helpers/scripted-engine.ts';
 
 /**
  * The Discord adapter driven through the real discord.js client against a local Discord, with the real framework
@@ -28,8 +28,12 @@ const scene: Scene = drawScene({
   ],
 });
 
+/** While set, every answer waits for it: requests behind a held one stay in the queue. */
+let hold: Promise<void> | undefined;
+
 /** Answers a referring expression with the box of the scene object it names, like a model that got it right. */
-function scriptedAnswer(request: GenerateRequest): string {
+async function scriptedAnswer(request: GenerateRequest): Promise<string> {
+  await hold;
   if (request.task === 'refer') {
     const target = scene.objects.find((o) => request.question.includes(o.colour)) ?? scene.objects[0]!;
     return formatBox(pixelsToGrid(target.box, scene));
@@ -184,7 +188,13 @@ describe('discord adapter', () => {
       const attachment = png();
       return fake.interactionPayload({ name: 'caption', user: erin, options: [{ name: 'image', type: 11, value: attachment.id }], attachments: [attachment] });
     });
+    const held = gate();
+    hold = held.wait;
     for (const interaction of interactions) fake.interaction(interaction);
+    // The first request holds the model, so the others wait in the queue and are told their place.
+    await fake.waitForRequest((r) => r.method === 'PATCH' && r.body?.content === 'Waiting in the queue: you are #1.', since);
+    hold = undefined;
+    held.release();
     const refusal = await fake.waitForRequest((r) => r.method === 'POST' && r.path.startsWith('/webhooks/') && /asked 3 times/.test(r.body?.content ?? ''), since);
     expect(refusal.body.flags).toBe(64);
     const refused = interactions.find((i) => refusal.path.includes(i.token))!;

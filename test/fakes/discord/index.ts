@@ -24,6 +24,9 @@ export type { RecordedRequest } from './rest.ts';
 const WAIT_LIMIT_MS = 10_000;
 
 type Reply = { status: number; body?: unknown };
+
+/** What a REST route does instead of answering: an HTTP status (a 5xx, a 429), or a dropped connection. */
+export type Fault = { status: number } | 'reset';
 type Route = (request: RecordedRequest, match: RegExpMatchArray) => Reply;
 
 /**
@@ -54,6 +57,7 @@ export class FakeDiscord {
   private ready = false;
   /** Interaction token → its channel, and the reply each token's callback created. */
   private readonly interactionChannel = new Map<string, string>();
+  private readonly faults: { method: string; path: RegExp; fault: Fault; times: number }[] = [];
   private readonly originals = new Map<string, FakeMessage>();
 
   private constructor(readonly url: string, server: Server, heartbeatIntervalMs: number) {
@@ -122,6 +126,15 @@ export class FakeDiscord {
     return { id, filename, size: bytes.byteLength, url, proxy_url: url, content_type: contentType };
   }
 
+  /** Makes `method` requests whose path matches `path` fail the next `times` times (every time when not given). */
+  fail(method: string, path: RegExp, fault: Fault, times = Number.POSITIVE_INFINITY): void {
+    this.faults.push({ method, path, fault, times });
+  }
+
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
   /** A user's message arriving over the gateway; returns what was sent. */
   userMessage(fields: Parameters<typeof messagePayload>[0]): FakeMessage {
     const message = messagePayload(fields);
@@ -184,6 +197,13 @@ export class FakeDiscord {
     const path = decodeURIComponent(url.pathname.slice('/api/v10'.length));
     const recorded = await decodeRequest(req, path, url.searchParams);
     this.requests.push(recorded);
+    const fault = this.faults.find((f) => f.times > 0 && f.method === recorded.method && f.path.test(path));
+    if (fault) {
+      fault.times -= 1;
+      this.notify();
+      if (fault.fault === 'reset') return void req.socket.destroy();
+      return json(res, fault.fault.status, { message: `${fault.fault.status}: fault`, code: 0 });
+    }
     const reply = this.route(recorded);
     json(res, reply.status, reply.body);
     this.notify();
