@@ -148,6 +148,52 @@ describe('discord adapter', () => {
     });
   });
 
+  it('runs a /command typed in a mention as that command, the way the terminal and Slack read it', async () => {
+    const since = Date.now();
+    const before = engine.requests.length;
+    fake.userMessage({
+      channel: fake.quiet,
+      author: user('dora'),
+      content: `<@${fake.botUser.id}> /refer the blue square`,
+      mentions: [fake.botUser],
+      attachments: [png()],
+    });
+    await fake.waitForRequest((r) => r.path.startsWith(`/channels/${fake.quiet.id}/messages`) && r.files.length > 0, since);
+    expect(engine.requests.slice(before).map((r) => [r.task, r.question])).toEqual([['refer', 'the blue square']]);
+  });
+
+  it('tells a mention waiting behind another its queue place, then edits that reply into the answer', async () => {
+    const since = Date.now();
+    const held = gate();
+    hold = held.wait;
+    const mention = (name: string) =>
+      fake.userMessage({ channel: fake.quiet, author: user(name), content: `<@${fake.botUser.id}> what is it?`, mentions: [fake.botUser], attachments: [png()] });
+    mention('fay');
+    await fake.waitFor(() => (engine.requests.length > 0 && fake.downloads.length > 0 ? true : undefined), 5000);
+    const second = mention('gil');
+    const queued = await fake.waitForRequest((r) => r.method === 'POST' && r.body?.content === 'Waiting in the queue: you are #1.', since);
+    expect(queued.body.message_reference.message_id).toBe(second.id);
+    hold = undefined;
+    held.release();
+    const place = [...fake.messages.values()].find((m) => m.message_reference?.message_id === second.id)!;
+    await fake.waitForRequest((r) => r.method === 'PATCH' && r.path.endsWith(`/${place.id}`) && /about the picture/.test(r.body?.content ?? ''), since);
+  });
+
+  it('posts the answer as a follow-up when the final edit keeps failing, and clears the "thinking…" reply', async () => {
+    const since = Date.now();
+    const attachment = png();
+    const interaction = fake.interactionPayload({ name: 'caption', user: user('ivy'), options: [{ name: 'image', type: 11, value: attachment.id }], attachments: [attachment] });
+    fake.fail('PATCH', new RegExp(`/${interaction.token}/messages/@original$`), { status: 503 });
+    fake.interaction(interaction);
+    await fake.waitForRequest((r) => r.method === 'POST' && r.path.endsWith(`/${interaction.token}`) && /about the picture/.test(r.body?.content ?? ''), since);
+    await fake.waitForRequest((r) => r.method === 'DELETE' && byToken(interaction.token)(r), since);
+    fake.clearFaults();
+    // The failed edits were logged as warnings; nothing else went wrong.
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.every((e) => (e as { err?: { status?: number } }).err?.status === 503)).toBe(true);
+    errors.length = 0;
+  });
+
   it('continues a thread conversation without a new image, with the earlier turn as history', async () => {
     const since = Date.now();
     const carol = user('carol');
@@ -297,6 +343,26 @@ describe('discord adapter past the interaction deadline, configured without answ
   it('asks for the privileged Message Content intent only when it answers in channels without a mention', () => {
     expect(identifiedIntents(fake) & MESSAGE_CONTENT_INTENT).toBe(MESSAGE_CONTENT_INTENT);
     expect(identifiedIntents(late) & MESSAGE_CONTENT_INTENT).toBe(0);
+  });
+
+  it('keeps a late long answer, mention included, within 2,000 characters a message', async () => {
+    const since = Date.now();
+    const ken = user('ken');
+    const attachment = late.attachment(scene.png, 'scene.png', 'image/png');
+    late.interaction(
+      late.interactionPayload({
+        name: 'vqa',
+        user: ken,
+        options: [{ name: 'question', type: 3, value: 'a long answer please' }, { name: 'image', type: 11, value: attachment.id }],
+        attachments: [attachment],
+      }),
+    );
+    const inChannel = (r: RecordedRequest) => r.path === `/channels/${late.channel.id}/messages` && r.method === 'POST';
+    await late.waitForRequest((r) => inChannel(r) && /And that was all\./.test(r.body?.content ?? ''), since);
+    const posted = late.requests.filter((r) => r.at >= since && inChannel(r)).map((r) => r.body.content as string);
+    expect(posted.length).toBeGreaterThanOrEqual(4);
+    expect(posted[0]!.startsWith(`<@${ken.id}> Here is a long answer.`)).toBe(true);
+    for (const content of posted) expect(content.length).toBeLessThanOrEqual(2000);
   });
 
   it('answers in a normal channel message that names the asker, not by editing the expired reply', async () => {

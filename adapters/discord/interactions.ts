@@ -61,6 +61,8 @@ export async function handleInteraction(interaction: ChatInputCommandInteraction
     onError,
   });
   if (delivered === 'apologised' || delivered === 'lost') return;
+  // The answer went out as a follow-up: the deferred reply would otherwise say "thinking…" for good.
+  if (delivered === 'posted') await interaction.deleteReply().catch((error: unknown) => onError(error, 'delete'));
   for (const content of encoded.rest) {
     const sent = await deliver({ post: () => interaction.followUp({ content, allowedMentions: NO_PINGS }), apologise, onError });
     if (sent !== 'posted') return;

@@ -22,6 +22,8 @@ export type { RecordedRequest } from './rest.ts';
 
 /** Longest any wait in a test may take: every loop on the fake is bounded. */
 const WAIT_LIMIT_MS = 10_000;
+/** Discord's limit on a message's content, in characters. */
+const MESSAGE_LIMIT = 2000;
 
 type Reply = { status: number; body?: unknown };
 
@@ -210,6 +212,11 @@ export class FakeDiscord {
   }
 
   private route(request: RecordedRequest): Reply {
+    const content = (request.body as { content?: unknown; data?: { content?: unknown } } | undefined)?.content;
+    if (typeof content === 'string' && content.length > MESSAGE_LIMIT) {
+      // Discord refuses a message over 2,000 characters outright.
+      return { status: 400, body: { message: 'Invalid Form Body', code: 50035, errors: { content: { _errors: [] } } } };
+    }
     for (const [method, pattern, handler] of this.routes) {
       const match = request.path.match(pattern);
       if (match && method === request.method) {
