@@ -73,12 +73,26 @@ export interface Delivery {
 
 export type Delivered = 'edited' | 'posted' | 'apologised' | 'lost';
 
-/** A platform error as a few words a user can read: its code (`message_not_found`, `HTTP 503`) or its message. */
+/**
+ * A platform error as a few words a user can read: the platform's error code (`message_not_found`), the HTTP
+ * status (`HTTP 503`), the network's code (`ECONNRESET`), or else the first line of its message.
+ */
 export function reasonOf(error: unknown): string {
   if (error && typeof error === 'object') {
-    const e = error as { data?: { error?: unknown }; status?: unknown; code?: unknown; message?: unknown };
+    const e = error as {
+      data?: { error?: unknown };
+      status?: unknown;
+      statusCode?: unknown;
+      original?: { code?: unknown };
+      cause?: { code?: unknown };
+      code?: unknown;
+      message?: unknown;
+    };
     if (typeof e.data?.error === 'string') return e.data.error;
-    if (typeof e.status === 'number') return `HTTP ${e.status}`;
+    const status = typeof e.status === 'number' ? e.status : e.statusCode;
+    if (typeof status === 'number') return `HTTP ${status}`;
+    const network = e.original?.code ?? e.cause?.code;
+    if (typeof network === 'string') return network;
     if (typeof e.code === 'string') return e.code;
     if (typeof e.message === 'string') return e.message.split('\n')[0]!.slice(0, 120);
   }
