@@ -179,6 +179,29 @@ describe('discord adapter', () => {
     await fake.waitForRequest((r) => r.method === 'PATCH' && r.path.endsWith(`/${place.id}`) && /about the picture/.test(r.body?.content ?? ''), since);
   });
 
+  it('answers a mention in a new reply when its queue-place reply cannot be edited, and removes the stale one', async () => {
+    const since = Date.now();
+    const held = gate();
+    hold = held.wait;
+    const ask = (name: string) =>
+      fake.userMessage({ channel: fake.quiet, author: user(name), content: `<@${fake.botUser.id}> what now?`, mentions: [fake.botUser], attachments: [png()] });
+    ask('hal');
+    await fake.waitFor(() => (engine.requests.length > 0 && fake.downloads.length > 0 ? true : undefined), 5000);
+    const second = ask('ida');
+    const isReplyTo = (id: string) => (r: RecordedRequest) => r.method === 'POST' && r.body?.message_reference?.message_id === id;
+    await fake.waitForRequest((r) => isReplyTo(second.id)(r) && /Waiting in the queue/.test(r.body.content), since);
+    const place = [...fake.messages.values()].find((m) => m.message_reference?.message_id === second.id)!;
+    fake.fail('PATCH', new RegExp(`^/channels/${fake.quiet.id}/messages/\\d+$`), { status: 503 });
+    hold = undefined;
+    held.release();
+    await fake.waitForRequest((r) => isReplyTo(second.id)(r) && /about the picture/.test(r.body.content), since);
+    await fake.waitForRequest((r) => r.method === 'DELETE' && r.path.endsWith(`/${place.id}`), since);
+    fake.clearFaults();
+    expect(fake.messages.has(place.id)).toBe(false);
+    expect(errors.every((e) => (e as { err?: { status?: number } }).err?.status === 503)).toBe(true);
+    errors.length = 0;
+  });
+
   it('posts the answer as a follow-up when the final edit keeps failing, and clears the "thinking…" reply', async () => {
     const since = Date.now();
     const attachment = png();

@@ -81,6 +81,8 @@ export async function handleMessage(msg: Message, botId: string, h: Handling): P
     apologise,
     onError,
   });
+  // The answer went out as a new reply: the one that could not be edited would otherwise show a stale state.
+  if (delivered === 'posted' && shown) await shown.delete().catch((error: unknown) => onError(error, 'delete'));
   if (delivered === 'apologised' || delivered === 'lost' || !msg.channel.isSendable()) return;
   const channel = msg.channel;
   for (const content of encoded.rest) {

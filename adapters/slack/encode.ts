@@ -98,6 +98,10 @@ export class ThreadReply {
       onError,
     });
     if (delivered === 'apologised' || delivered === 'lost') return;
+    // Posted anew: the message that could not be edited would otherwise still say "Looking at the image…".
+    if (delivered === 'posted' && ts !== undefined) {
+      await this.o.client.chat.delete({ channel: this.o.target.channel, ts }).catch((error: unknown) => onError(error, 'delete'));
+    }
     for (const text of more) {
       const rest = await deliver({ post: () => this.post(text), apologise: (r) => this.post(MESSAGES.notDelivered(r)), onError });
       if (rest !== 'posted') return;

@@ -300,6 +300,10 @@ export class FakeDiscord {
         if (!existing) return { status: 404, body: { message: 'Unknown Message', code: 10008 } };
         return { status: 200, body: this.botMessage(m[1]!, r, existing) };
       }],
+      ['DELETE', /^\/channels\/(\d+)\/messages\/(\d+)$/, (_r, m) => {
+        if (!this.messages.delete(m[2]!)) return { status: 404, body: { message: 'Unknown Message', code: 10008 } };
+        return { status: 204 };
+      }],
       ['GET', /^\/channels\/(\d+)\/messages\/(\d+)$/, (_r, m) => {
         const message = this.messages.get(m[2]!);
         return message ? { status: 200, body: message } : { status: 404, body: { message: 'Unknown Message', code: 10008 } };

@@ -254,6 +254,12 @@ export class FakeSlack {
         message.text = params.text;
         return { ok: true, channel: message.channel, ts: message.ts, text: message.text };
       }
+      case 'chat.delete': {
+        const at = this.messages.findIndex((m) => m.channel === params.channel && m.ts === params.ts);
+        if (at < 0) return { ok: false, error: 'message_not_found' };
+        this.messages.splice(at, 1);
+        return { ok: true, channel: params.channel, ts: params.ts };
+      }
       case 'files.getUploadURLExternal': {
         const fileId = `F${this.nextId++}`;
         this.uploads.set(fileId, { fileId, filename: params.filename ?? '', bytes: Buffer.alloc(0) });
