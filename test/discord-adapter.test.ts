@@ -49,6 +49,9 @@ const longAnswer = [
   'And that was all.',
 ].join('\n');
 
+/** What a request next in line is told. */
+const FIRST_IN_LINE = 'Waiting in the queue: you are #1.';
+
 const errors: object[] = [];
 const log: Log = { debug: () => {}, info: () => {}, warn: (fields) => errors.push(fields), error: (fields) => errors.push(fields) };
 
@@ -158,7 +161,8 @@ describe('discord adapter', () => {
       mentions: [fake.botUser],
       attachments: [png()],
     });
-    await fake.waitForRequest((r) => r.path.startsWith(`/channels/${fake.quiet.id}/messages`) && r.files.length > 0, since);
+    const inQuiet = (r: RecordedRequest) => r.path.startsWith(`/channels/${fake.quiet.id}/messages`);
+    await fake.waitForRequest((r) => inQuiet(r) && r.files.length > 0, since);
     expect(engine.requests.slice(before).map((r) => [r.task, r.question])).toEqual([['refer', 'the blue square']]);
   });
 
@@ -166,29 +170,47 @@ describe('discord adapter', () => {
     const since = Date.now();
     const held = gate();
     hold = held.wait;
+    const content = `<@${fake.botUser.id}> what is it?`;
     const mention = (name: string) =>
-      fake.userMessage({ channel: fake.quiet, author: user(name), content: `<@${fake.botUser.id}> what is it?`, mentions: [fake.botUser], attachments: [png()] });
+      fake.userMessage({
+        channel: fake.quiet,
+        author: user(name),
+        content,
+        mentions: [fake.botUser],
+        attachments: [png()],
+      });
     mention('fay');
     await fake.waitFor(() => (engine.requests.length > 0 && fake.downloads.length > 0 ? true : undefined), 5000);
     const second = mention('gil');
-    const queued = await fake.waitForRequest((r) => r.method === 'POST' && r.body?.content === 'Waiting in the queue: you are #1.', since);
+    const placeShown = (r: RecordedRequest) => r.method === 'POST' && r.body?.content === FIRST_IN_LINE;
+    const queued = await fake.waitForRequest(placeShown, since);
     expect(queued.body.message_reference.message_id).toBe(second.id);
     hold = undefined;
     held.release();
     const place = [...fake.messages.values()].find((m) => m.message_reference?.message_id === second.id)!;
-    await fake.waitForRequest((r) => r.method === 'PATCH' && r.path.endsWith(`/${place.id}`) && /about the picture/.test(r.body?.content ?? ''), since);
+    const answered = (r: RecordedRequest) =>
+      r.path.endsWith(`/${place.id}`) && /about the picture/.test(r.body?.content ?? '');
+    await fake.waitForRequest((r) => r.method === 'PATCH' && answered(r), since);
   });
 
-  it('answers a mention in a new reply when its queue-place reply cannot be edited, and removes the stale one', async () => {
+  it('answers a mention anew when its queue-place reply cannot be edited, and removes the stale one', async () => {
     const since = Date.now();
     const held = gate();
     hold = held.wait;
+    const content = `<@${fake.botUser.id}> what now?`;
     const ask = (name: string) =>
-      fake.userMessage({ channel: fake.quiet, author: user(name), content: `<@${fake.botUser.id}> what now?`, mentions: [fake.botUser], attachments: [png()] });
+      fake.userMessage({
+        channel: fake.quiet,
+        author: user(name),
+        content,
+        mentions: [fake.botUser],
+        attachments: [png()],
+      });
     ask('hal');
     await fake.waitFor(() => (engine.requests.length > 0 && fake.downloads.length > 0 ? true : undefined), 5000);
     const second = ask('ida');
-    const isReplyTo = (id: string) => (r: RecordedRequest) => r.method === 'POST' && r.body?.message_reference?.message_id === id;
+    const isReplyTo = (id: string) => (r: RecordedRequest) =>
+      r.method === 'POST' && r.body?.message_reference?.message_id === id;
     await fake.waitForRequest((r) => isReplyTo(second.id)(r) && /Waiting in the queue/.test(r.body.content), since);
     const place = [...fake.messages.values()].find((m) => m.message_reference?.message_id === second.id)!;
     fake.fail('PATCH', new RegExp(`^/channels/${fake.quiet.id}/messages/\\d+$`), { status: 503 });
@@ -202,13 +224,20 @@ describe('discord adapter', () => {
     errors.length = 0;
   });
 
-  it('posts the answer as a follow-up when the final edit keeps failing, and clears the "thinking…" reply', async () => {
+  it('posts the answer as a follow-up when the final edit keeps failing, and clears "thinking…"', async () => {
     const since = Date.now();
     const attachment = png();
-    const interaction = fake.interactionPayload({ name: 'caption', user: user('ivy'), options: [{ name: 'image', type: 11, value: attachment.id }], attachments: [attachment] });
+    const options = [{ name: 'image', type: 11, value: attachment.id }];
+    const interaction = fake.interactionPayload({
+      name: 'caption',
+      user: user('ivy'),
+      options,
+      attachments: [attachment],
+    });
     fake.fail('PATCH', new RegExp(`/${interaction.token}/messages/@original$`), { status: 503 });
     fake.interaction(interaction);
-    await fake.waitForRequest((r) => r.method === 'POST' && r.path.endsWith(`/${interaction.token}`) && /about the picture/.test(r.body?.content ?? ''), since);
+    const followUp = (r: RecordedRequest) => r.method === 'POST' && r.path.endsWith(`/${interaction.token}`);
+    await fake.waitForRequest((r) => followUp(r) && /about the picture/.test(r.body?.content ?? ''), since);
     await fake.waitForRequest((r) => r.method === 'DELETE' && byToken(interaction.token)(r), since);
     fake.clearFaults();
     // The failed edits were logged as warnings; nothing else went wrong.
@@ -261,7 +290,8 @@ describe('discord adapter', () => {
     hold = held.wait;
     for (const interaction of interactions) fake.interaction(interaction);
     // The first request holds the model, so the others wait in the queue and are told their place.
-    await fake.waitForRequest((r) => r.method === 'PATCH' && r.body?.content === 'Waiting in the queue: you are #1.', since);
+    const placeShown = (r: RecordedRequest) => r.method === 'PATCH' && r.body?.content === FIRST_IN_LINE;
+    await fake.waitForRequest(placeShown, since);
     hold = undefined;
     held.release();
     const refusal = await fake.waitForRequest((r) => r.method === 'POST' && r.path.startsWith('/webhooks/') && /asked 3 times/.test(r.body?.content ?? ''), since);
@@ -376,7 +406,10 @@ describe('discord adapter past the interaction deadline, configured without answ
       late.interactionPayload({
         name: 'vqa',
         user: ken,
-        options: [{ name: 'question', type: 3, value: 'a long answer please' }, { name: 'image', type: 11, value: attachment.id }],
+        options: [
+          { name: 'question', type: 3, value: 'a long answer please' },
+          { name: 'image', type: 11, value: attachment.id },
+        ],
         attachments: [attachment],
       }),
     );

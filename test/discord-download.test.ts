@@ -12,7 +12,8 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     hits.push(req.url ?? '');
     if (req.url === '/slow.png') return void setTimeout(() => res.end(), 2000);
-    if (req.url === '/moved.png') return void res.writeHead(302, { location: `${base.replace('127.0.0.1', 'localhost')}/a.png` }).end();
+    const elsewhere = `${base.replace('127.0.0.1', 'localhost')}/a.png`;
+    if (req.url === '/moved.png') return void res.writeHead(302, { location: elsewhere }).end();
     if (req.url === '/login.png') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html>log in</html>');
     res.writeHead(200, { 'content-type': 'image/png' }).end(PNG_BYTES);
   });

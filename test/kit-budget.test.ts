@@ -26,9 +26,15 @@ describe('a shared call budget', () => {
 describe('a live reply', () => {
   it('sends only the newest text when updates come faster than the budget allows', async () => {
     const shown: string[] = [];
-    const live = new LiveReply({ budget: new CallBudget(50), lane: 'c', show: async (t) => void shown.push(t), onError: () => {} });
+    const live = new LiveReply({
+      budget: new CallBudget(50),
+      lane: 'c',
+      show: async (t) => void shown.push(t),
+      onError: () => {},
+    });
     live.update('position 1');
-    for (let tries = 0; shown.length === 0 && tries < 100; tries++) await new Promise((resolve) => setTimeout(resolve, 5));
+    for (let tries = 0; shown.length === 0 && tries < 100; tries++)
+      await new Promise((resolve) => setTimeout(resolve, 5));
     for (let i = 2; i <= 20; i++) live.update(`position ${i}`);
     await new Promise((resolve) => setTimeout(resolve, 120));
     await live.finish();
@@ -37,13 +43,18 @@ describe('a live reply', () => {
 });
 
 describe('delivering a final answer', () => {
-  const failing = (code: string) => () => Promise.reject(Object.assign(new Error('refused'), { data: { error: code } }));
+  const failing = (code: string) => () =>
+    Promise.reject(Object.assign(new Error('refused'), { data: { error: code } }));
 
   it('falls back to a new message, then to an apology that names the reason', async () => {
     const apologies: string[] = [];
     const onError = () => {};
-    expect(await deliver({ edit: async () => {}, post: failing('x'), apologise: failing('y'), onError })).toBe('edited');
-    expect(await deliver({ edit: failing('message_not_found'), post: async () => {}, apologise: failing('y'), onError })).toBe('posted');
+    expect(await deliver({ edit: async () => {}, post: failing('x'), apologise: failing('y'), onError })).toBe(
+      'edited',
+    );
+    expect(
+      await deliver({ edit: failing('message_not_found'), post: async () => {}, apologise: failing('y'), onError }),
+    ).toBe('posted');
     const told = await deliver({
       edit: failing('message_not_found'),
       post: failing('channel_not_found'),

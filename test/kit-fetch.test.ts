@@ -14,12 +14,14 @@ let elsewhere: string;
 function serve(req: IncomingMessage, res: import('node:http').ServerResponse): void {
   const path = req.url ?? '/';
   seen.push({ path, host: req.headers.host ?? '', authorization: req.headers.authorization });
-  if (path === '/img') return void res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length }).end(png);
+  if (path === '/img')
+    return void res.writeHead(200, { 'content-type': 'image/png', 'content-length': png.length }).end(png);
   if (path === '/hop') return void res.writeHead(302, { location: '/img' }).end();
   if (path === '/away') return void res.writeHead(302, { location: `${elsewhere}/img` }).end();
   if (path === '/loop') return void res.writeHead(307, { location: '/loop' }).end();
   if (path === '/html') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html></html>');
-  if (path === '/declared') return void res.writeHead(200, { 'content-type': 'image/png', 'content-length': 10_000 }).end(Buffer.alloc(10_000));
+  if (path === '/declared')
+    return void res.writeHead(200, { 'content-type': 'image/png', 'content-length': 10_000 }).end(Buffer.alloc(10_000));
   if (path === '/undeclared') {
     res.writeHead(200, { 'content-type': 'image/png' });
     for (let i = 0; i < 10; i++) res.write(Buffer.alloc(1000));
@@ -67,7 +69,11 @@ describe('a capped fetch', () => {
   });
 
   it('gives up on a redirect loop', async () => {
-    expect(await cappedFetch(`${base}/loop`, policy())).toMatchObject({ ok: false, reason: 'failed', detail: 'too many redirects' });
+    expect(await cappedFetch(`${base}/loop`, policy())).toMatchObject({
+      ok: false,
+      reason: 'failed',
+      detail: 'too many redirects',
+    });
   });
 
   it('refuses a body over the cap, by its declared length or by what arrives', async () => {
@@ -76,6 +82,10 @@ describe('a capped fetch', () => {
   });
 
   it('refuses a content type the caller does not read, before reading it', async () => {
-    expect(await cappedFetch(`${base}/html`, policy())).toMatchObject({ ok: false, reason: 'wrong-type', contentType: 'text/html' });
+    expect(await cappedFetch(`${base}/html`, policy())).toMatchObject({
+      ok: false,
+      reason: 'wrong-type',
+      contentType: 'text/html',
+    });
   });
 });

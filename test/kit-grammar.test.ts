@@ -9,8 +9,14 @@ const spec = (name: string) => commands.find((c) => c.name === name);
 describe('one grammar for typed text (terminal, Discord mentions, Slack mentions)', () => {
   it('takes free text as chat, and a leading /command or a bare option-less command name as that command', () => {
     expect(parseText(commands, '[detect] cats')).toEqual({ command: 'chat', args: { text: '[detect] cats' } });
-    expect(parseText(commands, '/refer the red circle')).toEqual({ command: 'refer', args: { phrase: 'the red circle' } });
-    expect(parseText(commands, '/REFER the red circle')).toEqual({ command: 'refer', args: { phrase: 'the red circle' } });
+    expect(parseText(commands, '/refer the red circle')).toEqual({
+      command: 'refer',
+      args: { phrase: 'the red circle' },
+    });
+    expect(parseText(commands, '/REFER the red circle')).toEqual({
+      command: 'refer',
+      args: { phrase: 'the red circle' },
+    });
     expect(parseText(commands, 'reset')).toEqual({ command: 'reset', args: {} });
     expect(parseText(commands, 'help me read this')).toEqual({ command: 'chat', args: { text: 'help me read this' } });
     expect(parseText(commands, '/identify #2')).toEqual({ command: 'identify', args: { box: '#2' } });

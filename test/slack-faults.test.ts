@@ -18,7 +18,11 @@ import { gate, ScriptedEngine } from './helpers/scripted-engine.ts';
 
 const SECRET = 'signing-secret-for-tests';
 const USER = 'U0ALICE';
-const scene = drawScene({ width: 160, height: 120, objects: [{ colour: 'red', shape: 'circle', box: [20, 30, 60, 70] }] });
+const scene = drawScene({
+  width: 160,
+  height: 120,
+  objects: [{ colour: 'red', shape: 'circle', box: [20, 30, 60, 70] }],
+});
 const circleGrid = pixelsToGrid(scene.objects[0]!.box, { width: scene.width, height: scene.height });
 
 const errors: object[] = [];
@@ -51,12 +55,24 @@ beforeAll(async () => {
   fake = await FakeSlack.start();
   const engine = new ScriptedEngine(async (request) => {
     await hold;
-    return request.task === 'refer' ? `<p>${request.question}</p>${formatBox(circleGrid)}` : `an answer about ${request.question}`;
+    return request.task === 'refer'
+      ? `<p>${request.question}</p>${formatBox(circleGrid)}`
+      : `an answer about ${request.question}`;
   });
   const base = { botToken: fake.botToken, signingSecret: SECRET, port: 0, host: '127.0.0.1', apiUrl: fake.apiUrl };
-  strict = await start(createBot({ engine, plugins: PLUGINS }), { ...base, apiRetries: 0, updateIntervalMs: 0 }, log, {});
+  strict = await start(
+    createBot({ engine, plugins: PLUGINS }),
+    { ...base, apiRetries: 0, updateIntervalMs: 0 },
+    log,
+    {},
+  );
   const settings = { limits: { maxQueue: 60, perUser: { requests: 100, windowSeconds: 60 } } };
-  budgeted = await start(createBot({ engine, plugins: PLUGINS, settings }), { ...base, updateIntervalMs: 0, updatesPerMinute: 600 }, log, {});
+  budgeted = await start(
+    createBot({ engine, plugins: PLUGINS, settings }),
+    { ...base, updateIntervalMs: 0, updatesPerMinute: 600 },
+    log,
+    {},
+  );
 });
 
 afterAll(async () => {
@@ -81,7 +97,10 @@ async function answerThrough(fault: () => void, channel: string) {
 describe('Slack answers that cannot be posted the usual way', () => {
   it('posts the answer anew when the final edit says message_not_found', async () => {
     const event = await answerThrough(() => fake.fail('chat.update', { error: 'message_not_found' }), 'C0GONE');
-    await fake.waitFor(() => texts('C0GONE', event.ts).includes('an answer about what is in the picture?'), 'the answer');
+    await fake.waitFor(
+      () => texts('C0GONE', event.ts).includes('an answer about what is in the picture?'),
+      'the answer',
+    );
     fake.clearFaults();
   });
 

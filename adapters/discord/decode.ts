@@ -56,7 +56,11 @@ export function stripMention(content: string, botId: string): string {
 }
 
 /** A mention or DM as a request, read like a terminal line: `/refer the dog`, `[refer] the dog`, or chat. */
-export function decodeMessage(message: Message, botId: string, commands: readonly CommandSpec[]): Omit<BotRequest, 'image'> {
+export function decodeMessage(
+  message: Message,
+  botId: string,
+  commands: readonly CommandSpec[],
+): Omit<BotRequest, 'image'> {
   const key = conversationKey(message.guildId, message.channelId, message.channel);
   return {
     key,

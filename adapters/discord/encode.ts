@@ -13,7 +13,8 @@ export const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
 export const NO_PINGS = { parse: [], repliedUser: false } as const;
 
 /** What users read when an answer could not be posted at all. */
-export const notDelivered = (reason: string): string => `I could not post my answer here (${reason}). Please ask again.`;
+export const notDelivered = (reason: string): string =>
+  `I could not post my answer here (${reason}). Please ask again.`;
 
 export interface EncodedReply {
   /** The first message carries the image; the others are the rest of a long text. */

@@ -1,11 +1,13 @@
 import { once } from 'node:events';
 import { Client, Events, GatewayIntentBits, OAuth2Scopes, Partials, PermissionFlagsBits, Status } from 'discord.js';
 import type { BotCore } from '../../src/bot/types.ts';
+import { message } from '../../src/bot/messages.ts';
 import { CallBudget } from '../kit/budget.ts';
 import { InFlight, STOP_GRACE_MS } from '../kit/lifecycle.ts';
+import { guardedRunner } from '../kit/run.ts';
 import { commandsPayload, registerCommands } from './commands.ts';
 import { parseConfig, type ConfigInput } from './config.ts';
-import { makeRunner, type Handling } from './handling.ts';
+import type { Handling } from './handling.ts';
 import { handleInteraction } from './interactions.ts';
 import { handleMessage, isForBot } from './messages.ts';
 import type { DiscordAdapter, Log } from './types.ts';
@@ -54,7 +56,9 @@ export async function start(core: BotCore, input: ConfigInput, log: Log): Promis
       extraHostname: config.apiUrl ? new URL(config.apiUrl).hostname : undefined,
     },
     commands: core.commands(),
-    run: makeRunner(core, log),
+    run: guardedRunner(core, message('unexpected'), (error, request) =>
+      log.error({ err: error, command: request.command, key: request.key }, 'discord: request failed'),
+    ),
   };
 
   const inFlight = new InFlight((error, what) => log.error({ err: error, ...what }, 'discord: handler failed'));

@@ -50,7 +50,8 @@ export async function handleInteraction(interaction: ChatInputCommandInteraction
   const first = { ...encoded.first, allowedMentions: NO_PINGS };
   const onError = (error: unknown, step: string) =>
     h.log.warn({ err: error, command: request.command, step }, 'discord: answer not delivered that way');
-  const apologise = (reason: string) => interaction.followUp({ content: notDelivered(reason), allowedMentions: NO_PINGS });
+  const apologise = (reason: string) =>
+    interaction.followUp({ content: notDelivered(reason), allowedMentions: NO_PINGS });
   const delivered = await deliver({
     edit: async () => {
       await h.edits.take(interaction.channelId, { urgent: true });
@@ -64,7 +65,8 @@ export async function handleInteraction(interaction: ChatInputCommandInteraction
   // The answer went out as a follow-up: the deferred reply would otherwise say "thinking…" for good.
   if (delivered === 'posted') await interaction.deleteReply().catch((error: unknown) => onError(error, 'delete'));
   for (const content of encoded.rest) {
-    const sent = await deliver({ post: () => interaction.followUp({ content, allowedMentions: NO_PINGS }), apologise, onError });
+    const post = () => interaction.followUp({ content, allowedMentions: NO_PINGS });
+    const sent = await deliver({ post, apologise, onError });
     if (sent !== 'posted') return;
   }
 }
@@ -92,11 +94,14 @@ async function postInChannel(
   const mention = { users: [interaction.user.id] };
   const onError = (error: unknown, step: string) =>
     h.log.warn({ err: error, command: interaction.commandName, step }, 'discord: late answer not delivered that way');
-  const apologise = (reason: string) => channel.send({ content: `${prefix}${notDelivered(reason)}`, allowedMentions: mention });
-  const delivered = await deliver({ post: () => channel.send({ ...encoded.first, allowedMentions: mention }), apologise, onError });
+  const apologise = (reason: string) =>
+    channel.send({ content: `${prefix}${notDelivered(reason)}`, allowedMentions: mention });
+  const post = () => channel.send({ ...encoded.first, allowedMentions: mention });
+  const delivered = await deliver({ post, apologise, onError });
   if (delivered !== 'posted') return;
   for (const content of encoded.rest) {
-    const sent = await deliver({ post: () => channel.send({ content, allowedMentions: NO_PINGS }), apologise, onError });
+    const next = () => channel.send({ content, allowedMentions: NO_PINGS });
+    const sent = await deliver({ post: next, apologise, onError });
     if (sent !== 'posted') return;
   }
 }

@@ -66,7 +66,8 @@ export async function handleMessage(msg: Message, botId: string, h: Handling): P
   const encoded = encodeReply(reply, DEFAULT_UPLOAD_LIMIT);
   const first = { ...encoded.first, allowedMentions: NO_PINGS };
   const shown = answer.message;
-  const onError = (error: unknown, step: string) => h.log.warn({ err: error, step }, 'discord: answer not delivered that way');
+  const onError = (error: unknown, step: string) =>
+    h.log.warn({ err: error, step }, 'discord: answer not delivered that way');
   const apologise = (reason: string) => msg.reply({ content: notDelivered(reason), allowedMentions: NO_PINGS });
   const delivered = await deliver({
     ...(shown
@@ -86,7 +87,8 @@ export async function handleMessage(msg: Message, botId: string, h: Handling): P
   if (delivered === 'apologised' || delivered === 'lost' || !msg.channel.isSendable()) return;
   const channel = msg.channel;
   for (const content of encoded.rest) {
-    const sent = await deliver({ post: () => channel.send({ content, allowedMentions: NO_PINGS }), apologise, onError });
+    const post = () => channel.send({ content, allowedMentions: NO_PINGS });
+    const sent = await deliver({ post, apologise, onError });
     if (sent !== 'posted') return;
   }
 }

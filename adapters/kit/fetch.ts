@@ -49,7 +49,8 @@ export async function cappedFetch(start: string, policy: FetchPolicy): Promise<F
       const location = response.headers.get('location');
       if (REDIRECTS.has(response.status) && location) {
         await response.body?.cancel();
-        if (hop >= (policy.maxRedirects ?? DEFAULT_MAX_REDIRECTS)) return { ok: false, reason: 'failed', detail: 'too many redirects' };
+        if (hop >= (policy.maxRedirects ?? DEFAULT_MAX_REDIRECTS))
+          return { ok: false, reason: 'failed', detail: 'too many redirects' };
         url = new URL(location, url);
         continue;
       }

@@ -34,7 +34,7 @@ export class LiveReply {
     });
   }
 
-  /** Stops streaming, leaves the budget's line and waits for an edit in flight, so no late edit overwrites the final. */
+  /** Stops streaming, leaves the budget's line and waits for an edit in flight: no late edit overwrites the final. */
   async finish(): Promise<void> {
     this.stop.abort();
     await this.running;

@@ -3,6 +3,7 @@ import { message } from '../../src/bot/messages.ts';
 import type { BotCore, BotReply, BotRequest, CommandSpec, ConversationKey, ReplyStream } from '../../src/bot/types.ts';
 import { CallBudget } from '../kit/budget.ts';
 import { argsFromText, parseText } from '../kit/grammar.ts';
+import { guardedRunner, type Runner } from '../kit/run.ts';
 import { conversationKey, isPersonMessage, pickImageFile, plainText, threadOf } from './decode.ts';
 import { SeenEvents } from './dedupe.ts';
 import { downloadFile, type DownloadLimits } from './download.ts';
@@ -45,6 +46,7 @@ export class SlackBot {
   /** The workspace's `chat.update` budget, shared by every reply in it. */
   private readonly updates: CallBudget;
   private readonly uploads: webApi.WebClient;
+  private readonly guarded: Runner;
 
   constructor(
     private readonly core: BotCore,
@@ -52,6 +54,9 @@ export class SlackBot {
     private readonly log: Log,
   ) {
     this.updates = CallBudget.perMinute(config.updatesPerMinute);
+    this.guarded = guardedRunner(core, MESSAGES.generic, (error, request) =>
+      log.error({ err: error, command: request.command, channel: request.key.channel }, 'slack request failed'),
+    );
     this.uploads = new webApi.WebClient(config.botToken, {
       ...(config.apiUrl ? { slackApiUrl: config.apiUrl.endsWith('/') ? config.apiUrl : `${config.apiUrl}/` } : {}),
       retryConfig: UPLOAD_RETRIES,
@@ -145,24 +150,20 @@ export class SlackBot {
       return;
     }
     const heading = MESSAGES.askedBy(command.user_id, spec.name, command.text.trim());
-    const reply = this.threadReply(client, command.team_id, { channel: command.channel_id, threadTs: imageThread }, heading);
+    const target = { channel: command.channel_id, threadTs: imageThread };
+    const reply = this.threadReply(client, command.team_id, target, heading);
     await reply.begin(MESSAGES.working);
     await reply.finish(await this.run(request, streamTo(reply)));
   }
 
-  private threadReply(client: webApi.WebClient, team: string, target: ThreadTarget, heading?: string): ThreadReply {
-    const pacing: ReplyPacing = { budget: this.updates, lane: team, minIntervalMs: this.config.updateIntervalMs };
-    return new ThreadReply({ client, uploads: this.uploads, target, pacing, log: this.log, ...(heading ? { heading } : {}) });
+  private run(request: BotRequest, stream: ReplyStream): Promise<BotReply> {
+    return this.guarded(request, stream, { imageBytes: this.config.uploadMaxBytes });
   }
 
-  /** The one place that catches the unexpected: it is logged, and the chat gets one generic line. */
-  private async run(request: BotRequest, stream: ReplyStream): Promise<BotReply> {
-    try {
-      return await this.core.handle(request, stream, { imageBytes: this.config.uploadMaxBytes });
-    } catch (error) {
-      this.log.error({ err: error, command: request.command, channel: request.key.channel }, 'slack request failed');
-      return { kind: 'error', text: MESSAGES.generic };
-    }
+  private threadReply(client: webApi.WebClient, team: string, target: ThreadTarget, heading?: string): ThreadReply {
+    const pacing: ReplyPacing = { budget: this.updates, lane: team, minIntervalMs: this.config.updateIntervalMs };
+    const uploads = this.uploads;
+    return new ThreadReply({ client, uploads, target, pacing, log: this.log, ...(heading ? { heading } : {}) });
   }
 }
 

@@ -33,7 +33,10 @@ export async function downloadFile(file: SlackFile, token: string, limits: Downl
     headers: { Authorization: `Bearer ${token}` },
     accepts: (type) => type !== 'text/html',
   });
-  if (fetched.ok) return { ok: true, image: { bytes: fetched.bytes, name: file.name, contentType: fetched.contentType ?? file.mimetype } };
+  if (fetched.ok) {
+    const contentType = fetched.contentType ?? file.mimetype;
+    return { ok: true, image: { bytes: fetched.bytes, name: file.name, contentType } };
+  }
   if (fetched.reason === 'wrong-type') return { ok: false, reason: 'login-page' };
   return { ok: false, reason: fetched.reason, ...(fetched.detail ? { detail: fetched.detail } : {}) };
 }

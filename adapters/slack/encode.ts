@@ -100,10 +100,12 @@ export class ThreadReply {
     if (delivered === 'apologised' || delivered === 'lost') return;
     // Posted anew: the message that could not be edited would otherwise still say "Looking at the image…".
     if (delivered === 'posted' && ts !== undefined) {
-      await this.o.client.chat.delete({ channel: this.o.target.channel, ts }).catch((error: unknown) => onError(error, 'delete'));
+      const gone = this.o.client.chat.delete({ channel: this.o.target.channel, ts });
+      await gone.catch((error: unknown) => onError(error, 'delete'));
     }
     for (const text of more) {
-      const rest = await deliver({ post: () => this.post(text), apologise: (r) => this.post(MESSAGES.notDelivered(r)), onError });
+      const apologise = (reason: string) => this.post(MESSAGES.notDelivered(reason));
+      const rest = await deliver({ post: () => this.post(text), apologise, onError });
       if (rest !== 'posted') return;
     }
     if (reply.image) await this.upload(reply);
@@ -123,7 +125,8 @@ export class ThreadReply {
   }
 
   private async post(text: string): Promise<string | undefined> {
-    const res = await this.o.client.chat.postMessage({ channel: this.o.target.channel, thread_ts: this.o.target.threadTs, text });
+    const { channel, threadTs } = this.o.target;
+    const res = await this.o.client.chat.postMessage({ channel, thread_ts: threadTs, text });
     return res.ts;
   }
 
