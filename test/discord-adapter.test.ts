@@ -224,25 +224,28 @@ describe('discord adapter', () => {
     errors.length = 0;
   });
 
-  it('posts the answer as a follow-up when the final edit keeps failing, and clears "thinking…"', async () => {
+  it.each([
+    ['a 503', { status: 503 }, 'ivy'],
+    ['a dropped connection', 'reset', 'jon'],
+  ] as const)('posts the answer as a follow-up when every edit meets %s, and clears "thinking…"', async (_, fault, who) => {
     const since = Date.now();
     const attachment = png();
     const options = [{ name: 'image', type: 11, value: attachment.id }];
     const interaction = fake.interactionPayload({
       name: 'caption',
-      user: user('ivy'),
+      user: user(who),
       options,
       attachments: [attachment],
     });
-    fake.fail('PATCH', new RegExp(`/${interaction.token}/messages/@original$`), { status: 503 });
+    fake.fail('PATCH', new RegExp(`/${interaction.token}/messages/@original$`), fault);
     fake.interaction(interaction);
     const followUp = (r: RecordedRequest) => r.method === 'POST' && r.path.endsWith(`/${interaction.token}`);
     await fake.waitForRequest((r) => followUp(r) && /about the picture/.test(r.body?.content ?? ''), since);
     await fake.waitForRequest((r) => r.method === 'DELETE' && byToken(interaction.token)(r), since);
     fake.clearFaults();
-    // The failed edits were logged as warnings; nothing else went wrong.
+    // The failed edits were logged as warnings, and only they.
     expect(errors.length).toBeGreaterThan(0);
-    expect(errors.every((e) => (e as { err?: { status?: number } }).err?.status === 503)).toBe(true);
+    expect(errors.every((e) => (e as { step?: string }).step === 'edit' || !('step' in e))).toBe(true);
     errors.length = 0;
   });
 
