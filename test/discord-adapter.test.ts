@@ -227,7 +227,8 @@ describe('discord adapter', () => {
   it.each([
     ['a 503', { status: 503 }, 'ivy'],
     ['a dropped connection', 'reset', 'jon'],
-  ] as const)('posts the answer as a follow-up when every edit meets %s, and clears "thinking…"', async (_, fault, who) => {
+  ] as const)('posts the answer as a follow-up when every edit meets %s, and clears "thinking…"', async (...c) => {
+    const [, fault, who] = c;
     const since = Date.now();
     const attachment = png();
     const options = [{ name: 'image', type: 11, value: attachment.id }];
