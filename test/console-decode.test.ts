@@ -9,7 +9,9 @@ const commands = createRegistry(PLUGINS).commands();
 describe('GIVEN a typed line', () => {
   test.each([
     ['/refer the red circle', { kind: 'command', command: 'refer', args: { phrase: 'the red circle' } }],
-    ['/identify  10, 20, 30, 40 ', { kind: 'command', command: 'identify', args: { box: '10, 20, 30, 40' } }],
+    ['/identify  10, 20, 30, 40 ', { kind: 'command', command: 'identify', args: { box: '10,20,30,40' } }],
+    ['/identify #2 ', { kind: 'command', command: 'identify', args: { box: '#2' } }],
+    ['reset', { kind: 'command', command: 'reset', args: {} }],
     ['/CAPTION', { kind: 'command', command: 'caption', args: {} }],
     ['[detect] circles', { kind: 'command', command: 'chat', args: { text: '[detect] circles' } }],
     ['/image ~/my photos/cat.png', { kind: 'image', path: '~/my photos/cat.png' }],

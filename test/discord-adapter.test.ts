@@ -10,7 +10,7 @@ import { PLUGINS } from '../plugins/index.ts';
 import { FakeDiscord, user, type FakeUser, type RecordedRequest } from './fakes/discord/index.ts';
 import { findDrawnBox } from './helpers/drawn-boxes.ts';
 import { drawScene, type Scene } from './helpers/scene.ts';
-import { ScriptedEngine } from './helpers/scripted-engine.ts';
+import { gate, ScriptedEngine } from './helpers/scripted-engine.ts';
 
 /**
  * The Discord adapter driven through the real discord.js client against a local Discord, with the real framework
@@ -28,8 +28,12 @@ const scene: Scene = drawScene({
   ],
 });
 
+/** While set, every answer waits for it: requests behind a held one stay in the queue. */
+let hold: Promise<void> | undefined;
+
 /** Answers a referring expression with the box of the scene object it names, like a model that got it right. */
-function scriptedAnswer(request: GenerateRequest): string {
+async function scriptedAnswer(request: GenerateRequest): Promise<string> {
+  await hold;
   if (request.task === 'refer') {
     const target = scene.objects.find((o) => request.question.includes(o.colour)) ?? scene.objects[0]!;
     return formatBox(pixelsToGrid(target.box, scene));
@@ -44,6 +48,9 @@ const longAnswer = [
   '```',
   'And that was all.',
 ].join('\n');
+
+/** What a request next in line is told. */
+const FIRST_IN_LINE = 'Waiting in the queue: you are #1.';
 
 const errors: object[] = [];
 const log: Log = { debug: () => {}, info: () => {}, warn: (fields) => errors.push(fields), error: (fields) => errors.push(fields) };
@@ -144,6 +151,105 @@ describe('discord adapter', () => {
     });
   });
 
+  it('runs a /command typed in a mention as that command, the way the terminal and Slack read it', async () => {
+    const since = Date.now();
+    const before = engine.requests.length;
+    fake.userMessage({
+      channel: fake.quiet,
+      author: user('dora'),
+      content: `<@${fake.botUser.id}> /refer the blue square`,
+      mentions: [fake.botUser],
+      attachments: [png()],
+    });
+    const inQuiet = (r: RecordedRequest) => r.path.startsWith(`/channels/${fake.quiet.id}/messages`);
+    await fake.waitForRequest((r) => inQuiet(r) && r.files.length > 0, since);
+    expect(engine.requests.slice(before).map((r) => [r.task, r.question])).toEqual([['refer', 'the blue square']]);
+  });
+
+  it('tells a mention waiting behind another its queue place, then edits that reply into the answer', async () => {
+    const since = Date.now();
+    const held = gate();
+    hold = held.wait;
+    const content = `<@${fake.botUser.id}> what is it?`;
+    const mention = (name: string) =>
+      fake.userMessage({
+        channel: fake.quiet,
+        author: user(name),
+        content,
+        mentions: [fake.botUser],
+        attachments: [png()],
+      });
+    mention('fay');
+    await fake.waitFor(() => (engine.requests.length > 0 && fake.downloads.length > 0 ? true : undefined), 5000);
+    const second = mention('gil');
+    const placeShown = (r: RecordedRequest) => r.method === 'POST' && r.body?.content === FIRST_IN_LINE;
+    const queued = await fake.waitForRequest(placeShown, since);
+    expect(queued.body.message_reference.message_id).toBe(second.id);
+    hold = undefined;
+    held.release();
+    const place = [...fake.messages.values()].find((m) => m.message_reference?.message_id === second.id)!;
+    const answered = (r: RecordedRequest) =>
+      r.path.endsWith(`/${place.id}`) && /about the picture/.test(r.body?.content ?? '');
+    await fake.waitForRequest((r) => r.method === 'PATCH' && answered(r), since);
+  });
+
+  it('answers a mention anew when its queue-place reply cannot be edited, and removes the stale one', async () => {
+    const since = Date.now();
+    const held = gate();
+    hold = held.wait;
+    const content = `<@${fake.botUser.id}> what now?`;
+    const ask = (name: string) =>
+      fake.userMessage({
+        channel: fake.quiet,
+        author: user(name),
+        content,
+        mentions: [fake.botUser],
+        attachments: [png()],
+      });
+    ask('hal');
+    await fake.waitFor(() => (engine.requests.length > 0 && fake.downloads.length > 0 ? true : undefined), 5000);
+    const second = ask('ida');
+    const isReplyTo = (id: string) => (r: RecordedRequest) =>
+      r.method === 'POST' && r.body?.message_reference?.message_id === id;
+    await fake.waitForRequest((r) => isReplyTo(second.id)(r) && /Waiting in the queue/.test(r.body.content), since);
+    const place = [...fake.messages.values()].find((m) => m.message_reference?.message_id === second.id)!;
+    fake.fail('PATCH', new RegExp(`^/channels/${fake.quiet.id}/messages/\\d+$`), { status: 503 });
+    hold = undefined;
+    held.release();
+    await fake.waitForRequest((r) => isReplyTo(second.id)(r) && /about the picture/.test(r.body.content), since);
+    await fake.waitForRequest((r) => r.method === 'DELETE' && r.path.endsWith(`/${place.id}`), since);
+    fake.clearFaults();
+    expect(fake.messages.has(place.id)).toBe(false);
+    expect(errors.every((e) => (e as { err?: { status?: number } }).err?.status === 503)).toBe(true);
+    errors.length = 0;
+  });
+
+  it.each([
+    ['a 503', { status: 503 }, 'ivy'],
+    ['a dropped connection', 'reset', 'jon'],
+  ] as const)('posts the answer as a follow-up when every edit meets %s, and clears "thinking…"', async (...c) => {
+    const [, fault, who] = c;
+    const since = Date.now();
+    const attachment = png();
+    const options = [{ name: 'image', type: 11, value: attachment.id }];
+    const interaction = fake.interactionPayload({
+      name: 'caption',
+      user: user(who),
+      options,
+      attachments: [attachment],
+    });
+    fake.fail('PATCH', new RegExp(`/${interaction.token}/messages/@original$`), fault);
+    fake.interaction(interaction);
+    const followUp = (r: RecordedRequest) => r.method === 'POST' && r.path.endsWith(`/${interaction.token}`);
+    await fake.waitForRequest((r) => followUp(r) && /about the picture/.test(r.body?.content ?? ''), since);
+    await fake.waitForRequest((r) => r.method === 'DELETE' && byToken(interaction.token)(r), since);
+    fake.clearFaults();
+    // The failed edits were logged as warnings, and only they.
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors.every((e) => (e as { step?: string }).step === 'edit' || !('step' in e))).toBe(true);
+    errors.length = 0;
+  });
+
   it('continues a thread conversation without a new image, with the earlier turn as history', async () => {
     const since = Date.now();
     const carol = user('carol');
@@ -184,7 +290,14 @@ describe('discord adapter', () => {
       const attachment = png();
       return fake.interactionPayload({ name: 'caption', user: erin, options: [{ name: 'image', type: 11, value: attachment.id }], attachments: [attachment] });
     });
+    const held = gate();
+    hold = held.wait;
     for (const interaction of interactions) fake.interaction(interaction);
+    // The first request holds the model, so the others wait in the queue and are told their place.
+    const placeShown = (r: RecordedRequest) => r.method === 'PATCH' && r.body?.content === FIRST_IN_LINE;
+    await fake.waitForRequest(placeShown, since);
+    hold = undefined;
+    held.release();
     const refusal = await fake.waitForRequest((r) => r.method === 'POST' && r.path.startsWith('/webhooks/') && /asked 3 times/.test(r.body?.content ?? ''), since);
     expect(refusal.body.flags).toBe(64);
     const refused = interactions.find((i) => refusal.path.includes(i.token))!;
@@ -287,6 +400,29 @@ describe('discord adapter past the interaction deadline, configured without answ
   it('asks for the privileged Message Content intent only when it answers in channels without a mention', () => {
     expect(identifiedIntents(fake) & MESSAGE_CONTENT_INTENT).toBe(MESSAGE_CONTENT_INTENT);
     expect(identifiedIntents(late) & MESSAGE_CONTENT_INTENT).toBe(0);
+  });
+
+  it('keeps a late long answer, mention included, within 2,000 characters a message', async () => {
+    const since = Date.now();
+    const ken = user('ken');
+    const attachment = late.attachment(scene.png, 'scene.png', 'image/png');
+    late.interaction(
+      late.interactionPayload({
+        name: 'vqa',
+        user: ken,
+        options: [
+          { name: 'question', type: 3, value: 'a long answer please' },
+          { name: 'image', type: 11, value: attachment.id },
+        ],
+        attachments: [attachment],
+      }),
+    );
+    const inChannel = (r: RecordedRequest) => r.path === `/channels/${late.channel.id}/messages` && r.method === 'POST';
+    await late.waitForRequest((r) => inChannel(r) && /And that was all\./.test(r.body?.content ?? ''), since);
+    const posted = late.requests.filter((r) => r.at >= since && inChannel(r)).map((r) => r.body.content as string);
+    expect(posted.length).toBeGreaterThanOrEqual(4);
+    expect(posted[0]!.startsWith(`<@${ken.id}> Here is a long answer.`)).toBe(true);
+    for (const content of posted) expect(content.length).toBeLessThanOrEqual(2000);
   });
 
   it('answers in a normal channel message that names the asker, not by editing the expired reply', async () => {

@@ -12,6 +12,8 @@ beforeAll(async () => {
   server = createServer((req, res) => {
     hits.push(req.url ?? '');
     if (req.url === '/slow.png') return void setTimeout(() => res.end(), 2000);
+    const elsewhere = `${base.replace('127.0.0.1', 'localhost')}/a.png`;
+    if (req.url === '/moved.png') return void res.writeHead(302, { location: elsewhere }).end();
     if (req.url === '/login.png') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html>log in</html>');
     res.writeHead(200, { 'content-type': 'image/png' }).end(PNG_BYTES);
   });
@@ -42,6 +44,13 @@ describe('downloading a Discord attachment', () => {
     const result = await downloadAttachment({ ...ref('/a.png'), url: ref('/a.png').url.replace('127.0.0.1', 'localhost') }, limits);
     expect(result).toMatchObject({ ok: false, text: expect.stringMatching(/could not download a\.png/) });
     expect(hits.length).toBe(before);
+  });
+
+  it('GIVEN a redirect to another host THEN the second hop is never fetched', async () => {
+    const before = hits.length;
+    const result = await downloadAttachment(ref('/moved.png'), limits);
+    expect(result).toMatchObject({ ok: false, text: expect.stringMatching(/could not download moved\.png/) });
+    expect(hits.slice(before)).toEqual(['/moved.png']);
   });
 
   it('GIVEN a file larger than the cap, even one that claimed to be small THEN it is refused as too large', async () => {

@@ -1,31 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { argsFromText, commandFromText, conversationKey, isPersonMessage, pickImageFile, plainText, threadOf } from '../adapters/slack/decode.ts';
-import { PLUGINS } from '../plugins/index.ts';
-import { createRegistry } from '../src/bot/registry.ts';
-
-const commands = createRegistry(PLUGINS).commands();
-const spec = (name: string) => commands.find((c) => c.name === name);
+import { conversationKey, isPersonMessage, pickImageFile, plainText, threadOf } from '../adapters/slack/decode.ts';
 
 describe('reading what a Slack message asks', () => {
   it('drops the bot mention, keeps other mentions and unescapes Slack entities', () => {
     expect(plainText('<@U0BOT> [refer] the  red &amp; blue &lt;thing&gt;', 'U0BOT')).toBe('[refer] the red & blue <thing>');
     expect(plainText('<@U0BOT|minigpt> ask <@U0BOB>', 'U0BOT')).toBe('ask <@U0BOB>');
-  });
-
-  it('takes free text as chat, and a leading /command or a bare option-less command name as that command', () => {
-    expect(commandFromText(commands, '[detect] cats')).toEqual({ command: 'chat', args: { text: '[detect] cats' } });
-    expect(commandFromText(commands, '/refer the red circle')).toEqual({ command: 'refer', args: { phrase: 'the red circle' } });
-    expect(commandFromText(commands, 'reset')).toEqual({ command: 'reset', args: {} });
-    expect(commandFromText(commands, 'help me read this')).toEqual({ command: 'chat', args: { text: 'help me read this' } });
-    expect(commandFromText(commands, '/nope x')).toEqual({ command: 'chat', args: { text: '/nope x' } });
-  });
-
-  it('finds a box given as pixels, percentages or #n for commands that take one', () => {
-    expect(argsFromText(spec('identify'), '10, 20, 30, 40')).toEqual({ box: '10,20,30,40' });
-    expect(argsFromText(spec('identify'), '10%,20%,30%,40%')).toEqual({ box: '10%,20%,30%,40%' });
-    expect(argsFromText(spec('identify'), '#2')).toEqual({ box: '#2' });
-    expect(argsFromText(spec('vqa'), '1,2,3,4 is this a box?')).toEqual({ question: '1,2,3,4 is this a box?' });
-    expect(argsFromText(spec('vqa'), '')).toEqual({});
   });
 
   it('keys the conversation by workspace, channel and thread (a top-level message starts its own)', () => {

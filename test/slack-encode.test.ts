@@ -1,6 +1,7 @@
 import { webApi } from '@slack/bolt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { escapeText, MESSAGE_MAX_BYTES, splitMessage, ThreadReply } from '../adapters/slack/encode.ts';
+import { CallBudget } from '../adapters/kit/budget.ts';
+import { escapeText, MESSAGE_MAX_BYTES, ThreadReply, type ThreadTarget } from '../adapters/slack/encode.ts';
 import { MESSAGES } from '../adapters/slack/messages.ts';
 import { FakeSlack } from './fakes/slack/server.ts';
 
@@ -14,30 +15,19 @@ beforeAll(async () => {
 });
 afterAll(() => fake.close());
 
-describe('splitting long answers', () => {
-  it('keeps every message under the byte limit and loses no text', () => {
-    const text = Array.from({ length: 400 }, (_, i) => `line ${i}: ünïcödé words that go on`).join('\n');
-    const parts = splitMessage(text);
-    expect(parts.length).toBeGreaterThan(1);
-    for (const part of parts) expect(Buffer.byteLength(part)).toBeLessThanOrEqual(MESSAGE_MAX_BYTES);
-    expect(parts.join('\n').replace(/\s+/g, ' ')).toBe(text.replace(/\s+/g, ' '));
-  });
-
-  it('closes a code block cut in two and reopens it in the next message', () => {
-    const code = `\`\`\`\n${'x = 1\n'.repeat(1000)}\`\`\``;
-    const parts = splitMessage(code, 500);
-    for (const part of parts) expect(part.split('```').length % 2).toBe(1);
-  });
-
-  it('leaves short text alone and escapes Slack markup characters in model text', () => {
-    expect(splitMessage('a short answer')).toEqual(['a short answer']);
+describe('escaping', () => {
+  it('escapes Slack markup characters in model text', () => {
     expect(escapeText('a < b & c > d')).toBe('a &lt; b &amp; c &gt; d');
   });
 });
 
+/** A reply with its own workspace budget (one call per 10 ms: never the limit here) and `minIntervalMs` per message. */
+const threadReply = (target: ThreadTarget, minIntervalMs: number) =>
+  new ThreadReply({ client, target, pacing: { budget: new CallBudget(10), lane: 'T1', minIntervalMs }, log: quiet });
+
 describe('a reply streamed into a thread', () => {
   it('edits one message at most once per interval, in order, and ends with the final text', async () => {
-    const reply = new ThreadReply(client, { channel: 'C1', threadTs: '1.1' }, 100, quiet);
+    const reply = threadReply({ channel: 'C1', threadTs: '1.1' }, 100);
     await reply.begin(MESSAGES.working);
     const started = Date.now();
     let text = '';
@@ -58,7 +48,7 @@ describe('a reply streamed into a thread', () => {
   });
 
   it('posts the rest of a long answer as further messages in the same thread', async () => {
-    const reply = new ThreadReply(client, { channel: 'C2', threadTs: '2.2' }, 0, quiet);
+    const reply = threadReply({ channel: 'C2', threadTs: '2.2' }, 0);
     await reply.finish({ kind: 'answer', text: 'word '.repeat(2000) });
     const messages = fake.thread('C2', '2.2');
     expect(messages.length).toBeGreaterThanOrEqual(3);
@@ -67,13 +57,13 @@ describe('a reply streamed into a thread', () => {
 
   it('uploads the image into the thread, and says so in the thread when the upload fails', async () => {
     const image = { bytes: new Uint8Array([137, 80, 78, 71]), mime: 'image/png' as const, name: 'answer.png' };
-    await new ThreadReply(client, { channel: 'C3', threadTs: '3.3' }, 0, quiet).finish({ kind: 'answer', text: 'boxed', image });
+    await threadReply({ channel: 'C3', threadTs: '3.3' }, 0).finish({ kind: 'answer', text: 'boxed', image });
     const upload = [...fake.uploads.values()].find((u) => u.threadTs === '3.3');
     expect(upload).toMatchObject({ channel: 'C3', filename: 'answer.png' });
     expect([...upload!.bytes]).toEqual([137, 80, 78, 71]);
 
     fake.failing.add('files.getUploadURLExternal');
-    await new ThreadReply(client, { channel: 'C4', threadTs: '4.4' }, 0, quiet).finish({ kind: 'answer', text: 'boxed', image });
+    await threadReply({ channel: 'C4', threadTs: '4.4' }, 0).finish({ kind: 'answer', text: 'boxed', image });
     fake.failing.clear();
     expect(fake.thread('C4', '4.4').map((m) => m.text)).toEqual(['boxed', MESSAGES.uploadFailed]);
   });

@@ -1,27 +1,24 @@
 import type { CommandSpec } from '../../src/bot/types.ts';
+import { parseText } from '../kit/grammar.ts';
 
-/** A typed line: a command with its raw option values, or a console-only action. */
+/** A typed line: a command with its option values, or a console-only action. */
 export type ConsoleLine =
-  | { kind: 'command'; command: string; args: Record<string, string> }
+  | { kind: 'command'; command: string; args: Record<string, string | number | undefined> }
   | { kind: 'image'; path: string }
   | { kind: 'quit' }
   | { kind: 'empty' };
 
+const CONSOLE_ACTION = /^\/(image|quit|exit)(?:\s+|$)(.*)$/is;
+
 /**
- * `/name rest` → the command with `rest` as its first option (every command has at most one besides the image);
- * free text → `chat`. `/image PATH` and `/quit` belong to the console itself.
+ * `/image PATH` and `/quit` belong to the console itself; every other line reads the way a chat mention does
+ * (`/name args`, `[task] text`, plain chat).
  */
 export function decodeLine(line: string, commands: readonly CommandSpec[]): ConsoleLine {
   const text = line.trim();
   if (text === '') return { kind: 'empty' };
-  const isCommand = text.startsWith('/');
-  const head = isCommand ? (text.slice(1).split(/\s+/)[0] ?? '') : 'chat';
-  const rest = isCommand ? text.slice(1 + head.length).trim() : text;
-  const name = head.toLowerCase();
-  if (isCommand && name === 'image') return { kind: 'image', path: rest };
-  if (isCommand && (name === 'quit' || name === 'exit')) return { kind: 'quit' };
-  const spec = commands.find((c) => c.name === name);
-  const first = spec?.options.find((o) => o.type !== 'image');
-  const args: Record<string, string> = first && rest !== '' ? { [first.name]: rest } : {};
-  return { kind: 'command', command: name, args };
+  const action = CONSOLE_ACTION.exec(text);
+  if (action?.[1]?.toLowerCase() === 'image') return { kind: 'image', path: action[2]!.trim() };
+  if (action) return { kind: 'quit' };
+  return { kind: 'command', ...parseText(commands, text) };
 }

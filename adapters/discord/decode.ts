@@ -6,10 +6,8 @@ import {
   type TextBasedChannel,
 } from 'discord.js';
 import type { BotRequest, CommandSpec, ConversationKey } from '../../src/bot/types.ts';
+import { parseText } from '../kit/grammar.ts';
 import type { AttachmentRef } from './types.ts';
-
-/** Free text sent to a plugin that takes text goes into its first text option. */
-const CHAT_COMMAND = 'chat';
 
 type ChannelLike = Pick<TextBasedChannel, 'id' | 'isThread'> & { parentId?: string | null };
 
@@ -57,20 +55,17 @@ export function stripMention(content: string, botId: string): string {
   return content.replaceAll(new RegExp(`<@!?${botId}>`, 'g'), '').replace(/\s+/g, ' ').trim();
 }
 
-/** The option that takes free text for the chat command, as the framework declared it. */
-export function chatTextOption(commands: readonly CommandSpec[]): string {
-  const chat = commands.find((c) => c.name === CHAT_COMMAND);
-  return chat?.options.find((o) => o.type === 'text')?.name ?? 'text';
-}
-
-/** A message to the bot as a chat request; a leading `[task]` tag in the text picks the task. */
-export function decodeMessage(message: Message, botId: string, textOption: string): Omit<BotRequest, 'image'> {
+/** A mention or DM as a request, read like a terminal line: `/refer the dog`, `[refer] the dog`, or chat. */
+export function decodeMessage(
+  message: Message,
+  botId: string,
+  commands: readonly CommandSpec[],
+): Omit<BotRequest, 'image'> {
   const key = conversationKey(message.guildId, message.channelId, message.channel);
   return {
     key,
     user: { id: message.author.id, name: message.author.username },
-    command: CHAT_COMMAND,
-    args: { [textOption]: stripMention(message.content, botId) },
+    ...parseText(commands, stripMention(message.content, botId)),
   };
 }
 

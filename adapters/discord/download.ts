@@ -1,5 +1,6 @@
 import type { InputImage } from '../../src/bot/types.ts';
 import { message } from '../../src/bot/messages.ts';
+import { cappedFetch } from '../kit/fetch.ts';
 import type { AttachmentRef } from './types.ts';
 
 /** Hosts Discord serves attachments from; a configured API URL adds its own host (a local Discord). */
@@ -30,45 +31,32 @@ export function precheck(ref: AttachmentRef, limits: DownloadLimits): { ok: true
   return { ok: true };
 }
 
-function allowedUrl(url: string, extraHostname: string | undefined): boolean {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return false;
-  }
-  if (extraHostname !== undefined && parsed.hostname === extraHostname) return true;
-  return parsed.protocol === 'https:' && DISCORD_CDN_HOSTS.includes(parsed.hostname);
+function allowedUrl(url: URL, extraHostname: string | undefined): boolean {
+  if (extraHostname !== undefined && url.hostname === extraHostname) return true;
+  return url.protocol === 'https:' && DISCORD_CDN_HOSTS.includes(url.hostname);
 }
 
 /**
- * Downloads an attachment from the URL Discord gave (never from text a user typed), stopping at the size cap and
- * the timeout, so a huge or slow file cannot tie up the bot.
+ * Downloads an attachment from the URL Discord gave (never from text a user typed), on Discord's hosts at every
+ * redirect hop, stopping at the size cap and the timeout, so a huge or slow file cannot tie up the bot.
  */
 export async function downloadAttachment(ref: AttachmentRef, limits: DownloadLimits): Promise<Download> {
   const checked = precheck(ref, limits);
   if (!checked.ok) return checked;
-  const failed = { ok: false as const, text: `I could not download ${ref.name} from Discord; please try again.` };
-  if (!allowedUrl(ref.url, limits.extraHostname)) return failed;
-  try {
-    const response = await fetch(ref.url, { signal: AbortSignal.timeout(limits.timeoutMs), redirect: 'error' });
-    if (!response.ok || !response.body) return failed;
-    const contentType = response.headers.get('content-type') ?? ref.contentType ?? undefined;
-    if (contentType && !contentType.startsWith('image/')) {
-      await response.body.cancel();
-      return { ok: false, text: message('not-an-image', { name: ref.name }) };
-    }
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    for await (const chunk of response.body) {
-      total += chunk.byteLength;
-      if (total > limits.maxBytes) {
-        return { ok: false, text: message('image-too-large', { size: `over ${megabytes(limits.maxBytes)}`, limit: megabytes(limits.maxBytes) }) };
-      }
-      chunks.push(chunk);
-    }
-    return { ok: true, image: { bytes: Buffer.concat(chunks), name: ref.name, contentType } };
-  } catch {
-    return failed;
+  const fetched = await cappedFetch(ref.url, {
+    allowed: (url) => allowedUrl(url, limits.extraHostname),
+    maxBytes: limits.maxBytes,
+    timeoutMs: limits.timeoutMs,
+    accepts: (type) => type.startsWith('image/'),
+  });
+  if (fetched.ok) {
+    const contentType = fetched.contentType ?? ref.contentType ?? undefined;
+    return { ok: true, image: { bytes: fetched.bytes, name: ref.name, contentType } };
   }
+  if (fetched.reason === 'wrong-type') return { ok: false, text: message('not-an-image', { name: ref.name }) };
+  if (fetched.reason === 'too-large') {
+    const limit = megabytes(limits.maxBytes);
+    return { ok: false, text: message('image-too-large', { size: `over ${limit}`, limit }) };
+  }
+  return { ok: false, text: `I could not download ${ref.name} from Discord; please try again.` };
 }

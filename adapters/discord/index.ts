@@ -1,13 +1,15 @@
 import { once } from 'node:events';
 import { Client, Events, GatewayIntentBits, OAuth2Scopes, Partials, PermissionFlagsBits, Status } from 'discord.js';
 import type { BotCore } from '../../src/bot/types.ts';
+import { message } from '../../src/bot/messages.ts';
+import { CallBudget } from '../kit/budget.ts';
+import { InFlight, STOP_GRACE_MS } from '../kit/lifecycle.ts';
+import { guardedRunner } from '../kit/run.ts';
 import { commandsPayload, registerCommands } from './commands.ts';
 import { parseConfig, type ConfigInput } from './config.ts';
-import { chatTextOption } from './decode.ts';
-import { makeRunner, type Handling } from './handling.ts';
+import type { Handling } from './handling.ts';
 import { handleInteraction } from './interactions.ts';
 import { handleMessage, isForBot } from './messages.ts';
-import { EditThrottle } from './throttle.ts';
 import type { DiscordAdapter, Log } from './types.ts';
 
 export { Config, parseConfig, type ConfigInput } from './config.ts';
@@ -22,9 +24,6 @@ export const REQUIRED_PERMISSIONS = [
   PermissionFlagsBits.AttachFiles,
   PermissionFlagsBits.ReadMessageHistory,
 ];
-
-/** How long stopping waits for answers in progress before closing the connection anyway, unless told otherwise. */
-const STOP_GRACE_MS = 5_000;
 
 /**
  * Connects to Discord, registers the slash commands when they changed, logs the invite link, and answers slash
@@ -50,22 +49,20 @@ export async function start(core: BotCore, input: ConfigInput, log: Log): Promis
   const handling: Handling = {
     config,
     log,
-    throttle: new EditThrottle(config.editIntervalMs),
+    edits: new CallBudget(config.editIntervalMs),
     downloadLimits: {
       maxBytes: config.maxImageBytes,
       timeoutMs: config.downloadTimeoutMs,
       extraHostname: config.apiUrl ? new URL(config.apiUrl).hostname : undefined,
     },
-    chatTextOption: chatTextOption(core.commands()),
-    run: makeRunner(core, log),
+    commands: core.commands(),
+    run: guardedRunner(core, message('unexpected'), (error, request) =>
+      log.error({ err: error, command: request.command, key: request.key }, 'discord: request failed'),
+    ),
   };
 
-  const inFlight = new Set<Promise<void>>();
-  const track = (work: Promise<void>, what: object): void => {
-    const guarded = work.catch((error: unknown) => log.error({ err: error, ...what }, 'discord: handler failed'));
-    inFlight.add(guarded);
-    void guarded.finally(() => inFlight.delete(guarded));
-  };
+  const inFlight = new InFlight((error, what) => log.error({ err: error, ...what }, 'discord: handler failed'));
+  const track = (work: Promise<void>, what: object): void => void inFlight.track(work, what);
   client.on(Events.InteractionCreate, (interaction) => {
     if (interaction.isChatInputCommand()) {
       track(handleInteraction(interaction, handling), { command: interaction.commandName });
@@ -103,8 +100,7 @@ export async function start(core: BotCore, input: ConfigInput, log: Log): Promis
     // The gateway stays up while answers in progress are posted: replies need the client, new events are ignored.
     async stop(graceMs = STOP_GRACE_MS) {
       client.removeAllListeners(Events.InteractionCreate).removeAllListeners(Events.MessageCreate);
-      const settled = Promise.allSettled([...inFlight]);
-      await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+      await inFlight.settle(graceMs);
       await client.destroy();
     },
     connected: () => client.isReady() && client.ws.shards.every((shard) => shard.status === Status.Ready),

@@ -1,11 +1,11 @@
 import { MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
 import { message } from '../../src/bot/messages.ts';
 import type { BotReply, InputImage } from '../../src/bot/types.ts';
+import { deliver, LiveReply } from '../kit/live-reply.ts';
 import { decodeInteraction } from './decode.ts';
 import { downloadAttachment, precheck } from './download.ts';
-import { DEFAULT_UPLOAD_LIMIT, NO_PINGS, encodeReply, preview } from './encode.ts';
+import { DEFAULT_UPLOAD_LIMIT, NO_PINGS, encodeReply, notDelivered, preview } from './encode.ts';
 import type { Handling } from './handling.ts';
-import { LiveText } from './throttle.ts';
 
 /**
  * A slash command: refusals that need no download are answered at once (ephemeral); everything else is deferred
@@ -31,12 +31,12 @@ export async function handleInteraction(interaction: ChatInputCommandInteraction
     image = downloaded.image;
   }
 
-  const live = new LiveText(
-    interaction.channelId,
-    h.throttle,
-    (text) => interaction.editReply({ content: preview(text), allowedMentions: NO_PINGS }),
-    (error) => h.log.warn({ err: error, command: request.command }, 'discord: streaming edit failed'),
-  );
+  const live = new LiveReply({
+    budget: h.edits,
+    lane: interaction.channelId,
+    show: (text) => interaction.editReply({ content: preview(text), allowedMentions: NO_PINGS }),
+    onError: (error) => h.log.warn({ err: error, command: request.command }, 'discord: streaming edit failed'),
+  });
   const uploadLimit = interaction.attachmentSizeLimit ?? DEFAULT_UPLOAD_LIMIT;
   const reply = await h.run({ ...request, image }, {
     onText: (text) => !pastDeadline() && live.update(text),
@@ -47,9 +47,28 @@ export async function handleInteraction(interaction: ChatInputCommandInteraction
   if (reply.kind === 'user-error' && !pastDeadline()) return refuse(interaction, reply.text);
   if (pastDeadline()) return postInChannel(interaction, reply, uploadLimit, h);
   const encoded = encodeReply(reply, uploadLimit);
-  await h.throttle.wait(interaction.channelId);
-  await interaction.editReply({ ...encoded.first, allowedMentions: NO_PINGS });
-  for (const content of encoded.rest) await interaction.followUp({ content, allowedMentions: NO_PINGS });
+  const first = { ...encoded.first, allowedMentions: NO_PINGS };
+  const onError = (error: unknown, step: string) =>
+    h.log.warn({ err: error, command: request.command, step }, 'discord: answer not delivered that way');
+  const apologise = (reason: string) =>
+    interaction.followUp({ content: notDelivered(reason), allowedMentions: NO_PINGS });
+  const delivered = await deliver({
+    edit: async () => {
+      await h.edits.take(interaction.channelId, { urgent: true });
+      await interaction.editReply(first);
+    },
+    post: () => interaction.followUp(first),
+    apologise,
+    onError,
+  });
+  if (delivered === 'apologised' || delivered === 'lost') return;
+  // The answer went out as a follow-up: the deferred reply would otherwise say "thinking…" for good.
+  if (delivered === 'posted') await interaction.deleteReply().catch((error: unknown) => onError(error, 'delete'));
+  for (const content of encoded.rest) {
+    const post = () => interaction.followUp({ content, allowedMentions: NO_PINGS });
+    const sent = await deliver({ post, apologise, onError });
+    if (sent !== 'posted') return;
+  }
 }
 
 /** A refusal after deferring: the public "thinking…" reply goes away and only the asker sees why. */
@@ -70,8 +89,19 @@ async function postInChannel(
     h.log.warn({ command: interaction.commandName }, 'discord: answer came after the interaction expired, no channel to post in');
     return;
   }
-  const encoded = encodeReply(reply, uploadLimit);
+  const prefix = `<@${interaction.user.id}> `;
+  const encoded = encodeReply(reply, uploadLimit, prefix);
   const mention = { users: [interaction.user.id] };
-  await channel.send({ ...encoded.first, content: `<@${interaction.user.id}> ${encoded.first.content}`, allowedMentions: mention });
-  for (const content of encoded.rest) await channel.send({ content, allowedMentions: NO_PINGS });
+  const onError = (error: unknown, step: string) =>
+    h.log.warn({ err: error, command: interaction.commandName, step }, 'discord: late answer not delivered that way');
+  const apologise = (reason: string) =>
+    channel.send({ content: `${prefix}${notDelivered(reason)}`, allowedMentions: mention });
+  const post = () => channel.send({ ...encoded.first, allowedMentions: mention });
+  const delivered = await deliver({ post, apologise, onError });
+  if (delivered !== 'posted') return;
+  for (const content of encoded.rest) {
+    const next = () => channel.send({ content, allowedMentions: NO_PINGS });
+    const sent = await deliver({ post: next, apologise, onError });
+    if (sent !== 'posted') return;
+  }
 }

@@ -1,10 +1,11 @@
 import type { Message } from 'discord.js';
+import { message } from '../../src/bot/messages.ts';
 import type { InputImage } from '../../src/bot/types.ts';
+import { deliver, LiveReply } from '../kit/live-reply.ts';
 import { decodeMessage, pickAttachment } from './decode.ts';
 import { downloadAttachment } from './download.ts';
-import { DEFAULT_UPLOAD_LIMIT, NO_PINGS, encodeReply, preview } from './encode.ts';
+import { DEFAULT_UPLOAD_LIMIT, NO_PINGS, encodeReply, notDelivered, preview } from './encode.ts';
 import type { Handling } from './handling.ts';
-import { LiveText } from './throttle.ts';
 
 /** Whether a message is for the bot: a DM, a mention, or any message in a configured channel (or its threads). */
 export function isForBot(msg: Message, botId: string, channels: readonly string[]): boolean {
@@ -28,9 +29,9 @@ async function findAttachment(msg: Message) {
   }
 }
 
-/** A mention or DM: answered as a reply, streamed by editing that reply, split when long. */
+/** A mention or DM: its queue place and the answer streamed by editing one reply, split when long. */
 export async function handleMessage(msg: Message, botId: string, h: Handling): Promise<void> {
-  const request = decodeMessage(msg, botId, h.chatTextOption);
+  const request = decodeMessage(msg, botId, h.commands);
   const attachment = await findAttachment(msg);
   let image: InputImage | undefined;
   if (attachment) {
@@ -49,21 +50,45 @@ export async function handleMessage(msg: Message, botId: string, h: Handling): P
     const options = { content, allowedMentions: NO_PINGS };
     answer.message = answer.message ? await answer.message.edit(options) : await msg.reply(options);
   };
-  const live = new LiveText(msg.channelId, h.throttle, (text) => show(preview(text)), (error) =>
-    h.log.warn({ err: error }, 'discord: streaming edit failed'),
+  const live = new LiveReply({
+    budget: h.edits,
+    lane: msg.channelId,
+    show: (text) => show(preview(text)),
+    onError: (error) => h.log.warn({ err: error }, 'discord: streaming edit failed'),
+  });
+  const reply = await h.run(
+    { ...request, image },
+    { onText: (text) => live.update(text), onQueued: (position) => live.update(message('queued', { position })) },
+    { imageBytes: DEFAULT_UPLOAD_LIMIT },
   );
-  const reply = await h.run({ ...request, image }, { onText: (text) => live.update(text) }, { imageBytes: DEFAULT_UPLOAD_LIMIT });
   await live.finish();
 
   const encoded = encodeReply(reply, DEFAULT_UPLOAD_LIMIT);
   const first = { ...encoded.first, allowedMentions: NO_PINGS };
-  if (answer.message) {
-    await h.throttle.wait(msg.channelId);
-    await answer.message.edit(first);
-  } else {
-    await msg.reply(first);
-  }
+  const shown = answer.message;
+  const onError = (error: unknown, step: string) =>
+    h.log.warn({ err: error, step }, 'discord: answer not delivered that way');
+  const apologise = (reason: string) => msg.reply({ content: notDelivered(reason), allowedMentions: NO_PINGS });
+  const delivered = await deliver({
+    ...(shown
+      ? {
+          edit: async () => {
+            await h.edits.take(msg.channelId, { urgent: true });
+            await shown.edit(first);
+          },
+        }
+      : {}),
+    post: () => msg.reply(first),
+    apologise,
+    onError,
+  });
+  // The answer went out as a new reply: the one that could not be edited would otherwise show a stale state.
+  if (delivered === 'posted' && shown) await shown.delete().catch((error: unknown) => onError(error, 'delete'));
+  if (delivered === 'apologised' || delivered === 'lost' || !msg.channel.isSendable()) return;
+  const channel = msg.channel;
   for (const content of encoded.rest) {
-    if (msg.channel.isSendable()) await msg.channel.send({ content, allowedMentions: NO_PINGS });
+    const post = () => channel.send({ content, allowedMentions: NO_PINGS });
+    const sent = await deliver({ post, apologise, onError });
+    if (sent !== 'posted') return;
   }
 }

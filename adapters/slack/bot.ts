@@ -1,16 +1,22 @@
-import type { App, webApi } from '@slack/bolt';
+import { type App, webApi } from '@slack/bolt';
 import { message } from '../../src/bot/messages.ts';
 import type { BotCore, BotReply, BotRequest, CommandSpec, ConversationKey, ReplyStream } from '../../src/bot/types.ts';
-import { argsFromText, commandFromText, conversationKey, isPersonMessage, pickImageFile, plainText, threadOf } from './decode.ts';
+import { CallBudget } from '../kit/budget.ts';
+import { argsFromText, parseText } from '../kit/grammar.ts';
+import { guardedRunner, type Runner } from '../kit/run.ts';
+import { conversationKey, isPersonMessage, pickImageFile, plainText, threadOf } from './decode.ts';
 import { SeenEvents } from './dedupe.ts';
 import { downloadFile, type DownloadLimits } from './download.ts';
-import { escapeText, ThreadReply } from './encode.ts';
+import { escapeText, type ReplyPacing, ThreadReply, type ThreadTarget } from './encode.ts';
 import { downloadMessage, MESSAGES } from './messages.ts';
 import type { Config } from './config.ts';
 import type { Log, SlackMessageEvent } from './types.ts';
 
 /** The framework's "needs an image" reply, which Slack users get in Slack's own words. */
 const NEEDS_IMAGE = message('needs-image');
+
+/** Uploads retry a few times, quickly: a failing upload is reported in seconds, not after the client's 30 minutes. */
+const UPLOAD_RETRIES = { retries: 2, factor: 1, minTimeout: 500, maxTimeout: 1000 };
 
 /** How many channels' "latest image thread" are remembered for slash commands. */
 const MAX_CHANNELS_REMEMBERED = 5000;
@@ -37,12 +43,24 @@ export class SlackBot {
   private readonly seen = new SeenEvents();
   private readonly imageThreads = new LatestImageThreads();
   private readonly downloadLimits: DownloadLimits;
+  /** The workspace's `chat.update` budget, shared by every reply in it. */
+  private readonly updates: CallBudget;
+  private readonly uploads: webApi.WebClient;
+  private readonly guarded: Runner;
 
   constructor(
     private readonly core: BotCore,
     private readonly config: Config,
     private readonly log: Log,
   ) {
+    this.updates = CallBudget.perMinute(config.updatesPerMinute);
+    this.guarded = guardedRunner(core, MESSAGES.generic, (error, request) =>
+      log.error({ err: error, command: request.command, channel: request.key.channel }, 'slack request failed'),
+    );
+    this.uploads = new webApi.WebClient(config.botToken, {
+      ...(config.apiUrl ? { slackApiUrl: config.apiUrl.endsWith('/') ? config.apiUrl : `${config.apiUrl}/` } : {}),
+      retryConfig: UPLOAD_RETRIES,
+    });
     this.downloadLimits = {
       maxBytes: config.downloadMaxBytes,
       timeoutMs: config.downloadTimeoutMs,
@@ -87,7 +105,7 @@ export class SlackBot {
       return;
     }
     const thread = threadOf(event);
-    const reply = new ThreadReply(client, { channel: event.channel, threadTs: thread }, this.config.updateIntervalMs, this.log);
+    const reply = this.threadReply(client, team, { channel: event.channel, threadTs: thread });
     const file = pickImageFile(event.files);
     if (file === 'not-an-image') return reply.finish(userError(MESSAGES.notAnImage));
     await reply.begin(MESSAGES.working);
@@ -100,7 +118,7 @@ export class SlackBot {
       }
       image = download.image;
     }
-    const { command, args } = commandFromText(this.core.commands(), plainText(event.text ?? '', botUserId));
+    const { command, args } = parseText(this.core.commands(), plainText(event.text ?? '', botUserId));
     const key = conversationKey(team, event.channel, thread);
     const request: BotRequest = { key, user: { id: event.user ?? '' }, command, args, ...(image ? { image } : {}) };
     const result = await this.run(request, streamTo(reply));
@@ -132,25 +150,20 @@ export class SlackBot {
       return;
     }
     const heading = MESSAGES.askedBy(command.user_id, spec.name, command.text.trim());
-    const reply = new ThreadReply(
-      client,
-      { channel: command.channel_id, threadTs: imageThread },
-      this.config.updateIntervalMs,
-      this.log,
-      heading,
-    );
+    const target = { channel: command.channel_id, threadTs: imageThread };
+    const reply = this.threadReply(client, command.team_id, target, heading);
     await reply.begin(MESSAGES.working);
     await reply.finish(await this.run(request, streamTo(reply)));
   }
 
-  /** The one place that catches the unexpected: it is logged, and the chat gets one generic line. */
-  private async run(request: BotRequest, stream: ReplyStream): Promise<BotReply> {
-    try {
-      return await this.core.handle(request, stream, { imageBytes: this.config.uploadMaxBytes });
-    } catch (error) {
-      this.log.error({ err: error, command: request.command, channel: request.key.channel }, 'slack request failed');
-      return { kind: 'error', text: MESSAGES.generic };
-    }
+  private run(request: BotRequest, stream: ReplyStream): Promise<BotReply> {
+    return this.guarded(request, stream, { imageBytes: this.config.uploadMaxBytes });
+  }
+
+  private threadReply(client: webApi.WebClient, team: string, target: ThreadTarget, heading?: string): ThreadReply {
+    const pacing: ReplyPacing = { budget: this.updates, lane: team, minIntervalMs: this.config.updateIntervalMs };
+    const uploads = this.uploads;
+    return new ThreadReply({ client, uploads, target, pacing, log: this.log, ...(heading ? { heading } : {}) });
   }
 }
 

@@ -1,4 +1,5 @@
 import type { InputImage } from '../../src/bot/types.ts';
+import { cappedFetch } from '../kit/fetch.ts';
 import type { SlackFile } from './types.ts';
 
 export interface DownloadLimits {
@@ -17,52 +18,25 @@ function isTrusted(url: URL, trustedOrigins: readonly string[]): boolean {
   return slackHost || trustedOrigins.includes(url.origin);
 }
 
-/** Reads a body up to `maxBytes`, stopping as soon as it is over. */
-async function readCapped(body: ReadableStream<Uint8Array>, maxBytes: number): Promise<Uint8Array | undefined> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of body) {
-    total += chunk.byteLength;
-    if (total > maxBytes) return undefined;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, total);
-}
-
 /**
- * Downloads the image a message carries, from its `url_private_download` with the bot token. Slack answers a
- * token without `files:read` with its HTML login page and status 200, so the content type is checked.
+ * Downloads the image a message carries, from its `url_private_download` with the bot token; every redirect
+ * hop must stay on Slack. Slack answers a token without `files:read` with its HTML login page and status 200,
+ * so an HTML body is told apart.
  */
 export async function downloadFile(file: SlackFile, token: string, limits: DownloadLimits): Promise<Download> {
-  if (!file.url_private_download || !URL.canParse(file.url_private_download)) return { ok: false, reason: 'failed' };
-  const url = new URL(file.url_private_download);
-  if (!isTrusted(url, limits.trustedOrigins)) return { ok: false, reason: 'untrusted-url', detail: url.origin };
+  if (!file.url_private_download) return { ok: false, reason: 'failed' };
   if (file.size !== undefined && file.size > limits.maxBytes) return { ok: false, reason: 'too-large' };
-  try {
-    const response = await fetch(url, {
-      headers: { Authorization: `Bearer ${token}` },
-      signal: AbortSignal.timeout(limits.timeoutMs),
-    });
-    const type = response.headers.get('content-type') ?? '';
-    if (!response.ok || !response.body) {
-      await response.body?.cancel();
-      return { ok: false, reason: 'failed', detail: `HTTP ${response.status}` };
-    }
-    if (type.startsWith('text/html')) {
-      await response.body.cancel();
-      return { ok: false, reason: 'login-page' };
-    }
-    const declared = Number(response.headers.get('content-length') ?? NaN);
-    if (declared > limits.maxBytes) {
-      await response.body.cancel();
-      return { ok: false, reason: 'too-large' };
-    }
-    const bytes = await readCapped(response.body, limits.maxBytes);
-    if (!bytes) return { ok: false, reason: 'too-large' };
-    const contentType = type.split(';')[0]?.trim() || file.mimetype;
-    return { ok: true, image: { bytes, name: file.name, contentType } };
-  } catch (error) {
-    const timedOut = error instanceof DOMException && error.name === 'TimeoutError';
-    return timedOut ? { ok: false, reason: 'timeout' } : { ok: false, reason: 'failed', detail: String(error) };
+  const fetched = await cappedFetch(file.url_private_download, {
+    allowed: (url) => isTrusted(url, limits.trustedOrigins),
+    maxBytes: limits.maxBytes,
+    timeoutMs: limits.timeoutMs,
+    headers: { Authorization: `Bearer ${token}` },
+    accepts: (type) => type !== 'text/html',
+  });
+  if (fetched.ok) {
+    const contentType = fetched.contentType ?? file.mimetype;
+    return { ok: true, image: { bytes: fetched.bytes, name: file.name, contentType } };
   }
+  if (fetched.reason === 'wrong-type') return { ok: false, reason: 'login-page' };
+  return { ok: false, reason: fetched.reason, ...(fetched.detail ? { detail: fetched.detail } : {}) };
 }

@@ -1,5 +1,8 @@
 import type { webApi } from '@slack/bolt';
 import type { BotReply } from '../../src/bot/types.ts';
+import type { CallBudget } from '../kit/budget.ts';
+import { deliver, LiveReply } from '../kit/live-reply.ts';
+import { splitMessage, utf8Bytes } from '../kit/split.ts';
 import { MESSAGES } from './messages.ts';
 import type { Log } from './types.ts';
 
@@ -7,48 +10,10 @@ import type { Log } from './types.ts';
 export const MESSAGE_MAX_BYTES = 3500;
 /** Slack's limit for a file's alt text. */
 const ALT_TEXT_MAX_CHARS = 1000;
-const FENCE = '```';
 
 /** Slack reads `&`, `<` and `>` as markup; answers and the framework's replies must show as written. */
 export function escapeText(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-function byteLength(text: string): number {
-  return Buffer.byteLength(text, 'utf8');
-}
-
-/** The longest prefix of `text` that fits in `maxBytes`, cut at a line break or space when there is one. */
-function fittingPrefix(text: string, maxBytes: number): string {
-  let end = 0;
-  let bytes = 0;
-  for (const ch of text) {
-    bytes += byteLength(ch);
-    if (bytes > maxBytes) break;
-    end += ch.length;
-  }
-  if (end >= text.length) return text;
-  const head = text.slice(0, end);
-  const cut = Math.max(head.lastIndexOf('\n'), head.lastIndexOf(' '));
-  return cut > end / 2 ? head.slice(0, cut + 1) : head;
-}
-
-/** Splits text into messages of at most `maxBytes`; a code block cut in two is closed and reopened. */
-export function splitMessage(text: string, maxBytes = MESSAGE_MAX_BYTES): string[] {
-  const parts: string[] = [];
-  let rest = text;
-  let reopen = '';
-  while (byteLength(reopen + rest) > maxBytes) {
-    const room = maxBytes - byteLength(reopen) - byteLength(`\n${FENCE}`);
-    const head = fittingPrefix(rest, room);
-    rest = rest.slice(head.length);
-    const chunk = reopen + head;
-    const insideFence = chunk.split(FENCE).length % 2 === 0;
-    parts.push(insideFence ? `${chunk.trimEnd()}\n${FENCE}` : chunk.trimEnd());
-    reopen = insideFence ? `${FENCE}\n` : '';
-  }
-  parts.push(reopen + rest);
-  return parts.filter((p) => p.trim().length > 0);
 }
 
 export interface ThreadTarget {
@@ -56,90 +21,112 @@ export interface ThreadTarget {
   threadTs: string;
 }
 
+/** How often one reply may be edited: the workspace's `chat.update` budget and a gap per message. */
+export interface ReplyPacing {
+  budget: CallBudget;
+  /** The workspace (team id): Slack counts rate limits per method and workspace. */
+  lane: string;
+  minIntervalMs: number;
+}
+
+export interface ThreadReplyOptions {
+  client: webApi.WebClient;
+  /** The client for file uploads, with few quick retries so a failing upload is reported within seconds. */
+  uploads?: webApi.WebClient;
+  target: ThreadTarget;
+  pacing: ReplyPacing;
+  log: Log;
+  /** A line kept above the answer (who asked what, for slash commands answered in a thread). */
+  heading?: string;
+}
+
 /**
- * One answer in a thread: a message that is edited as the answer grows (at most one `chat.update` per interval),
- * then the final text, split if long, and the annotated image uploaded into the same thread.
+ * One answer in a thread: a message that shows the queue place and then the answer as it grows (edits within
+ * the workspace's budget, only the newest text sent), then the final text, split if long, and the annotated
+ * image uploaded into the same thread. A final that cannot replace the message is posted anew, and if that
+ * fails too the thread gets a short apology with the reason.
  */
 export class ThreadReply {
   private ts: string | undefined;
-  private queue: Promise<void> = Promise.resolve();
-  private lastEditAt = 0;
-  private pending: string | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private finished = false;
+  private readonly live: LiveReply;
 
-  constructor(
-    private readonly client: webApi.WebClient,
-    private readonly target: ThreadTarget,
-    private readonly updateIntervalMs: number,
-    private readonly log: Log,
-    /** A line kept above the answer (who asked what, for slash commands answered in a thread). */
-    private readonly heading = '',
-  ) {}
-
-  /** Posts the message that later edits replace. */
-  begin(text: string): Promise<void> {
-    return this.enqueue(() => this.show(text));
+  constructor(private readonly o: ThreadReplyOptions) {
+    this.live = new LiveReply({
+      budget: o.pacing.budget,
+      lane: o.pacing.lane,
+      minIntervalMs: o.pacing.minIntervalMs,
+      show: (text) => this.show(text),
+      onError: (error) => o.log.warn({ err: error, channel: o.target.channel }, 'slack streaming edit failed'),
+    });
   }
 
-  /** Streams the answer so far; edits are throttled and only the newest text is sent. */
+  /** Posts the message that later edits replace. */
+  async begin(text: string): Promise<void> {
+    await this.show(text).catch((error: unknown) => {
+      this.o.log.warn({ err: error, channel: this.o.target.channel }, 'slack placeholder not posted');
+    });
+  }
+
+  /** Streams the answer so far. */
   onText(textSoFar: string): void {
-    this.schedule(escapeText(textSoFar) + MESSAGES.streamingMark);
+    this.live.update(escapeText(textSoFar) + MESSAGES.streamingMark);
   }
 
   onQueued(position: number): void {
-    this.schedule(MESSAGES.queued(position));
+    this.live.update(MESSAGES.queued(position));
   }
 
   async finish(reply: BotReply): Promise<void> {
-    this.finished = true;
-    clearTimeout(this.timer);
-    this.pending = undefined;
-    const body = escapeText(reply.text);
-    const [first = '…', ...more] = splitMessage(body, MESSAGE_MAX_BYTES - Buffer.byteLength(this.heading));
-    await this.enqueue(() => this.show(first));
-    for (const text of more) await this.post(text);
+    await this.live.finish();
+    const room = MESSAGE_MAX_BYTES - (this.o.heading ? utf8Bytes(this.o.heading) + 1 : 0);
+    const [first = '…', ...more] = splitMessage(escapeText(reply.text), { limit: room, measure: utf8Bytes });
+    const { budget, lane } = this.o.pacing;
+    const ts = this.ts;
+    const onError = (error: unknown, step: string) =>
+      this.o.log.warn({ err: error, channel: this.o.target.channel, step }, 'slack answer not delivered that way');
+    const delivered = await deliver({
+      ...(ts === undefined
+        ? {}
+        : {
+            edit: async () => {
+              await budget.take(lane, { urgent: true });
+              await this.o.client.chat.update({ channel: this.o.target.channel, ts, text: this.withHeading(first) });
+            },
+          }),
+      post: () => this.post(this.withHeading(first)),
+      apologise: (reason) => this.post(this.withHeading(MESSAGES.notDelivered(reason))),
+      onError,
+    });
+    if (delivered === 'apologised' || delivered === 'lost') return;
+    // Posted anew: the message that could not be edited would otherwise still say "Looking at the image…".
+    if (delivered === 'posted' && ts !== undefined) {
+      const gone = this.o.client.chat.delete({ channel: this.o.target.channel, ts });
+      await gone.catch((error: unknown) => onError(error, 'delete'));
+    }
+    for (const text of more) {
+      const apologise = (reason: string) => this.post(MESSAGES.notDelivered(reason));
+      const rest = await deliver({ post: () => this.post(text), apologise, onError });
+      if (rest !== 'posted') return;
+    }
     if (reply.image) await this.upload(reply);
   }
 
-  private schedule(text: string): void {
-    if (this.finished) return;
-    this.pending = text;
-    if (this.timer) return;
-    const wait = Math.max(0, this.lastEditAt + this.updateIntervalMs - Date.now());
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      const latest = this.pending;
-      this.pending = undefined;
-      if (latest !== undefined && !this.finished) void this.enqueue(() => this.show(latest));
-    }, wait);
-  }
-
-  /** API calls for one reply run one after another, so edits never arrive out of order. */
-  private enqueue(step: () => Promise<void>): Promise<void> {
-    const next = this.queue.then(step).catch((error: unknown) => {
-      this.log.warn({ err: error, channel: this.target.channel }, 'slack reply step failed');
-    });
-    this.queue = next;
-    return next;
+  private withHeading(body: string): string {
+    return this.o.heading ? `${this.o.heading}\n${body}` : body;
   }
 
   private async show(body: string): Promise<void> {
-    const text = this.heading ? `${this.heading}\n${body}` : body;
-    this.lastEditAt = Date.now();
+    const text = this.withHeading(body);
     if (this.ts === undefined) {
       this.ts = await this.post(text);
       return;
     }
-    await this.client.chat.update({ channel: this.target.channel, ts: this.ts, text });
+    await this.o.client.chat.update({ channel: this.o.target.channel, ts: this.ts, text });
   }
 
   private async post(text: string): Promise<string | undefined> {
-    const res = await this.client.chat.postMessage({
-      channel: this.target.channel,
-      thread_ts: this.target.threadTs,
-      text,
-    });
+    const { channel, threadTs } = this.o.target;
+    const res = await this.o.client.chat.postMessage({ channel, thread_ts: threadTs, text });
     return res.ts;
   }
 
@@ -147,15 +134,15 @@ export class ThreadReply {
     const image = reply.image;
     if (!image) return;
     try {
-      await this.client.files.uploadV2({
-        channel_id: this.target.channel,
-        thread_ts: this.target.threadTs,
+      await (this.o.uploads ?? this.o.client).files.uploadV2({
+        channel_id: this.o.target.channel,
+        thread_ts: this.o.target.threadTs,
         file: Buffer.from(image.bytes),
         filename: image.name,
         alt_text: reply.text.slice(0, ALT_TEXT_MAX_CHARS),
       });
     } catch (error) {
-      this.log.warn({ err: error, channel: this.target.channel }, 'slack image upload failed');
+      this.o.log.warn({ err: error, channel: this.o.target.channel }, 'slack image upload failed');
       await this.post(MESSAGES.uploadFailed).catch(() => undefined);
     }
   }

@@ -1,4 +1,5 @@
 import type { BotCore } from '../../src/bot/types.ts';
+import { InFlight, STOP_GRACE_MS } from '../kit/lifecycle.ts';
 import { SlackBot } from './bot.ts';
 import { parseConfig, withEnvironment, type ConfigInput } from './config.ts';
 import { createTransport } from './transport.ts';
@@ -17,9 +18,6 @@ export interface SlackAdapter {
   connected(): boolean;
 }
 
-/** How long stopping waits for answers in progress, unless told otherwise. */
-const STOP_GRACE_MS = 5_000;
-
 /**
  * Starts the Slack bot: Socket Mode when the settings have an app token, otherwise the HTTP receiver on
  * `port` at /slack/events. Answers mentions, DMs and the registry's slash commands until stopped. `input` is the
@@ -31,15 +29,12 @@ export async function start(core: BotCore, input: ConfigInput, log: Log, env: No
   const config = parsed.config;
   const transport = createTransport(config, log);
   // Every event's listeners, tracked until they finish, so stopping can let answers in progress be posted.
-  const inFlight = new Set<Promise<unknown>>();
+  // Bolt reports a listener's failure itself (app.error), so the tracker only waits.
+  const inFlight = new InFlight(() => undefined);
   transport.app.use(async ({ next }) => {
     const work = next();
-    inFlight.add(work);
-    try {
-      await work;
-    } finally {
-      inFlight.delete(work);
-    }
+    void inFlight.track(work);
+    await work;
   });
   new SlackBot(core, config, log).register(transport.app);
   const port = await transport.start();
@@ -49,8 +44,7 @@ export async function start(core: BotCore, input: ConfigInput, log: Log, env: No
     // Replies go through the Web API client, which stays usable after the receiver stops taking events.
     async stop(graceMs = STOP_GRACE_MS) {
       await transport.stop();
-      const settled = Promise.allSettled([...inFlight]);
-      await Promise.race([settled, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+      await inFlight.settle(graceMs);
     },
     connected: () => transport.connected(),
   };

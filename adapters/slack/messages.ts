@@ -14,6 +14,7 @@ export const MESSAGES = {
   answeringInThread: 'Answering in the thread of the latest image.',
   askedBy: (user: string, command: string, text: string) => `<@${user}> asked \`/${command}${text ? ` ${text}` : ''}\``,
   uploadFailed: '(I could not upload the annotated image.)',
+  notDelivered: (reason: string) => `:warning: I could not post my answer here (${reason}). Please ask again.`,
   generic: 'Something went wrong while answering. Please try again.',
   download: {
     'untrusted-url': 'I only download files from Slack itself.',

@@ -22,8 +22,13 @@ export type { RecordedRequest } from './rest.ts';
 
 /** Longest any wait in a test may take: every loop on the fake is bounded. */
 const WAIT_LIMIT_MS = 10_000;
+/** Discord's limit on a message's content, in characters. */
+const MESSAGE_LIMIT = 2000;
 
 type Reply = { status: number; body?: unknown };
+
+/** What a REST route does instead of answering: an HTTP status (a 5xx, a 429), or a dropped connection. */
+export type Fault = { status: number } | 'reset';
 type Route = (request: RecordedRequest, match: RegExpMatchArray) => Reply;
 
 /**
@@ -54,6 +59,7 @@ export class FakeDiscord {
   private ready = false;
   /** Interaction token → its channel, and the reply each token's callback created. */
   private readonly interactionChannel = new Map<string, string>();
+  private readonly faults: { method: string; path: RegExp; fault: Fault; times: number }[] = [];
   private readonly originals = new Map<string, FakeMessage>();
 
   private constructor(readonly url: string, server: Server, heartbeatIntervalMs: number) {
@@ -122,6 +128,15 @@ export class FakeDiscord {
     return { id, filename, size: bytes.byteLength, url, proxy_url: url, content_type: contentType };
   }
 
+  /** Makes `method` requests whose path matches `path` fail the next `times` times (every time when not given). */
+  fail(method: string, path: RegExp, fault: Fault, times = Number.POSITIVE_INFINITY): void {
+    this.faults.push({ method, path, fault, times });
+  }
+
+  clearFaults(): void {
+    this.faults.length = 0;
+  }
+
   /** A user's message arriving over the gateway; returns what was sent. */
   userMessage(fields: Parameters<typeof messagePayload>[0]): FakeMessage {
     const message = messagePayload(fields);
@@ -184,12 +199,24 @@ export class FakeDiscord {
     const path = decodeURIComponent(url.pathname.slice('/api/v10'.length));
     const recorded = await decodeRequest(req, path, url.searchParams);
     this.requests.push(recorded);
+    const fault = this.faults.find((f) => f.times > 0 && f.method === recorded.method && f.path.test(path));
+    if (fault) {
+      fault.times -= 1;
+      this.notify();
+      if (fault.fault === 'reset') return void req.socket.destroy();
+      return json(res, fault.fault.status, { message: `${fault.fault.status}: fault`, code: 0 });
+    }
     const reply = this.route(recorded);
     json(res, reply.status, reply.body);
     this.notify();
   }
 
   private route(request: RecordedRequest): Reply {
+    const content = (request.body as { content?: unknown; data?: { content?: unknown } } | undefined)?.content;
+    if (typeof content === 'string' && content.length > MESSAGE_LIMIT) {
+      // Discord refuses a message over 2,000 characters outright.
+      return { status: 400, body: { message: 'Invalid Form Body', code: 50035, errors: { content: { _errors: [] } } } };
+    }
     for (const [method, pattern, handler] of this.routes) {
       const match = request.path.match(pattern);
       if (match && method === request.method) {
@@ -272,6 +299,10 @@ export class FakeDiscord {
         const existing = this.messages.get(m[2]!);
         if (!existing) return { status: 404, body: { message: 'Unknown Message', code: 10008 } };
         return { status: 200, body: this.botMessage(m[1]!, r, existing) };
+      }],
+      ['DELETE', /^\/channels\/(\d+)\/messages\/(\d+)$/, (_r, m) => {
+        if (!this.messages.delete(m[2]!)) return { status: 404, body: { message: 'Unknown Message', code: 10008 } };
+        return { status: 204 };
       }],
       ['GET', /^\/channels\/(\d+)\/messages\/(\d+)$/, (_r, m) => {
         const message = this.messages.get(m[2]!);

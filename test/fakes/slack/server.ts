@@ -30,6 +30,9 @@ export interface FakeUpload {
   threadTs?: string;
 }
 
+/** What a Web API method does instead of answering: an HTTP status, a dropped connection, or `ok: false`. */
+export type Fault = { status: number } | 'reset' | { error: string };
+
 export interface FakeSlackOptions {
   botToken?: string;
   /** App-level token accepted by apps.connections.open (Socket Mode). */
@@ -55,7 +58,14 @@ export class FakeSlack {
   readonly uploads = new Map<string, FakeUpload>();
   /** Web API methods that answer `{ ok: false }` (e.g. to make uploads fail without `files:write`). */
   readonly failing = new Set<string>();
-  private readonly files = new Map<string, { bytes: Buffer; mimetype: string; loginPage: boolean; stallMs: number }>();
+  /** Calls answered 429 because they went over a method's budget (see `limit`). */
+  readonly rateLimited: RecordedCall[] = [];
+  private readonly faults = new Map<string, { fault: Fault; times: number }>();
+  private readonly budgets = new Map<string, { calls: number; windowMs: number; sent: number[] }>();
+  private readonly files = new Map<
+    string,
+    { bytes: Buffer; mimetype: string; loginPage: boolean; stallMs: number; redirectTo?: string }
+  >();
   private nextId = 1;
   private clock = 1_700_000_000;
 
@@ -90,12 +100,39 @@ export class FakeSlack {
   }
 
   /** Hosts a file the way Slack does; the result is the `files[]` entry of an event. */
-  addFile(bytes: Uint8Array, options: { name?: string; mimetype?: string; loginPage?: boolean; stallMs?: number } = {}) {
+  addFile(
+    bytes: Uint8Array,
+    options: { name?: string; mimetype?: string; loginPage?: boolean; stallMs?: number; redirectTo?: string } = {},
+  ) {
     const id = `F${this.nextId++}`;
     const name = options.name ?? 'image.png';
     const mimetype = options.mimetype ?? 'image/png';
-    this.files.set(id, { bytes: Buffer.from(bytes), mimetype, loginPage: options.loginPage ?? false, stallMs: options.stallMs ?? 0 });
+    this.files.set(id, {
+      bytes: Buffer.from(bytes),
+      mimetype,
+      loginPage: options.loginPage ?? false,
+      stallMs: options.stallMs ?? 0,
+      ...(options.redirectTo ? { redirectTo: options.redirectTo } : {}),
+    });
     return { id, name, mimetype, size: bytes.byteLength, url_private_download: `${this.url}/files-pri/${id}/${name}` };
+  }
+
+  /** Makes `method` fail the next `times` calls (every call when not given) the way `fault` says. */
+  fail(method: string, fault: Fault, times = Number.POSITIVE_INFINITY): void {
+    this.faults.set(method, { fault, times });
+  }
+
+  clearFaults(): void {
+    this.faults.clear();
+    this.failing.clear();
+  }
+
+  /**
+   * Enforces a rate limit on `method` as Slack does per workspace: more than `calls` in any `windowMs` are
+   * answered 429 with Retry-After (Slack's tier 3, ~50 a minute, is `limit(method, 50, 60_000)`).
+   */
+  limit(method: string, calls: number, windowMs: number): void {
+    this.budgets.set(method, { calls, windowMs, sent: [] });
   }
 
   /** A response_url for a slash command payload. */
@@ -158,6 +195,25 @@ export class FakeSlack {
       ? flatten(JSON.parse(body.toString() || '{}') as Record<string, unknown>)
       : Object.fromEntries(new URLSearchParams(body.toString()));
     record(method, params);
+    const budget = this.budgets.get(method);
+    if (budget) {
+      const now = Date.now();
+      budget.sent = budget.sent.filter((at) => at > now - budget.windowMs);
+      if (budget.sent.length >= budget.calls) {
+        this.rateLimited.push(this.calls.at(-1)!);
+        const retryAfter = Math.ceil((budget.sent[0]! + budget.windowMs - now) / 1000);
+        return void res.writeHead(429, { 'retry-after': String(retryAfter) }).end();
+      }
+      budget.sent.push(now);
+    }
+    const fault = this.faults.get(method);
+    if (fault && fault.times > 0) {
+      fault.times -= 1;
+      if (fault.fault === 'reset') return void req.socket.destroy();
+      if ('status' in fault.fault) return void res.writeHead(fault.fault.status).end('fault');
+      const error = fault.fault.error;
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, error }));
+    }
     const json = (payload: object) => {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(payload));
     };
@@ -198,6 +254,12 @@ export class FakeSlack {
         message.text = params.text;
         return { ok: true, channel: message.channel, ts: message.ts, text: message.text };
       }
+      case 'chat.delete': {
+        const at = this.messages.findIndex((m) => m.channel === params.channel && m.ts === params.ts);
+        if (at < 0) return { ok: false, error: 'message_not_found' };
+        this.messages.splice(at, 1);
+        return { ok: true, channel: params.channel, ts: params.ts };
+      }
       case 'files.getUploadURLExternal': {
         const fileId = `F${this.nextId++}`;
         this.uploads.set(fileId, { fileId, filename: params.filename ?? '', bytes: Buffer.alloc(0) });
@@ -224,6 +286,7 @@ export class FakeSlack {
     const file = this.files.get(id);
     if (!file) return void res.writeHead(404).end();
     if (file.stallMs > 0) await new Promise((resolve) => setTimeout(resolve, file.stallMs));
+    if (file.redirectTo) return void res.writeHead(302, { location: file.redirectTo }).end();
     if (file.loginPage || authorization !== `Bearer ${this.botToken}`) {
       return void res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(LOGIN_PAGE);
     }

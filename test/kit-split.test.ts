@@ -1,9 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { MESSAGE_LIMIT, splitMessage } from '../adapters/discord/split.ts';
+import { characters, type MessageLimit, splitMessage as split, utf8Bytes } from '../adapters/kit/split.ts';
+
+const MESSAGE_LIMIT = 2000;
+const DISCORD: MessageLimit = { limit: MESSAGE_LIMIT, measure: characters };
+const splitMessage = (text: string) => split(text, DISCORD);
 
 const fencesBalanced = (part: string): boolean => (part.match(/^\s*```/gm) ?? []).length % 2 === 0;
 
-describe('splitting long replies for Discord', () => {
+describe('splitting long replies by characters (Discord)', () => {
   it('GIVEN a short reply THEN it stays one message, unchanged', () => {
     expect(splitMessage('Two circles and a square.')).toEqual(['Two circles and a square.']);
   });
@@ -42,5 +46,39 @@ describe('splitting long replies for Discord', () => {
     expect(parts.length).toBe(3);
     for (const part of parts) expect(part.length).toBeLessThanOrEqual(MESSAGE_LIMIT);
     expect(parts.join('')).toBe('x'.repeat(4500));
+  });
+});
+
+describe('splitting long replies by UTF-8 bytes (Slack)', () => {
+  const SLACK: MessageLimit = { limit: 3500, measure: utf8Bytes };
+
+  it('keeps every message under the byte limit and loses no text', () => {
+    const text = Array.from({ length: 400 }, (_, i) => `line ${i}: ünïcödé words that go on`).join('\n');
+    const parts = split(text, SLACK);
+    expect(parts.length).toBeGreaterThan(1);
+    for (const part of parts) expect(Buffer.byteLength(part)).toBeLessThanOrEqual(3500);
+    expect(parts.join('\n')).toBe(text);
+  });
+
+  it('cuts a line of multi-byte characters between characters, never inside one', () => {
+    const text = 'ü'.repeat(3000);
+    const parts = split(text, SLACK);
+    expect(parts).toHaveLength(2);
+    for (const part of parts) expect(Buffer.byteLength(part)).toBeLessThanOrEqual(3500);
+    expect(parts.join('')).toBe(text);
+  });
+
+  it('closes a code block cut in two and reopens it in the next message', () => {
+    const code = `\`\`\`\n${'x = 1\n'.repeat(1000)}\`\`\``;
+    const parts = split(code, { limit: 500, measure: utf8Bytes });
+    expect(parts.length).toBeGreaterThan(10);
+    for (const part of parts) {
+      expect(Buffer.byteLength(part)).toBeLessThanOrEqual(500);
+      expect(part.split('```').length % 2).toBe(1);
+    }
+  });
+
+  it('leaves short text alone', () => {
+    expect(split('a short answer', SLACK)).toEqual(['a short answer']);
   });
 });
