@@ -88,9 +88,11 @@ function drawBoxes(boxes, size) {
     const label = `#${b.number}`;
     const bg = document.createElementNS(SVG, 'rect');
     const scale = size.width / Math.max(1, svg.getBoundingClientRect().width || size.width);
+    // the label stands clear of the box's top edge, so the edge stays a thin line of its own
+    const top = Math.max(0, y1 - 21 * scale);
     setAttributes(bg, {
       x: x1,
-      y: Math.max(0, y1 - 18 * scale),
+      y: top,
       width: (10 + 9 * label.length) * scale,
       height: 18 * scale,
     });
@@ -98,7 +100,7 @@ function drawBoxes(boxes, size) {
     bg.classList.add('label-bg');
     const text = document.createElementNS(SVG, 'text');
     text.setAttribute('x', x1 + 4 * scale);
-    text.setAttribute('y', Math.max(0, y1 - 18 * scale) + 14 * scale);
+    text.setAttribute('y', top + 14 * scale);
     text.setAttribute('font-size', 14 * scale);
     text.setAttribute('fill', '#fff');
     text.setAttribute('stroke', '#000');
@@ -106,7 +108,6 @@ function drawBoxes(boxes, size) {
     text.textContent = label;
     g.append(rect, bg, text);
     hoverable(g, b.number);
-    hoverable(rect, b.number);
     svg.append(g);
   }
 }
@@ -171,7 +172,8 @@ function renderCommands() {
     button.classList.toggle('chosen', chosen === spec.name);
     button.addEventListener('click', () => {
       const option = firstOption(spec);
-      if (!option) return ask(spec.name, {}, `/${spec.name}`);
+      // nothing to type (or nothing required): one click asks
+      if (!option?.required) return ask(spec.name, {}, `/${spec.name}`);
       chosen = chosen === spec.name ? undefined : spec.name;
       $('text').placeholder = chosen ? `${option.name}: ${option.description}` : 'Ask about the image';
       renderCommands();
@@ -184,7 +186,7 @@ $('ask').addEventListener('submit', (e) => {
   e.preventDefault();
   const text = $('text').value.trim();
   const spec = commands.find((c) => c.name === chosen);
-  if (!text && firstOption(spec ?? { options: [] })?.required !== false) return;
+  if (!text && (!spec || firstOption(spec)?.required)) return;
   $('text').value = '';
   if (!spec) return ask('chat', { text }, text);
   const option = firstOption(spec);
