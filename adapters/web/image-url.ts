@@ -24,7 +24,7 @@ function fromDataUrl(url: string, limits: ImageUrlLimits): ImageFromUrl {
   if ((base64 ? (data.length * 3) / 4 : data.length) > limits.maxBytes * 1.01 + 4) return tooLarge(limits.maxBytes);
   const bytes = base64 ? Buffer.from(data, 'base64') : Buffer.from(decodeURIComponent(data), 'latin1');
   if (bytes.byteLength > limits.maxBytes) return tooLarge(limits.maxBytes);
-  return { ok: true, image: { bytes, name: 'the image', contentType: type || undefined } };
+  return { ok: true, image: { bytes, name: 'the image_url', contentType: type || undefined } };
 }
 
 /**
