@@ -158,6 +158,26 @@ describe.skipIf(!defaultModelLocatesObjects() || !CHROMIUM)('GIVEN the sandbox p
 
     await page.select('#user', 'alice');
     expect(await answers()).toHaveLength(2);
+  });
+
+  test('WHEN two users talk in the shared channel THEN the second asks about the image the first sent', async () => {
+    await page.click('input[name=place][value=shared]');
+    expect(await answers()).toHaveLength(0);
+    const file = join(mkdtempSync(join(tmpdir(), 'minigpt-web-')), 'scene.png');
+    writeFileSync(file, scene.png);
+    await (await page.$('input#file'))!.uploadFile(file);
+    await page.waitForSelector('#stage:not([hidden])');
+    await page.click('#commands button[data-command=caption]');
+    await waitForAnswers(1);
+
+    await page.select('#user', 'bob');
+    expect(await answers()).toHaveLength(1);
+    await page.type('#text', `[refer] the ${other.colour} ${other.shape}`);
+    await page.keyboard.press('Enter');
+    await waitForAnswers(2);
+    const said = await page.$$eval('#messages li.user .who', (els) => els.map((e) => e.textContent));
+    expect(said).toEqual(['alice:', 'bob:']);
+    expect((await answers())[1]).toMatch(/^#1\b.* red box at/);
     expect(pageErrors).toEqual([]);
   });
 });
