@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -181,5 +182,82 @@ describe('GIVEN WEB_PASSWORD and API_KEYS', () => {
     expect(((await other.json()) as { choices: { message: { content: string } }[] }).choices[0]!.message.content).toBe(
       'a red circle',
     );
+  });
+});
+
+describe('GIVEN web.imageHosts lists a local image host', () => {
+  let server: WebAdapter;
+  let host: HttpServer;
+  let hostUrl: string;
+  const seen: number[] = [];
+  const png = sharp({ create: { width: 40, height: 30, channels: 3, background: '#3c3' } })
+    .png()
+    .toBuffer();
+  beforeAll(async () => {
+    const image = await png;
+    host = createHttpServer((req, res) => {
+      if (req.url === '/scene.png') return void res.writeHead(200, { 'content-type': 'image/png' }).end(image);
+      if (req.url === '/page.html')
+        return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html></html>');
+      if (req.url === '/moved.png') return void res.writeHead(302, { location: '/scene.png' }).end();
+      if (req.url === '/huge.png')
+        return void res.writeHead(200, { 'content-type': 'image/png' }).end(Buffer.alloc(2 ** 21));
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => host.listen(0, '127.0.0.1', resolve));
+    hostUrl = `http://127.0.0.1:${(host.address() as { port: number }).port}`;
+    const engine = new ScriptedEngine(async (request) => {
+      seen.push(request.image.byteLength);
+      return 'a green square';
+    });
+    const bot = createBot({ engine, plugins: PLUGINS });
+    const settings = { enabled: true, port: 0, host: '127.0.0.1', imageHosts: ['127.0.0.1'] };
+    server = await start(bot, settings, { apiKeys: [] }, { model: 'scripted', imageMegabytes: 1 }, createLog('silent'));
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await new Promise<void>((resolve) => host.close(() => resolve()));
+  });
+
+  const ask = async (url: string) => {
+    const response = await fetch(`${server.url}v1/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify({
+        model: 'scripted',
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'text', text: 'hi' },
+              { type: 'image_url', image_url: { url } },
+            ],
+          },
+        ],
+      }),
+    });
+    const body = (await response.json()) as {
+      error?: { message: string };
+      choices?: { message: { content: string } }[];
+    };
+    return { status: response.status, text: body.error?.message ?? body.choices![0]!.message.content };
+  };
+
+  test('WHEN an image_url points there THEN the image is downloaded and answered about', async () => {
+    expect(await ask(`${hostUrl}/scene.png`)).toEqual({ status: 200, text: 'a green square' });
+    expect(seen).toEqual([(await png).byteLength]);
+  });
+
+  test('WHEN it serves a page, a redirect or too large a file THEN the request is refused and says why', async () => {
+    expect(await ask(`${hostUrl}/page.html`)).toEqual({ status: 400, text: `${hostUrl}/page.html is not an image` });
+    expect(await ask(`${hostUrl}/moved.png`)).toEqual({
+      status: 400,
+      text: 'could not download the image from 127.0.0.1:' + hostUrl.split(':').at(-1),
+    });
+    expect(await ask(`${hostUrl}/huge.png`)).toEqual({ status: 400, text: 'the image is over the 1.0 MB limit' });
+    expect(await ask('ftp://127.0.0.1/scene.png')).toEqual({
+      status: 400,
+      text: 'image_url must be a data URL or an http(s) URL',
+    });
+    expect(seen).toHaveLength(1);
   });
 });

@@ -28,6 +28,8 @@ function thread(key = threadKey()) {
 }
 
 let commands = [];
+/** What the text box says when no command is chosen: free text is chat. */
+const FREE_TEXT = $('text').placeholder;
 let chosen;
 
 // ---- image: drop, paste, pick ----
@@ -175,7 +177,7 @@ function renderCommands() {
       // nothing to type (or nothing required): one click asks
       if (!option?.required) return ask(spec.name, {}, `/${spec.name}`);
       chosen = chosen === spec.name ? undefined : spec.name;
-      $('text').placeholder = chosen ? `${option.name}: ${option.description}` : 'Ask about the image';
+      $('text').placeholder = chosen ? `${option.name}: ${option.description}` : FREE_TEXT;
       renderCommands();
       $('text').focus();
     });
@@ -189,6 +191,9 @@ $('ask').addEventListener('submit', (e) => {
   if (!text && (!spec || firstOption(spec)?.required)) return;
   $('text').value = '';
   if (!spec) return ask('chat', { text }, text);
+  chosen = undefined;
+  $('text').placeholder = FREE_TEXT;
+  renderCommands();
   const option = firstOption(spec);
   ask(spec.name, option && text ? { [option.name]: text } : {}, `/${spec.name} ${text}`.trim());
 });
