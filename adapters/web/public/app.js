@@ -23,7 +23,7 @@ function save() {
 /** The conversation shown: the user's direct chat, or the channel everyone shares. */
 const threadKey = () => (state.place === 'shared' ? 'shared' : `direct-${state.user}`);
 function thread(key = threadKey()) {
-  state.threads[key] ??= { messages: [], image: undefined, imageSent: false, annotated: undefined };
+  state.threads[key] ??= { messages: [], image: undefined, annotated: undefined };
   return state.threads[key];
 }
 
@@ -38,7 +38,7 @@ function useImage(file) {
   const reader = new FileReader();
   reader.onload = () => {
     const t = thread();
-    Object.assign(t, { image: reader.result, imageSent: false, imageSize: undefined, annotated: undefined, boxes: [] });
+    Object.assign(t, { image: reader.result, imageSize: undefined, annotated: undefined, boxes: [] });
     save();
     render();
   };
@@ -204,7 +204,9 @@ async function ask(command, args, shown) {
   const t = thread(key);
   const user = state.user;
   const spec = commands.find((c) => c.name === command);
-  const image = spec?.usesImage && t.image && !t.imageSent ? t.image : undefined;
+  // Sent with every question about it: the bot keeps the conversation when the image is the one it holds, and
+  // one it no longer holds (expired, restarted without its state) is given back without the user noticing.
+  const image = spec?.usesImage ? t.image : undefined;
   t.messages.push({ who: user, kind: 'user', text: shown });
   const answer = { who: 'bot', kind: 'pending', text: '', status: 'thinking…' };
   t.messages.push(answer);
@@ -243,7 +245,6 @@ async function ask(command, args, shown) {
       if (data.type === 'text') Object.assign(answer, { text: data.text, status: '' });
       if (data.type === 'reply') {
         Object.assign(answer, { kind: data.kind, text: data.text, boxes: data.boxes, status: '' });
-        if (image && data.kind === 'answer') t.imageSent = true;
         if (data.imageSize) t.imageSize = data.imageSize;
         if (data.boxes?.length) Object.assign(t, { boxes: data.boxes, annotated: data.image });
         if (command === 'reset' && /cleared/i.test(data.text))
