@@ -180,6 +180,11 @@ describe.skipIf(!defaultModelLocatesObjects() || !CHROMIUM)('GIVEN the sandbox p
     const said = await page.$$eval('#messages li.user .who', (els) => els.map((e) => e.textContent));
     expect(said).toEqual(['alice:', 'bob:']);
     expect((await answers())[1]).toContain(other.shape);
+
+    await page.click('#commands button[data-command=reset]');
+    await page.waitForSelector('#messages li.info');
+    expect(await page.$eval('#messages li.info .text', (e) => e.textContent)).toMatch(/^Conversation cleared/);
+    expect(await page.$eval('#stage', (s) => (s as HTMLElement).hidden)).toBe(true);
     expect(pageErrors).toEqual([]);
   });
 });

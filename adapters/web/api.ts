@@ -119,10 +119,13 @@ export function chatCompletions(options: ApiOptions) {
       options.reply,
     );
     if (reply.kind !== 'answer') {
+      // chat either answers or refuses: an `info` reply is the bot stopping for a restart
       const [status, type] =
         reply.kind === 'error'
           ? [500, 'server_error']
-          : (REFUSALS[reply.reason ?? ''] ?? [400, 'invalid_request_error']);
+          : reply.kind === 'info'
+            ? [503, 'server_error']
+            : (REFUSALS[reply.reason ?? ''] ?? [400, 'invalid_request_error']);
       if (!send) return sendApiError(res, status, reply.text, type, reply.reason ?? null);
       send({ error: { message: reply.text, type, param: null, code: reply.reason ?? null } });
       return void res.end();

@@ -247,8 +247,10 @@ async function ask(command, args, shown) {
         Object.assign(answer, { kind: data.kind, text: data.text, boxes: data.boxes, status: '' });
         if (data.imageSize) t.imageSize = data.imageSize;
         if (data.boxes?.length) Object.assign(t, { boxes: data.boxes, annotated: data.image });
-        if (command === 'reset' && /cleared/i.test(data.text))
+        // after /reset the bot holds no image for this conversation: neither does the page
+        if (command === 'reset' && data.kind === 'info') {
           Object.assign(t, { image: undefined, boxes: [], annotated: undefined });
+        }
       }
     }
     if (threadKey() === key) render();
