@@ -1,5 +1,6 @@
 import { parseConfig as parseDiscord } from './discord/config.ts';
 import { parseConfig as parseSlack, withEnvironment as slackEnvironment } from './slack/config.ts';
+import { webProblems } from './web/config.ts';
 import type { Config } from '../src/config/schema.ts';
 
 /**
@@ -21,5 +22,6 @@ export function adapterProblems(config: Config, env: NodeJS.ProcessEnv = process
     const given = (['appToken', 'signingSecret'] as const).filter((key) => slack[key]);
     if (given.length > 0) problems.push(`slack: SLACK_BOT_TOKEN is missing, though ${given.map((k) => (k === 'appToken' ? 'SLACK_APP_TOKEN' : 'SLACK_SIGNING_SECRET')).join(' and ')} ${given.length > 1 ? 'are' : 'is'} set`);
   }
+  problems.push(...webProblems(config.web, env));
   return problems;
 }

@@ -16,11 +16,14 @@ import { warmUp } from './ops/warm-up.ts';
 import { SqliteConversationStore } from './state/sqlite-store.ts';
 import type { BotCore } from './bot/types.ts';
 import { PLUGINS } from '../plugins/index.ts';
+import { secretsFrom, webEnabled } from '../adapters/web/config.ts';
 
 const USAGE = `usage: npm start -- [--config FILE] [--console]
   --config FILE  settings (YAML or JSON); default ./minigpt-bot.yaml when present
   --console      open the terminal chat even when Discord or Slack is enabled
-Discord starts when DISCORD_TOKEN is set, Slack when SLACK_BOT_TOKEN is set; with neither, the terminal chat opens.`;
+Discord starts when DISCORD_TOKEN is set, Slack when SLACK_BOT_TOKEN is set; with neither, the terminal chat opens,
+and beside it (when typed into) the sandbox page and the OpenAI-compatible API on WEB_PORT (web.enabled: true:
+always).`;
 
 /** A started chat adapter, as the health check and the shutdown see it. */
 interface Running {
@@ -45,6 +48,24 @@ async function startChatAdapters(bot: BotCore, config: Config, log: Logger): Pro
     running.push({ name: 'slack', stop: (graceMs) => adapter.stop(graceMs), connected: () => adapter.connected() });
   }
   return running;
+}
+
+/** The sandbox page and the OpenAI-compatible API; its address is printed, as the terminal chat's user needs it. */
+async function startWeb(bot: BotCore, config: Config, model: string, log: Logger): Promise<Running> {
+  const web = await import('../adapters/web/index.ts');
+  const options = { model, imageMegabytes: config.limits.imageMegabytes };
+  const secrets = secretsFrom(process.env);
+  const server = await web.start(bot, config.web, secrets, options, log.child({ adapter: 'web' })).catch(
+    (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EADDRINUSE' && error.code !== 'EACCES') throw error;
+      const { host, port } = config.web;
+      throw new ConfigError(
+        `web.port: cannot listen on ${host}:${port} (${error.code}); set WEB_PORT to a free port or web.enabled: false`,
+      );
+    },
+  );
+  console.log(`minigpt-bot: sandbox page and OpenAI-compatible API at ${server.url}`);
+  return { name: 'web', stop: () => server.stop(), connected: () => server.connected() };
 }
 
 /** One shared engine and framework, wrapped by every enabled adapter; the console when nothing else is enabled. */
@@ -149,6 +170,8 @@ async function main(argv: string[]): Promise<number> {
   }
   try {
     adapters.push(...(await startChatAdapters(core, config, log)));
+    const typing = withConsole && Boolean(process.stdin.isTTY && process.stdout.isTTY);
+    if (webEnabled(config.web, typing)) adapters.push(await startWeb(core, config, loaded.model.name, log));
   } catch (error) {
     await shutDown(); // the engine's worker would otherwise keep a failed start alive
     throw error;
@@ -158,7 +181,8 @@ async function main(argv: string[]): Promise<number> {
     const { start } = await import('../adapters/console/index.ts');
     const terminal = await start(core, config.console, log.child({ adapter: 'console' }));
     await terminal.finished;
-    if (adapters.length === 0) {
+    // a web server opened only beside the terminal chat ends with it
+    if (adapters.every((a) => a.name === 'web' && config.web.enabled === 'auto')) {
       await shutDown();
       return 0;
     }

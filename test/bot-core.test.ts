@@ -220,6 +220,10 @@ describe('GIVEN the engine fails', () => {
     });
     const chat = new MockAdapter(createBot({ engine, plugins: PLUGINS }));
     const { reply } = await chat.send('/vqa what?', { image: { bytes: scene.png } });
-    expect(reply).toEqual({ kind: 'user-error', text: 'the conversation is longer than the model can read (/reset starts over)' });
+    expect(reply).toEqual({
+      kind: 'user-error',
+      text: 'the conversation is longer than the model can read (/reset starts over)',
+      reason: 'input-refused',
+    });
   });
 });

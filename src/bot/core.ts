@@ -44,7 +44,11 @@ export interface Bot extends BotCore {
   close(): Promise<void>;
 }
 
-const userError = (error: UserError): BotReply => ({ kind: 'user-error', text: message(error.identifier, error.context) });
+const userError = (error: UserError): BotReply => ({
+  kind: 'user-error',
+  text: message(error.identifier, error.context),
+  reason: error.identifier,
+});
 
 /**
  * The platform-neutral framework every adapter talks to: request → guards → conversation → plugin → engine →
@@ -99,10 +103,11 @@ export function createBot(options: BotOptions): Bot {
       if (!allowed.ok) return userError(allowed.error);
     }
     const ran = await queue.run(async () => {
-      const history = conversations.history(conversation.id, image.hash);
+      const history = request.history ?? conversations.history(conversation.id, image.hash);
+      const generation = { ...options.generation, ...request.generation };
       let shown = '';
       const result = await options.engine.generate(
-        { conversation: conversation.id, image: image.bytes, history, ...outcome.ask, generation: options.generation },
+        { conversation: conversation.id, image: image.bytes, history, ...outcome.ask, generation },
         (raw) => {
           const text = parseAnswer(raw).text;
           if (text === shown) return;

@@ -1,5 +1,5 @@
 import type { Entity, ImageSize } from '../grounding/types.ts';
-import type { GenerateRequest, GenerateResult, TaskId, Timings } from '../inference/types.ts';
+import type { GenerateRequest, GenerateResult, GenerationConfig, TaskId, Timings, Turn } from '../inference/types.ts';
 
 /** Where a conversation lives: one per platform + workspace/guild + channel + thread (+ user, when scoped so). */
 export interface ConversationKey {
@@ -40,6 +40,10 @@ export interface BotRequest {
   /** Option values by option name, as the user gave them. */
   args: Record<string, string | number | undefined>;
   image?: InputImage;
+  /** Earlier turns on the image, for clients that send the whole conversation each time (the OpenAI API). */
+  history?: Turn[];
+  /** Generation settings for this request only, over the configured ones. */
+  generation?: Partial<GenerationConfig>;
 }
 
 /** An annotated image ready to upload. */
@@ -56,6 +60,8 @@ export interface OutputImage {
 export interface BotReply {
   kind: 'answer' | 'info' | 'user-error' | 'error';
   text: string;
+  /** For `user-error` replies: which message it is (`rate-limited`, `not-an-image`, ...). */
+  reason?: string;
   image?: OutputImage;
   /** The model's raw answer and parsed entities (pixels), for answers. */
   raw?: string;

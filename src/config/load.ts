@@ -25,6 +25,8 @@ const ENV_SETTINGS: { variable: string; path: [string, string]; parse: (value: s
   { variable: 'MINIGPT_STATE_FILE', path: ['state', 'file'], parse: String },
   { variable: 'METRICS_PORT', path: ['metrics', 'port'], parse: Number },
   { variable: 'METRICS_HOST', path: ['metrics', 'host'], parse: String },
+  { variable: 'WEB_PORT', path: ['web', 'port'], parse: Number },
+  { variable: 'WEB_HOST', path: ['web', 'host'], parse: String },
 ];
 
 const SECRET_KEYS = ['token', 'botToken', 'appToken', 'signingSecret'];

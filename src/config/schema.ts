@@ -101,6 +101,17 @@ export const ShutdownConfig = z.strictObject({
   graceSeconds: z.number().nonnegative().prefault(20),
 });
 
+export const WebConfig = z.strictObject({
+  /** The sandbox page and the OpenAI-compatible API. 'auto': beside a terminal chat typed into. */
+  enabled: z.union([z.boolean(), z.literal('auto')]).prefault('auto'),
+  /** 0 picks a free port. */
+  port: z.number().int().min(0).max(65535).prefault(8080),
+  /** Loopback by default; any other address needs API_KEYS (and takes WEB_PASSWORD for the page). */
+  host: z.string().min(1).prefault('127.0.0.1'),
+  /** Hosts the API may download `image_url` http(s) images from; none by default (data URLs only). */
+  imageHosts: ids,
+});
+
 /** Adapter sections are validated by the adapters themselves; secrets come from the environment only. */
 const AdapterSection = z.looseObject({}).prefault({});
 
@@ -112,6 +123,7 @@ export const Config = z.strictObject({
   state: StateConfig.prefault({}),
   metrics: MetricsConfig.prefault({}),
   shutdown: ShutdownConfig.prefault({}),
+  web: WebConfig.prefault({}),
   discord: AdapterSection,
   slack: AdapterSection,
   /** Unset: `info` with a chat adapter, `warn` for the console alone (its log shares the terminal). */
