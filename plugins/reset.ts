@@ -7,5 +7,8 @@ export default definePlugin({
   description: 'Forget the image and the conversation in this channel',
   usesImage: false,
   options: [],
-  run: ({ resetConversation }) => ({ info: message(resetConversation()) }),
+  run: ({ resetConversation }) => {
+    const outcome = resetConversation();
+    return outcome === 'reset-not-yours' ? { refuse: outcome } : { info: message(outcome) };
+  },
 });

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, test } from 'vitest';
 import { createBot } from '../src/bot/core.ts';
+import { shownText } from '../src/bot/reply-text.ts';
 import { pixelsToGrid } from '../src/grounding/scale.ts';
 import { formatBox } from '../src/grounding/format.ts';
 import type { Box } from '../src/grounding/types.ts';
@@ -182,9 +183,11 @@ describe('GIVEN user mistakes', () => {
     const chat = new MockAdapter(createBot({ engine, plugins: PLUGINS }));
     const note = 'Note: this model knows only coloured shapes; other images get confident nonsense. For photographs, '
       + 'run the official MiniGPT-v2 (see "Run the real model" in the README).';
-    expect((await chat.send('/vqa what is it?', { image: { bytes: scene.png } })).reply.text).toBe(`a red circle\n${note}`);
-    expect((await chat.send('/vqa and now?')).reply.text).toBe('a red circle');
-    expect((await chat.send('/vqa elsewhere?', { channel: 'c2', image: { bytes: scene.png } })).reply.text).toContain(note);
+    const first = (await chat.send('/vqa what is it?', { image: { bytes: scene.png } })).reply;
+    expect(first).toMatchObject({ text: 'a red circle', notice: note });
+    expect(shownText(first)).toBe(`a red circle\n${note}`);
+    expect((await chat.send('/vqa and now?')).reply.notice).toBeUndefined();
+    expect((await chat.send('/vqa elsewhere?', { channel: 'c2', image: { bytes: scene.png } })).reply.notice).toBe(note);
   });
 
   test('WHEN the answer stopped at the token limit THEN the text says it was cut off', async () => {

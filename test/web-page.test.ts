@@ -181,6 +181,12 @@ describe('GIVEN the sandbox page in a browser', () => {
     expect(said).toEqual(['alice:', 'bob:']);
     expect((await answers())[1]).toContain(other.shape);
 
+    // alice started the shared conversation: bob may not clear it, she may
+    await page.click('#commands button[data-command=reset]');
+    await page.waitForSelector('#messages li.user-error');
+    expect(await page.$eval('#messages li.user-error .text', (e) => e.textContent)).toMatch(/^Only the person who started/);
+    expect(await page.$eval('#stage', (s) => (s as HTMLElement).hidden)).toBe(false);
+    await page.select('#user', 'alice');
     await page.click('#commands button[data-command=reset]');
     await page.waitForSelector('#messages li.info');
     expect(await page.$eval('#messages li.info .text', (e) => e.textContent)).toMatch(/^Conversation cleared/);

@@ -1,3 +1,4 @@
+import { shownText } from '../../src/bot/reply-text.ts';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { BotReply } from '../../src/bot/types.ts';
@@ -27,7 +28,7 @@ export class StreamPrinter {
 
 const PREFIX: Record<BotReply['kind'], string> = { answer: '', info: '', 'user-error': '! ', error: '! ' };
 
-export const replyText = (reply: BotReply): string => `${PREFIX[reply.kind]}${reply.text}`;
+export const replyText = (reply: BotReply): string => `${PREFIX[reply.kind]}${shownText(reply)}`;
 
 /**
  * Saves an annotated answer as `<outDir>/<n>-<command>.png`, taking the next free number so earlier sessions'

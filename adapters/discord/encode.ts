@@ -1,3 +1,4 @@
+import { shownText } from '../../src/bot/reply-text.ts';
 import type { AttachmentPayload } from 'discord.js';
 import type { BotReply } from '../../src/bot/types.ts';
 import { characters, type MessageLimit, splitMessage } from '../kit/split.ts';
@@ -35,7 +36,7 @@ export function preview(text: string): string {
 export function encodeReply(reply: BotReply, uploadLimit: number, prefix = ''): EncodedReply {
   const imageFits = reply.image !== undefined && reply.image.bytes.byteLength <= uploadLimit;
   const note = reply.image && !imageFits ? '\n(The annotated image is over the upload limit, so it is not attached.)' : '';
-  const text = `${reply.text}${note}`.trim() || '(The model gave an empty answer.)';
+  const text = `${shownText(reply)}${note}`.trim() || '(The model gave an empty answer.)';
   const [head = '', ...rest] = splitMessage(text, { ...DISCORD_MESSAGE, limit: MESSAGE_LIMIT - prefix.length });
   const files: AttachmentPayload[] =
     reply.image && imageFits ? [{ attachment: Buffer.from(reply.image.bytes), name: reply.image.name }] : [];

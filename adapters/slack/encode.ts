@@ -1,3 +1,4 @@
+import { shownText } from '../../src/bot/reply-text.ts';
 import type { webApi } from '@slack/bolt';
 import type { BotReply } from '../../src/bot/types.ts';
 import type { CallBudget } from '../kit/budget.ts';
@@ -79,7 +80,7 @@ export class ThreadReply {
   async finish(reply: BotReply): Promise<void> {
     await this.live.finish();
     const room = MESSAGE_MAX_BYTES - (this.o.heading ? utf8Bytes(this.o.heading) + 1 : 0);
-    const [first = '…', ...more] = splitMessage(escapeText(reply.text), { limit: room, measure: utf8Bytes });
+    const [first = '…', ...more] = splitMessage(escapeText(shownText(reply)), { limit: room, measure: utf8Bytes });
     const { budget, lane } = this.o.pacing;
     const ts = this.ts;
     const onError = (error: unknown, step: string) =>

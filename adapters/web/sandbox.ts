@@ -1,3 +1,4 @@
+import { shownText } from '../../src/bot/reply-text.ts';
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
 import type { BotCore, ReplyLimits } from '../../src/bot/types.ts';
@@ -58,7 +59,7 @@ export function sandboxAsk(options: SandboxOptions) {
     send({
       type: 'reply',
       kind: reply.kind,
-      text: reply.text,
+      text: shownText(reply),
       task: reply.task,
       imageSize: reply.imageSize,
       boxes,

@@ -122,7 +122,7 @@ export function createBot(options: BotOptions): Bot {
     const firstAnswer = conversations.history(conversation.id, image.hash).length === 0;
     conversations.record(conversation.id, image.hash, { ...outcome.ask, answer: answer.raw }, answer.entities);
     const domain = options.engine.model?.domain;
-    return firstAnswer && domain ? { ...reply, text: `${reply.text}\n${message('model-domain', { domain })}` } : reply;
+    return firstAnswer && domain ? { ...reply, notice: message('model-domain', { domain }) } : reply;
   }
 
   function contextFor(

@@ -60,6 +60,8 @@ export interface OutputImage {
 export interface BotReply {
   kind: 'answer' | 'info' | 'user-error' | 'error';
   text: string;
+  /** A note for the person, not part of the answer (the model's narrow domain): chats show it below the text. */
+  notice?: string;
   /** For `user-error` replies: which message it is (`rate-limited`, `not-an-image`, ...). */
   reason?: string;
   image?: OutputImage;
