@@ -5,8 +5,10 @@ import { createBot } from './bot/core.ts';
 import { createRegistry, PluginError } from './bot/registry.ts';
 import { adapterProblems } from '../adapters/config-check.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
+import { StartupError } from './config/startup-error.ts';
 import type { Config } from './config/schema.ts';
 import { Engine } from './inference/engine.ts';
+import { ModelLoadError } from './inference/errors.ts';
 import { createLog, type Logger } from './log.ts';
 import { startHealthServer } from './ops/health-server.ts';
 import { instrument } from './ops/instrument.ts';
@@ -159,10 +161,9 @@ async function main(argv: string[]): Promise<number> {
 function explain(error: unknown): { text: string; code: number } {
   const code = (error as NodeJS.ErrnoException).code ?? '';
   if (code.startsWith('ERR_PARSE_ARGS')) return { text: `${(error as Error).message}\n${USAGE}`, code: 2 };
-  if (error instanceof ConfigError || error instanceof PluginError) return { text: error.message, code: 1 };
-  const text = error instanceof Error ? error.message : String(error);
-  const isSetupProblem = /^(cannot load the model|discord[.:]|slack[.:]|SLACK_)/.test(text);
-  return isSetupProblem ? { text, code: 1 } : { text: error instanceof Error ? (error.stack ?? text) : text, code: 1 };
+  const fixable = error instanceof StartupError || error instanceof PluginError || error instanceof ModelLoadError;
+  if (fixable) return { text: error.message, code: 1 };
+  return { text: error instanceof Error ? (error.stack ?? error.message) : String(error), code: 1 };
 }
 
 main(process.argv.slice(2)).then(

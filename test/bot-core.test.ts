@@ -192,7 +192,11 @@ describe('GIVEN the engine fails', () => {
     });
     const chat = new MockAdapter(createBot({ engine, plugins: PLUGINS, log: createLog('info', sink) }));
     const { reply } = await chat.send('/vqa what?', { image: { bytes: scene.png } });
-    expect(reply).toEqual({ kind: 'error', text: 'Something went wrong while answering; it has been logged. Please try again.' });
+    expect(reply).toEqual({
+      kind: 'error',
+      error: 'unexpected',
+      text: 'Something went wrong while answering; it has been logged. Please try again.',
+    });
     const logged = JSON.parse(lines[0]!);
     expect(logged).toMatchObject({ level: 50, command: 'vqa', plugin: 'vqa', msg: 'request failed' });
     expect(logged.err.message).toBe('decoder exploded at step 3');
@@ -200,10 +204,14 @@ describe('GIVEN the engine fails', () => {
 
   test('WHEN the engine refuses the input THEN its short reason reaches the user', async () => {
     const engine = new ScriptedEngine(() => {
-      throw new InputError('the conversation is longer than the model can read');
+      throw new InputError('conversation-too-long', { used: 2100, limit: 2000 });
     });
     const chat = new MockAdapter(createBot({ engine, plugins: PLUGINS }));
     const { reply } = await chat.send('/vqa what?', { image: { bytes: scene.png } });
-    expect(reply).toEqual({ kind: 'user-error', text: 'the conversation is longer than the model can read (/reset starts over)' });
+    expect(reply).toEqual({
+      kind: 'user-error',
+      error: 'conversation-too-long',
+      text: 'The conversation is too long for this model (2100 of 2000 positions): /reset starts over.',
+    });
   });
 });

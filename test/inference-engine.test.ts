@@ -104,14 +104,16 @@ describe('Engine (worker thread, models/mini)', () => {
 
   it('rejects bad images with a short message and keeps serving', async () => {
     await expect(engine.generate(ask('bad', { image: new Uint8Array(0) }))).rejects.toThrow(InputError);
-    await expect(engine.generate(ask('bad', { image: new TextEncoder().encode('GIF89a nonsense') }))).rejects.toThrow(/not an image|could not be decoded/);
+    await expect(engine.generate(ask('bad', { image: new TextEncoder().encode('GIF89a nonsense') }))).rejects.toMatchObject({
+      problem: expect.stringMatching(/^(not-an-image|image-unreadable)$/),
+    });
     const ok = await engine.generate(ask('bad'));
     expect(ok.ids.length).toBeGreaterThan(0);
   });
 
   it('refuses a conversation longer than the context limit', async () => {
     const long = 'describe the purple triangle and the orange star '.repeat(300);
-    await expect(engine.generate(ask('long', { question: long }))).rejects.toThrow(/too long/);
+    await expect(engine.generate(ask('long', { question: long }))).rejects.toMatchObject({ problem: 'conversation-too-long' });
   });
 });
 

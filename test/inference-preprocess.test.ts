@@ -65,17 +65,25 @@ describe('image preprocessing', () => {
     });
   }
 
-  it('refuses empty, corrupt and truncated files with a clear message', async () => {
+  it('refuses empty, corrupt and truncated files, each with its own identifier', async () => {
     const jpeg = readFileSync(`${IMAGES_DIR}/photo-640x480.jpg`);
-    await expect(decodeRgb(new Uint8Array(0))).rejects.toThrow(/empty/);
+    await expect(decodeRgb(new Uint8Array(0))).rejects.toMatchObject({ problem: 'image-empty' });
     await expect(decodeRgb(new TextEncoder().encode('definitely not an image'))).rejects.toThrow(InputError);
-    await expect(decodeRgb(jpeg.subarray(0, 200))).rejects.toThrow(/corrupt|truncated/);
+    await expect(decodeRgb(new TextEncoder().encode('definitely not an image'))).rejects.toMatchObject({
+      problem: 'not-an-image',
+    });
+    await expect(decodeRgb(jpeg.subarray(0, 200))).rejects.toMatchObject({ problem: 'not-an-image' });
+    const half = jpeg.subarray(0, jpeg.length / 2);
+    await expect(decodeRgb(half)).rejects.toMatchObject({ problem: 'image-unreadable' });
   });
 
   it('refuses an image whose dimensions would exhaust memory before decoding it', async () => {
     const bomb = pngClaiming(60_000, 60_000);
     expect(bomb.length).toBeLessThan(200);
-    await expect(decodeRgb(bomb)).rejects.toThrow(/too large \(60000×60000/);
+    await expect(decodeRgb(bomb)).rejects.toMatchObject({
+      problem: 'image-too-many-pixels',
+      context: { width: 60000, height: 60000 },
+    });
   });
 
   it('turns the image as its EXIF orientation says, so boxes land where people see things', async () => {

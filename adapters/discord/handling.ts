@@ -23,7 +23,7 @@ export function makeRunner(core: BotCore, log: Log): Handling['run'] {
       return await core.handle(request, stream, limits);
     } catch (error) {
       log.error({ err: error, command: request.command, key: request.key }, 'discord: request failed');
-      return { kind: 'error', text: message('unexpected') };
+      return { kind: 'error', text: message('unexpected'), error: 'unexpected' };
     }
   };
 }

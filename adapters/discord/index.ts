@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { Client, Events, GatewayIntentBits, OAuth2Scopes, Partials, PermissionFlagsBits, Status } from 'discord.js';
 import type { BotCore } from '../../src/bot/types.ts';
+import { StartupError } from '../../src/config/startup-error.ts';
 import { commandsPayload, registerCommands } from './commands.ts';
 import { parseConfig, type ConfigInput } from './config.ts';
 import { chatTextOption } from './decode.ts';
@@ -32,7 +33,7 @@ const STOP_GRACE_MS = 5_000;
  */
 export async function start(core: BotCore, input: ConfigInput, log: Log): Promise<DiscordAdapter> {
   const parsed = parseConfig(input);
-  if (!parsed.ok) throw new Error(parsed.message);
+  if (!parsed.ok) throw new StartupError(parsed.message);
   const config = parsed.config;
   const client = new Client({
     intents: [
@@ -82,7 +83,7 @@ export async function start(core: BotCore, input: ConfigInput, log: Log): Promis
     await client.login(config.token);
   } catch (error) {
     await client.destroy();
-    throw new Error(`discord: could not log in: ${error instanceof Error ? error.message : String(error)}`);
+    throw new StartupError(`discord: could not log in: ${error instanceof Error ? error.message : String(error)}`);
   }
   await ready;
   const applicationId = client.application!.id;

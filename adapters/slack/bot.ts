@@ -1,5 +1,4 @@
 import type { App, webApi } from '@slack/bolt';
-import { message } from '../../src/bot/messages.ts';
 import type { BotCore, BotReply, BotRequest, CommandSpec, ConversationKey, ReplyStream } from '../../src/bot/types.ts';
 import { argsFromText, commandFromText, conversationKey, isPersonMessage, pickImageFile, plainText, threadOf } from './decode.ts';
 import { SeenEvents } from './dedupe.ts';
@@ -8,9 +7,6 @@ import { escapeText, ThreadReply } from './encode.ts';
 import { downloadMessage, MESSAGES } from './messages.ts';
 import type { Config } from './config.ts';
 import type { Log, SlackMessageEvent } from './types.ts';
-
-/** The framework's "needs an image" reply, which Slack users get in Slack's own words. */
-const NEEDS_IMAGE = message('needs-image');
 
 /** How many channels' "latest image thread" are remembered for slash commands. */
 const MAX_CHANNELS_REMEMBERED = 5000;
@@ -105,7 +101,8 @@ export class SlackBot {
     const request: BotRequest = { key, user: { id: event.user ?? '' }, command, args, ...(image ? { image } : {}) };
     const result = await this.run(request, streamTo(reply));
     if (image && result.kind === 'answer') this.imageThreads.set(team, event.channel, thread);
-    const needsImage = result.kind === 'user-error' && result.text === NEEDS_IMAGE;
+    // the framework's "needs an image", which Slack users get in Slack's own words
+    const needsImage = result.error === 'needs-image';
     await reply.finish(needsImage ? userError(MESSAGES.noImageForMention) : result);
   }
 
@@ -149,7 +146,7 @@ export class SlackBot {
       return await this.core.handle(request, stream, { imageBytes: this.config.uploadMaxBytes });
     } catch (error) {
       this.log.error({ err: error, command: request.command, channel: request.key.channel }, 'slack request failed');
-      return { kind: 'error', text: MESSAGES.generic };
+      return { kind: 'error', text: MESSAGES.generic, error: 'unexpected' };
     }
   }
 }

@@ -38,7 +38,11 @@ export interface Bot extends BotCore {
   close(): Promise<void>;
 }
 
-const userError = (error: UserError): BotReply => ({ kind: 'user-error', text: message(error.identifier, error.context) });
+const userError = (error: UserError): BotReply => ({
+  kind: 'user-error',
+  text: message(error.identifier, error.context),
+  error: error.identifier,
+});
 
 /**
  * The platform-neutral framework every adapter talks to: request → guards → conversation → plugin → engine →
@@ -126,9 +130,9 @@ export function createBot(options: BotOptions): Bot {
       commands: registry.commands(),
       resetConversation: () => conversations.reset(request.key),
       resolveBox: (input) => {
-        if (!size) return { ok: false, message: message('needs-image') };
+        if (!size) return { ok: false, error: 'needs-image' };
         const box = parseBoxRef(input, size, conversation.entities);
-        return box.ok ? { ok: true, box: box.value } : { ok: false, message: box.message };
+        return box.ok ? { ok: true, box: box.value } : box;
       },
     };
   }
@@ -146,12 +150,12 @@ export function createBot(options: BotOptions): Bot {
         );
         return reply;
       } catch (error) {
-        if (error instanceof InputError) return userError({ identifier: 'input-refused', context: { message: error.message } });
+        if (error instanceof InputError) return userError({ identifier: error.problem, context: error.context });
         options.log?.error(
           { err: error, command: request.command, plugin: registry.get(request.command)?.name, platform: request.key.platform },
           'request failed',
         );
-        return { kind: 'error', text: message('unexpected') };
+        return { kind: 'error', text: message('unexpected'), error: 'unexpected' };
       }
     },
     queueLength: () => queue.length,

@@ -1,5 +1,6 @@
 import type { Entity, ImageSize } from '../grounding/types.ts';
 import type { GenerateRequest, GenerateResult, TaskId, Timings } from '../inference/types.ts';
+import type { MessageId } from './messages.ts';
 
 /** Where a conversation lives: one per platform + workspace/guild + channel + thread. */
 export interface ConversationKey {
@@ -51,6 +52,8 @@ export interface OutputImage {
 export interface BotReply {
   kind: 'answer' | 'info' | 'user-error' | 'error';
   text: string;
+  /** For refusals and failures: the messages-table identifier `text` was made from, so an adapter can reword it. */
+  error?: MessageId;
   image?: OutputImage;
   /** The model's raw answer and parsed entities (pixels), for answers. */
   raw?: string;

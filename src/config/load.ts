@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { Config } from './schema.ts';
+import { StartupError } from './startup-error.ts';
 
 /** Looked for in the working directory when no `--config` is given; without it every default applies. */
 export const DEFAULT_CONFIG_FILE = 'minigpt-bot.yaml';
@@ -29,7 +30,7 @@ const ENV_SETTINGS: { variable: string; path: [string, string]; parse: (value: s
 
 const SECRET_KEYS = ['token', 'botToken', 'appToken', 'signingSecret'];
 
-export class ConfigError extends Error {}
+export class ConfigError extends StartupError {}
 
 export interface LoadedConfig {
   config: Config;

@@ -3,7 +3,7 @@ import { embedTokens } from './decoder-step.ts';
 import { isFinished, pickToken, type TokenPicker, tokenPicker } from './generation/pipeline.ts';
 import type { InferenceCore, RunFlag } from './inference-core.ts';
 import type { ConversationState } from './kv-cache.ts';
-import type { GenerateRequest, GenerateResult, GenerationConfig } from './types.ts';
+import type { CoreRequest, GenerateResult, GenerationConfig } from './types.ts';
 
 export interface TaskSetup {
   preprocessMs: number;
@@ -38,7 +38,7 @@ export class GenerationTask {
 
   constructor(
     private readonly core: InferenceCore,
-    private readonly request: GenerateRequest,
+    private readonly request: CoreRequest,
     private readonly conversation: ConversationState,
     logits: Float32Array,
     private readonly setup: TaskSetup,

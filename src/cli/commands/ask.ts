@@ -15,6 +15,7 @@ import type { Device } from '../../inference/sessions.ts';
 import type { GenerateResult, TaskId, Turn } from '../../inference/types.ts';
 import type { Box, Entity, ImageSize } from '../../grounding/types.ts';
 import { visibleSize } from '../../bot/image.ts';
+import { message } from '../../bot/messages.ts';
 import { annotate } from '../../render/annotate.ts';
 import { describeAnswer } from '../../render/describe.ts';
 
@@ -142,7 +143,7 @@ function prepare(question: Question, size: ImageSize | undefined, previous: read
   const grid = /\{<(\d+)><(\d+)><(\d+)><(\d+)>\}/.exec(question.text);
   if (grid) return { text: question.text, region: gridToPixels(grid.slice(1).map(Number) as Box, size) };
   const box = parseBoxRef(question.text, size, previous);
-  if (!box.ok) throw new UsageError(box.message);
+  if (!box.ok) throw new UsageError(message(box.error, box.context));
   return { text: `what is this ${formatBox(pixelsToGrid(box.value, size))}`, region: box.value };
 }
 
@@ -237,7 +238,7 @@ async function answer(args: AskArgs, image: Uint8Array, size: ImageSize | undefi
     return 0;
   } catch (err) {
     if (!(err instanceof InputError || err instanceof UsageError)) throw err;
-    console.error(`minigpt-bot ask: ${err.message}`);
+    console.error(`minigpt-bot ask: ${err instanceof InputError ? message(err.problem, err.context) : err.message}`);
     return EXIT_USAGE;
   } finally {
     await engine.close();
