@@ -93,6 +93,7 @@ async function main(argv: string[]): Promise<number> {
       threads: config.model.threads,
       maxBatch: config.model.maxBatch,
       maxConversations: config.conversations.maxLive,
+      maxImagePixels: config.limits.imageMegapixels * 1e6,
       warn: (line) => log.warn(line),
     });
   } catch (error) {

@@ -159,7 +159,7 @@ describe('GIVEN user mistakes', () => {
       ['/vqa what is it?', {}, /needs an image/],
       ['/vqa', { image: { bytes: scene.png } }, /^\/vqa needs question/],
       ['/caption', { image: { bytes: new TextEncoder().encode('not a picture'), name: 'notes.txt' } }, /could not read notes.txt as an image/],
-      ['/caption', { image: { bytes: new Uint8Array(0), name: 'empty.png' } }, /could not read empty.png as an image/],
+      ['/caption', { image: { bytes: new Uint8Array(0), name: 'empty.png' } }, /^empty.png is empty \(0 bytes\)\.$/],
       ['/frobnicate', {}, /There is no \/frobnicate command/],
     ];
     for (const [line, options, expected] of cases) {

@@ -37,7 +37,11 @@ describe('GIVEN one generation at a time and a queue of two', () => {
     const third = chat.send('/vqa third', { image, user: 'c', channel: 'c' });
     await until(() => core.queueLength() === 2);
     const fourth = await chat.send('/vqa fourth', { image, user: 'd', channel: 'd' });
-    expect(fourth.reply).toEqual({ kind: 'user-error', text: 'Too many requests are waiting (2); try again in a minute.' });
+    expect(fourth.reply).toEqual({
+      kind: 'user-error',
+      error: 'queue-full',
+      text: 'Too many requests are waiting (2); try again in a minute.',
+    });
     expect(core.queueLength()).toBe(2);
     held.release();
     const done = await Promise.all([first, second, third]);
@@ -78,7 +82,11 @@ describe('GIVEN a per-user limit of 2 requests a minute', () => {
     await chat.send('/caption', { image, user: 'ann' });
     clock += 5_000;
     const limited = await chat.send('/caption', { image, user: 'ann' });
-    expect(limited.reply).toEqual({ kind: 'user-error', text: 'You have asked 2 times in 60 s; try again in 35 s.' });
+    expect(limited.reply).toEqual({
+      kind: 'user-error',
+      error: 'rate-limited',
+      text: 'You have asked 2 times in 60 s; try again in 35 s.',
+    });
     expect((await chat.send('/caption', { image, user: 'bob' })).reply.kind).toBe('answer');
     for (let i = 0; i < 3; i++) expect((await chat.send('/caption', { image, user: 'boss' })).reply.kind).toBe('answer');
     expect((await chat.send('/help', { user: 'ann' })).reply.kind).toBe('info');

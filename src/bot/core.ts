@@ -10,7 +10,7 @@ import { Conversations, MemoryConversationStore, type Conversation, type Convers
 import { checkAccess, isAdmin } from './guards/access.ts';
 import { RequestQueue } from './guards/queue.ts';
 import { UserRateLimit } from './guards/rate-limit.ts';
-import { readImage } from './image.ts';
+import { checkImage } from './image.ts';
 import { message } from './messages.ts';
 import { parseOptions } from './options.ts';
 import type { AnyContext, AnyPlugin } from './plugin.ts';
@@ -73,10 +73,10 @@ export function createBot(options: BotOptions): Bot {
 
     let conversation = conversations.open(request.key);
     if (plugin.usesImage && request.image) {
-      const size = await readImage(request.image, settings.limits);
-      if (!size.ok) return userError(size.error);
+      const checked = await checkImage(request.image, settings.limits);
+      if (!checked.ok) return userError(checked.error);
       const before = conversation;
-      conversation = conversations.setImage(conversation, request.image.bytes, size.value);
+      conversation = conversations.setImage(conversation, checked.value);
       if (conversation !== before) conversations.save(conversation);
     }
     const image = conversation.image;
@@ -99,7 +99,14 @@ export function createBot(options: BotOptions): Bot {
       const history = conversations.history(conversation.id, image.hash);
       let shown = '';
       const result = await options.engine.generate(
-        { conversation: conversation.id, image: image.bytes, history, ...outcome.ask, generation: options.generation },
+        {
+          conversation: conversation.id,
+          image: image.bytes,
+          imageHash: image.hash,
+          history,
+          ...outcome.ask,
+          generation: options.generation,
+        },
         (raw) => {
           const text = parseAnswer(raw).text;
           if (text === shown) return;

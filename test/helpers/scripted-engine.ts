@@ -10,11 +10,14 @@ import type { GenerateRequest, GenerateResult } from '../../src/inference/types.
 export class ScriptedEngine implements BotEngine {
   readonly requests: GenerateRequest[] = [];
   readonly forgotten: string[] = [];
+  /** The image bytes of every request, in order. */
+  readonly images: Uint8Array[] = [];
 
   constructor(private readonly answer: (request: GenerateRequest) => string | Promise<string>) {}
 
   async generate(request: GenerateRequest, onText?: (textSoFar: string) => void): Promise<GenerateResult> {
     this.requests.push(structuredClone({ ...request, image: new Uint8Array() }));
+    this.images.push(request.image);
     const raw = await this.answer(request);
     const words = raw.split(/(?<= )/);
     words.forEach((_, i) => {
