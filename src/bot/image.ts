@@ -6,6 +6,10 @@ import type { InputImage } from './types.ts';
 
 const MEGABYTE = 1024 * 1024;
 
+// No operation cache (it is libvips' own, shared by every thread of the process): each image is opened for one
+// purpose, so cached results would only hold on to memory, up to 50 MB and 100 operations by default.
+sharp.cache(false);
+
 /** The formats read, as sharp names them; GIFs by their first frame. Everything else (SVG, PDF, HEIF...) is refused. */
 const ACCEPTED = new Set(['png', 'jpeg', 'webp', 'gif', 'tiff']);
 /** Formats kept byte for byte when upright and not padded; the others are re-encoded as PNG. */

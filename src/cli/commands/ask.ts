@@ -17,7 +17,7 @@ import type { Box, Entity, ImageSize } from '../../grounding/types.ts';
 import { LimitsConfig } from '../../config/schema.ts';
 import { type CheckedImage, checkImage } from '../../bot/image.ts';
 import { message } from '../../bot/messages.ts';
-import { annotate } from '../../render/annotate.ts';
+import { annotateOffThread } from '../../render/off-thread.ts';
 import { describeAnswer } from '../../render/describe.ts';
 
 export const summary = 'one question about an image, and follow-ups: --image PATH [--model DIR] [--task T] [--follow-up TEXT] [--json] "TEXT"';
@@ -237,7 +237,7 @@ async function answer(args: AskArgs, image: CheckedImage): Promise<number> {
       if (!args.json) console.log(args.questions.length > 1 ? `> ${question.text}\n${reports.at(-1)!.text}` : reports.at(-1)!.text);
     }
     if (args.out) {
-      const drawn = await annotate(image.bytes, reports.at(-1)!.pixelEntities, { maxBytes: OUT_MAX_BYTES });
+      const drawn = await annotateOffThread(image.bytes, reports.at(-1)!.pixelEntities, { maxBytes: OUT_MAX_BYTES });
       await writeOut(args.out, drawn.bytes);
       if (!args.json) console.log(`saved: ${args.out}`);
     }
