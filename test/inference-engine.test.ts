@@ -102,7 +102,7 @@ describe('Engine (worker thread, models/mini)', () => {
     expect(c.ids).not.toEqual(a.ids);
   });
 
-  it("sends an image's bytes to the worker once per conversation, and again only when the worker has dropped it", async () => {
+  it("sends an image's bytes to the worker once per conversation, again when the worker dropped it", async () => {
     const sent = engine.imagesSent;
     const first = await engine.generate(ask('bytes-a'));
     const again = await engine.generate(ask('bytes-a'));
@@ -123,7 +123,8 @@ describe('Engine (worker thread, models/mini)', () => {
 
   it('rejects bad images with a short message and keeps serving', async () => {
     await expect(engine.generate(ask('bad', { image: new Uint8Array(0) }))).rejects.toThrow(InputError);
-    await expect(engine.generate(ask('bad', { image: new TextEncoder().encode('GIF89a nonsense') }))).rejects.toMatchObject({
+    const nonsense = new TextEncoder().encode('GIF89a nonsense');
+    await expect(engine.generate(ask('bad', { image: nonsense }))).rejects.toMatchObject({
       problem: expect.stringMatching(/^(not-an-image|image-unreadable)$/),
     });
     const ok = await engine.generate(ask('bad'));
@@ -132,7 +133,9 @@ describe('Engine (worker thread, models/mini)', () => {
 
   it('refuses a conversation longer than the context limit', async () => {
     const long = 'describe the purple triangle and the orange star '.repeat(300);
-    await expect(engine.generate(ask('long', { question: long }))).rejects.toMatchObject({ problem: 'conversation-too-long' });
+    await expect(engine.generate(ask('long', { question: long }))).rejects.toMatchObject({
+      problem: 'conversation-too-long',
+    });
   });
 });
 

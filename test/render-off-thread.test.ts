@@ -29,17 +29,17 @@ describe('annotating in the drawing thread', () => {
     expect(out.mime).toBe('image/png');
   });
 
-  it('GIVEN an image wider than 4096 px THEN it is drawn at 4096, the box scaled with it, and the report says so', async () => {
+  it('GIVEN an image wider than 2048 px THEN it is drawn at 2048, the box scaled with it, and the report says so', async () => {
     const width = 8192;
     const height = 1024;
     const image = await sharp({ create: { width, height, channels: 3, background: '#808080' } }).png().toBuffer();
     const box: Entity['boxes'][number] = [2048, 256, 4096, 768];
     const out = await annotateOffThread(image, [{ phrase: 'grey', boxes: [box] }], { maxBytes: LIMIT });
-    expect([out.fit.width, out.fit.height]).toEqual([4096, 512]);
-    expect(out.fit.scale).toBe(0.5);
-    expect(out.fit.note).toMatch(/^drawn at 4096×512; /);
+    expect([out.fit.width, out.fit.height]).toEqual([2048, 256]);
+    expect(out.fit.scale).toBe(0.25);
+    expect(out.fit.note).toMatch(/^drawn at 2048×256; /);
     const drawn = findDrawnBox(out.bytes, PALETTE[0]!.rgb);
     expect(drawn).not.toBeNull();
-    expect(iou(drawn!, [1024, 128, 2048, 384])).toBeGreaterThan(0.9);
+    expect(iou(drawn!, [512, 64, 1024, 192])).toBeGreaterThan(0.9);
   });
 });

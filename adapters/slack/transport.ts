@@ -57,7 +57,8 @@ export function createTransport(config: Config, log: Log): Transport {
       try {
         await app.init();
       } catch (error) {
-        throw new StartupError(`slack: could not log in with SLACK_BOT_TOKEN: ${error instanceof Error ? error.message : String(error)}`);
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new StartupError(`slack: could not log in with SLACK_BOT_TOKEN: ${reason}`);
       }
       if (socketMode) {
         await app.start();

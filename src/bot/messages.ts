@@ -34,7 +34,8 @@ export const MESSAGES = {
   queued: 'Waiting in the queue: you are #{position}.',
   'reset-done': 'Conversation cleared: send a new image to start again.',
   'reset-empty': 'There was nothing to clear.',
-  'conversation-too-long': 'The conversation is too long for this model ({used} of {limit} positions): /reset starts over.',
+  'conversation-too-long':
+    'The conversation is too long for this model ({used} of {limit} positions): /reset starts over.',
   'unknown-task': 'The model has no task called {task}.',
   'no-box-found': 'The answer holds no box, so there is nothing to draw.',
   /** The annotated image had to shrink to fit the platform's upload limit; the pixel boxes in the text still refer to the original. */

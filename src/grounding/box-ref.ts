@@ -18,7 +18,11 @@ export type BoxRef =
   | { ok: true; value: Box }
   | { ok: false; error: BoxRefError; context: Record<string, string | number> };
 
-const fail = (error: BoxRefError, context: Record<string, string | number> = {}): BoxRef => ({ ok: false, error, context });
+const fail = (error: BoxRefError, context: Record<string, string | number> = {}): BoxRef => ({
+  ok: false,
+  error,
+  context,
+});
 
 /**
  * A box the user points at, in pixels of the image: `x1,y1,x2,y2` (spaces or brackets are fine), percentages of the

@@ -84,7 +84,9 @@ export class Engine {
       };
       worker.on('message', onMessage);
       worker.once('error', reject);
-      worker.once('exit', (code) => reject(new ModelLoadError(`the inference worker stopped while loading ${modelDir} (exit code ${code})`)));
+      worker.once('exit', (code) => {
+        reject(new ModelLoadError(`the inference worker stopped while loading ${modelDir} (exit code ${code})`));
+      });
     });
     return new Engine(worker, model, loaded, maxConversations ?? DEFAULT_HELD);
   }
@@ -184,7 +186,9 @@ export class Engine {
       return;
     }
     this.pending.delete(m.id);
-    if (m.type === 'error') waiter.reject(m.input ? new InputError(m.input.problem, m.input.context) : new Error(m.message));
+    if (m.type === 'error') {
+      waiter.reject(m.input ? new InputError(m.input.problem, m.input.context) : new Error(m.message));
+    }
     else if (m.type === 'result') waiter.resolve(m.result as never);
     else if (m.type === 'counters') waiter.resolve(m.counters as never);
     else if (m.type === 'closed') waiter.resolve(undefined as never);

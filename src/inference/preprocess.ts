@@ -43,7 +43,10 @@ export interface DecodeLimits {
  * people see it; alpha is dropped without flattening, as PIL's convert('RGB') does. `visible` is the size people
  * see, which `maxSide` may have shrunk the pixels below.
  */
-export async function decodeRgb(bytes: Uint8Array, limits: DecodeLimits = {}): Promise<RawImage & { visible: ImageSize }> {
+export async function decodeRgb(
+  bytes: Uint8Array,
+  limits: DecodeLimits = {},
+): Promise<RawImage & { visible: ImageSize }> {
   if (bytes.length === 0) throw new InputError('image-empty', { name: 'the image' });
   let meta: Metadata;
   try {
@@ -93,7 +96,11 @@ export function normalise(img: RawImage, mean: readonly number[], std: readonly 
 }
 
 /** Image bytes → the vision model's pixel_values (squashed to size × size with PIL-exact bicubic). */
-export async function preprocessImage(bytes: Uint8Array, norm: Normalisation, maxPixels?: number): Promise<PreparedImage> {
+export async function preprocessImage(
+  bytes: Uint8Array,
+  norm: Normalisation,
+  maxPixels?: number,
+): Promise<PreparedImage> {
   const rgb = await decodeRgb(bytes, { maxPixels, maxSide: decodeSide(norm.size) });
   const resized = resizeBicubic(rgb, norm.size, norm.size);
   return { pixelValues: normalise(resized, norm.mean, norm.std), ...rgb.visible };

@@ -13,10 +13,10 @@ export interface AnnotateOptions {
 }
 
 /**
- * The longest side drawn on: larger images are shrunk while they are decoded (at most 64 MB of RGBA), since no
- * platform takes an upload that size; the boxes are scaled with them and the fit report says so.
+ * The longest side drawn on: larger images are shrunk while they are decoded (at most 16 MB of RGBA): an
+ * answer's picture is looked at in a chat, and a larger one costs hundreds of megabytes to draw and encode; the boxes are scaled with them and the fit report says so.
  */
-const MAX_DRAW_SIDE = 4096;
+const MAX_DRAW_SIDE = 2048;
 
 /** The uploadable image plus what was done to make it fit. */
 export interface AnnotatedImage extends OutputImage {

@@ -8,23 +8,30 @@ interface Waiter {
   reject: (err: Error) => void;
 }
 
+/** An idle drawing thread is ended after this long, and with it the memory its last images held. */
+const IDLE_MS = 2000;
+
 let worker: Worker | undefined;
 const waiting = new Map<number, Waiter>();
 let nextId = 1;
+let idle: NodeJS.Timeout | undefined;
 
-/** The drawing thread, started on first use; it holds the process open only while it has work. */
+/** The drawing thread, started on first use; it holds the process open only while it has work, and ends when idle. */
 function thread(): Worker {
   if (worker) return worker;
   const started = new Worker(new URL('./annotate-bootstrap.mjs', import.meta.url));
   started.on('message', (done: AnnotateDone) => {
     const waiter = waiting.get(done.id);
     waiting.delete(done.id);
-    if (waiting.size === 0) started.unref();
+    if (waiting.size === 0) {
+      started.unref();
+      idle = setTimeout(() => void started.terminate(), IDLE_MS).unref();
+    }
     if ('error' in done) waiter?.reject(new Error(done.error));
     else waiter?.resolve(done.image);
   });
   const fail = (err: Error): void => {
-    worker = undefined;
+    if (worker === started) worker = undefined;
     for (const waiter of waiting.values()) waiter.reject(err);
     waiting.clear();
   };
@@ -45,6 +52,7 @@ export function annotateOffThread(
   options: AnnotateOptions,
 ): Promise<AnnotatedImage> {
   const id = nextId++;
+  clearTimeout(idle);
   const target = thread();
   target.ref();
   return new Promise<AnnotatedImage>((resolve, reject) => {
