@@ -105,7 +105,7 @@ async function main(argv: string[]): Promise<number> {
   const settings = { access: config.access, limits: config.limits, conversations: config.conversations, plugins: config.plugins };
   let store: SqliteConversationStore;
   try {
-    store = new SqliteConversationStore(config.state.file);
+    store = new SqliteConversationStore(config.state.file, { maxBytes: config.state.maxMegabytes * 1024 * 1024 });
   } catch (error) {
     await Promise.all([loaded.close(), health?.close()]); // the engine's worker would keep a failed start alive
     throw new ConfigError(`state.file: cannot open ${config.state.file} (${(error as Error).message}); set MINIGPT_STATE_FILE or state.file to a writable path`);

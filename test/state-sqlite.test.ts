@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -57,6 +57,29 @@ describe('SQLite conversation store', () => {
     clock += 61 * 60_000;
     conversations.open({ ...key, thread: 'other' });
     expect(store.get(conversationId(key))).toBeUndefined();
+    store.close();
+  });
+
+  it('GIVEN a byte limit WHEN more images arrive than fit THEN the idlest go and the file stops growing', () => {
+    let clock = 1_000_000;
+    const path = stateFile();
+    const megabyte = 1024 * 1024;
+    const store = new SqliteConversationStore(path, { maxBytes: 3.5 * megabyte });
+    const conversations = new Conversations(store, { ...limits, maxLive: 100 }, () => {}, () => clock);
+    const sizes: number[] = [];
+    for (let n = 0; n < 12; n++) {
+      clock += 1000;
+      const bytes = new Uint8Array(megabyte).fill(n + 1);
+      const thread = { ...key, thread: `t${n}` };
+      const image = { bytes, hash: `h${n}`, size: { width: 1, height: 1 } };
+      conversations.save(conversations.setImage(conversations.open(thread), image));
+      store.checkpoint();
+      sizes.push(statSync(path).size);
+    }
+    const kept = [...store.activity()].map(({ id }) => store.get(id)!.key.thread).sort();
+    expect(kept).toEqual(['t10', 't11', 't9']);
+    expect(Math.max(...sizes.slice(6))).toBe(sizes[5]);
+    expect(sizes[5]!).toBeLessThan(5 * megabyte);
     store.close();
   });
 

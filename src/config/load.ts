@@ -102,7 +102,7 @@ function resolvePaths(config: Config, base: string): Config {
     ...config,
     model: { ...config.model, dir: at(config.model.dir) },
     console: { ...config.console, outDir: at(config.console.outDir), image: config.console.image && at(config.console.image) },
-    state: { file: config.state.file === ':memory:' ? ':memory:' : at(config.state.file) },
+    state: { ...config.state, file: config.state.file === ':memory:' ? ':memory:' : at(config.state.file) },
   };
 }
 
