@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { describe, expect, test } from 'vitest';
 import { createBot } from '../src/bot/core.ts';
@@ -8,7 +10,7 @@ import { drawScene } from './helpers/scene.ts';
 import { ScriptedEngine } from './helpers/scripted-engine.ts';
 
 const scene = drawScene(3);
-const ACCEPTED = 'PNG, JPEG, WebP, GIF (first frame) or TIFF';
+const ACCEPTED = 'PNG, JPEG, WebP, GIF (first frame), BMP or TIFF';
 
 function setup(limits: { imageMegabytes?: number; imageMegapixels?: number } = {}) {
   const engine = new ScriptedEngine(() => 'a red circle');
@@ -99,5 +101,31 @@ describe('GIVEN an accepted image', () => {
     expect([meta.format, meta.width, meta.height, meta.pages ?? 1]).toEqual(['png', 16, 16, 1]);
     const [r, g, b] = await sharp(engine.images[0]!).removeAlpha().raw().toBuffer();
     expect([r, g, b]).toEqual([0x30, 0x80, 0xc0]);
+  });
+});
+
+describe('GIVEN a BMP, which sharp does not read', () => {
+  const dir = fileURLToPath(new URL('./fixtures/bmp/', import.meta.url));
+  const rgb = async (bytes: Uint8Array) => sharp(bytes).removeAlpha().raw().toBuffer();
+
+  test.each(['rgb24', 'topdown24', 'pal8', 'mono', 'rgba32'])(
+    'WHEN it is %s THEN the model gets the pixels Pillow reads from it, as a PNG',
+    async (name) => {
+      const { chat, engine } = setup();
+      const bmp = readFileSync(`${dir}${name}-13x7.bmp`);
+      const { reply } = await chat.send('/caption', { image: { bytes: bmp, name: `${name}.bmp` } });
+      expect(reply.kind).toBe('answer');
+      const kept = engine.images[0]!;
+      expect((await sharp(kept).metadata()).format).toBe('png');
+      expect((await rgb(kept)).equals(await rgb(readFileSync(`${dir}${name}-13x7.png`)))).toBe(true);
+    },
+  );
+
+  test('WHEN it is cut short THEN it is refused as damaged', async () => {
+    const { chat, engine } = setup();
+    const bmp = readFileSync(`${dir}rgb24-13x7.bmp`);
+    const { reply } = await chat.send('/caption', { image: { bytes: bmp.subarray(0, 100) } });
+    expect(reply).toMatchObject({ kind: 'user-error', error: 'image-unreadable' });
+    expect(engine.requests).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import sharp, { type Metadata } from 'sharp';
 import type { ImageSize } from '../grounding/types.ts';
+import { bmpSize, decodeBmp } from './bmp.ts';
 import { fail, ok, type Result } from './result.ts';
 import type { InputImage } from './types.ts';
 
@@ -10,7 +11,10 @@ const MEGABYTE = 1024 * 1024;
 // purpose, so cached results would only hold on to memory, up to 50 MB and 100 operations by default.
 sharp.cache(false);
 
-/** The formats read, as sharp names them; GIFs by their first frame. Everything else (SVG, PDF, HEIF...) is refused. */
+/**
+ * The formats read, as sharp names them; GIFs by their first frame, and BMP (bmp.ts) besides. Everything else
+ * (SVG, PDF, HEIF...) is refused.
+ */
 const ACCEPTED = new Set(['png', 'jpeg', 'webp', 'gif', 'tiff']);
 /** Formats kept byte for byte when upright and not padded; the others are re-encoded as PNG. */
 const KEPT = new Set(['png', 'jpeg', 'webp']);
@@ -55,9 +59,22 @@ function keepsBytes(meta: Metadata, byteLength: number): boolean {
   return KEPT.has(meta.format) && upright && (meta.pages ?? 1) === 1 && byteLength <= raw + SLACK_BYTES;
 }
 
+/** A BMP, which sharp does not read, decoded here and kept as PNG. */
+async function checkBmp(bytes: Uint8Array, size: ImageSize, limits: ImageLimits): Promise<Result<CheckedImage>> {
+  if (size.width * size.height > limits.imageMegapixels * 1e6) {
+    return fail('image-too-many-pixels', { ...size, limit: limits.imageMegapixels });
+  }
+  const pixels = decodeBmp(bytes);
+  if (!pixels) return fail('image-unreadable');
+  const { data, width, height, channels } = pixels;
+  const png = await sharp(data, { raw: { width, height, channels } }).png().toBuffer();
+  const kept = new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
+  return ok({ bytes: kept, hash: hashImage(kept), size });
+}
+
 /**
  * Checks an uploaded file before any work is queued, reading its header once: it must be an accepted format and fit
- * the limits. A file that cannot be kept as it came (rotated, animated, padded, TIFF) is re-encoded as PNG.
+ * the limits. A file that cannot be kept as it came (rotated, animated, padded, TIFF, BMP) is re-encoded as PNG.
  */
 export async function checkImage(image: InputImage, limits: ImageLimits): Promise<Result<CheckedImage>> {
   const name = image.name ?? 'the file';
@@ -66,6 +83,8 @@ export async function checkImage(image: InputImage, limits: ImageLimits): Promis
     const size = (image.bytes.byteLength / MEGABYTE).toFixed(1);
     return fail('image-too-large', { size, limit: limits.imageMegabytes });
   }
+  const bmp = bmpSize(image.bytes);
+  if (bmp) return checkBmp(image.bytes, bmp, limits);
   const meta = await header(image.bytes);
   if (!meta?.width || !meta.height) return fail('not-an-image', { name });
   if (!ACCEPTED.has(meta.format)) return fail('image-format', { name, format: meta.format.toUpperCase() });

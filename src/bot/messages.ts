@@ -2,7 +2,7 @@ const BOX_HOW_TO =
   'Give a box as x1,y1,x2,y2 in pixels, as percentages like 10%,20%,30%,40%, or as #2 from the last answer.';
 
 /** The image formats accepted, as users read them (src/bot/image.ts holds the list itself). */
-const FORMATS = 'PNG, JPEG, WebP, GIF (first frame) or TIFF';
+const FORMATS = 'PNG, JPEG, WebP, GIF (first frame), BMP or TIFF';
 
 /**
  * Every sentence the framework says to a user, keyed by identifier, so flow code never holds prose and a
