@@ -120,7 +120,7 @@ async function main(): Promise<number> {
   lag.disable();
   clearInterval(sample);
   await bot.close();
-  await new Promise((resolve) => setTimeout(resolve, 3000)); // idle threads end, their memory returns
+  await new Promise((resolve) => setTimeout(resolve, 32_000)); // the idle drawing thread ends, its memory returns
   const after = process.memoryUsage().rss;
   const figures = {
     images: opts.count,

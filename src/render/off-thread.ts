@@ -9,7 +9,7 @@ interface Waiter {
 }
 
 /** An idle drawing thread is ended after this long, and with it the memory its last images held. */
-const IDLE_MS = 2000;
+const IDLE_MS = 30_000;
 
 let worker: Worker | undefined;
 const waiting = new Map<number, Waiter>();
