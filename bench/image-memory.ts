@@ -17,6 +17,7 @@ import { PLUGINS } from '../plugins/index.ts';
 import { createBot } from '../src/bot/core.ts';
 import { Engine } from '../src/inference/engine.ts';
 import { DEFAULT_MODEL_DIR } from '../src/inference/model-dir.ts';
+import { createLog } from '../src/log.ts';
 import { SqliteConversationStore } from '../src/state/sqlite-store.ts';
 
 const USAGE = 'usage: npm run bench:memory -- [--count N] [--side PX] [--model DIR] [--json]';
@@ -85,7 +86,8 @@ async function main(): Promise<number> {
   const stateFile = join(dir, 'state.sqlite');
   const engine = await Engine.load(opts.model, { threads: 1 });
   const store = new SqliteConversationStore(stateFile);
-  const bot = createBot({ engine, plugins: PLUGINS, store, generation: { doSample: false, maxNewTokens: 32 } });
+  const log = createLog('error'); // a request that fails unexpectedly is logged on stderr
+  const bot = createBot({ engine, plugins: PLUGINS, store, log, generation: { doSample: false, maxNewTokens: 32 } });
   const lag = monitorEventLoopDelay({ resolution: 10 });
   // a first small request loads everything a request needs, so "before" is the bot at rest, ready
   const warm = image(0);

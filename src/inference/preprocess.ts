@@ -48,9 +48,11 @@ export async function decodeRgb(
   limits: DecodeLimits = {},
 ): Promise<RawImage & { visible: ImageSize }> {
   if (bytes.length === 0) throw new InputError('image-empty', { name: 'the image' });
+  // one sharp object: the header is read first, then the same input decoded (the pixel limit is checked here)
+  const image = sharp(bytes, { limitInputPixels: false });
   let meta: Metadata;
   try {
-    meta = await sharp(bytes, { limitInputPixels: false }).metadata();
+    meta = await image.metadata();
   } catch {
     throw new InputError('not-an-image', { name: 'the file' });
   }
@@ -63,7 +65,7 @@ export async function decodeRgb(
   const side = limits.maxSide ?? Number.POSITIVE_INFINITY;
   const shrink = visible.width > side || visible.height > side;
   try {
-    let pipeline = sharp(bytes, { limitInputPixels: maxPixels }).rotate();
+    let pipeline = image.rotate();
     if (shrink) {
       const target = { width: Math.min(visible.width, side), height: Math.min(visible.height, side) };
       pipeline = pipeline.resize({ ...target, fit: 'fill' });

@@ -33,9 +33,10 @@ export async function annotate(
   entities: readonly Entity[],
   options: AnnotateOptions,
 ): Promise<AnnotatedImage> {
-  const meta = await sharp(image).metadata(); // the header only
+  const source = sharp(image); // one sharp object: the header first, then the pixels
+  const meta = await source.metadata();
   const visibleWidth = meta.autoOrient?.width ?? meta.width;
-  const { data, info } = await sharp(image)
+  const { data, info } = await source
     .rotate()
     .resize({ width: MAX_DRAW_SIDE, height: MAX_DRAW_SIDE, fit: 'inside', withoutEnlargement: true })
     .ensureAlpha()
