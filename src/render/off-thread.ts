@@ -3,41 +3,56 @@ import type { Entity } from '../grounding/types.ts';
 import type { AnnotateOptions, AnnotatedImage } from './annotate.ts';
 import type { AnnotateDone, AnnotateJob } from './annotate-worker.ts';
 
+/** An idle drawing thread is ended after this long, and with it the memory its last images held. */
+const IDLE_MS = 30_000;
+
 interface Waiter {
   resolve: (image: AnnotatedImage) => void;
   reject: (err: Error) => void;
 }
 
-/** An idle drawing thread is ended after this long, and with it the memory its last images held. */
-const IDLE_MS = 30_000;
+/** One drawing thread and the jobs it owes answers for. */
+interface DrawingThread {
+  worker: Worker;
+  waiting: Map<number, Waiter>;
+  idle?: NodeJS.Timeout;
+}
 
-let worker: Worker | undefined;
-const waiting = new Map<number, Waiter>();
+let current: DrawingThread | undefined;
 let nextId = 1;
-let idle: NodeJS.Timeout | undefined;
 
-/** The drawing thread, started on first use; it holds the process open only while it has work, and ends when idle. */
-function thread(): Worker {
-  if (worker) return worker;
-  const started = new Worker(new URL('./annotate-bootstrap.mjs', import.meta.url));
-  started.on('message', (done: AnnotateDone) => {
-    const waiter = waiting.get(done.id);
-    waiting.delete(done.id);
-    if (waiting.size === 0) {
-      started.unref();
-      idle = setTimeout(() => void started.terminate(), IDLE_MS).unref();
+/**
+ * The drawing thread, started on first use. It holds the process open only while it has work, and ends once idle
+ * for `IDLE_MS`; a thread that is ending or has crashed takes no new jobs (the next call starts another).
+ */
+function thread(): DrawingThread {
+  if (current) return current;
+  const worker = new Worker(new URL('./annotate-bootstrap.mjs', import.meta.url));
+  const started: DrawingThread = { worker, waiting: new Map() };
+  const retire = (): void => {
+    if (current === started) current = undefined;
+  };
+  started.worker.on('message', (done: AnnotateDone) => {
+    const waiter = started.waiting.get(done.id);
+    started.waiting.delete(done.id);
+    if (started.waiting.size === 0) {
+      started.worker.unref();
+      started.idle = setTimeout(() => {
+        retire();
+        void started.worker.terminate();
+      }, IDLE_MS).unref();
     }
     if ('error' in done) waiter?.reject(new Error(done.error));
     else waiter?.resolve(done.image);
   });
   const fail = (err: Error): void => {
-    if (worker === started) worker = undefined;
-    for (const waiter of waiting.values()) waiter.reject(err);
-    waiting.clear();
+    retire();
+    for (const waiter of started.waiting.values()) waiter.reject(err);
+    started.waiting.clear();
   };
-  started.on('error', fail);
-  started.on('exit', (code) => fail(new Error(`the drawing thread stopped (exit code ${code})`)));
-  worker = started;
+  started.worker.on('error', fail);
+  started.worker.on('exit', (code) => fail(new Error(`the drawing thread stopped (exit code ${code})`)));
+  current = started;
   return started;
 }
 
@@ -52,11 +67,11 @@ export function annotateOffThread(
   options: AnnotateOptions,
 ): Promise<AnnotatedImage> {
   const id = nextId++;
-  clearTimeout(idle);
   const target = thread();
-  target.ref();
+  clearTimeout(target.idle);
+  target.worker.ref();
   return new Promise<AnnotatedImage>((resolve, reject) => {
-    waiting.set(id, { resolve, reject });
-    target.postMessage({ id, image, entities, options } satisfies AnnotateJob);
+    target.waiting.set(id, { resolve, reject });
+    target.worker.postMessage({ id, image, entities, options } satisfies AnnotateJob);
   });
 }
