@@ -22,15 +22,19 @@ const solid = (width: number, height: number) =>
   sharp({ create: { width, height, channels: 3, background: '#3080c0' } });
 
 describe('GIVEN an image in a format the bot does not read', () => {
-  test('WHEN it is an SVG or an AVIF THEN one line names the formats accepted and nothing is asked', async () => {
+  test('WHEN it is an SVG, an AVIF or a PDF THEN one line names the formats accepted and nothing is asked', async () => {
     const { chat, engine } = setup();
     const svg = new TextEncoder().encode(
       '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><image href="file:///etc/hostname"/></svg>',
     );
+    const xmlSvg = new TextEncoder().encode(`<?xml version="1.0"?>\n${new TextDecoder().decode(svg)}`);
     const avif = await solid(32, 32).avif().toBuffer();
+    const pdf = new TextEncoder().encode('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n');
     for (const [bytes, name, format] of [
       [svg, 'map.svg', 'SVG'],
+      [xmlSvg, 'drawing.svg', 'SVG'],
       [avif, 'photo.avif', 'HEIF'],
+      [pdf, 'scan.pdf', 'PDF'],
     ] as const) {
       const { reply } = await chat.send('/caption', { image: { bytes, name } });
       expect(reply).toEqual({

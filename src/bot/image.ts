@@ -11,11 +11,6 @@ const MEGABYTE = 1024 * 1024;
 // purpose, so cached results would only hold on to memory, up to 50 MB and 100 operations by default.
 sharp.cache(false);
 
-/**
- * The formats read, as sharp names them; GIFs by their first frame, and BMP (bmp.ts) besides. Everything else
- * (SVG, PDF, HEIF...) is refused.
- */
-const ACCEPTED = new Set(['png', 'jpeg', 'webp', 'gif', 'tiff']);
 /** Formats kept byte for byte when upright and not padded; the others are re-encoded as PNG. */
 const KEPT = new Set(['png', 'jpeg', 'webp']);
 /** Headers, metadata and a palette a real file may carry beyond its pixels. */
@@ -38,6 +33,29 @@ export interface CheckedImage {
 }
 
 export const hashImage = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
+
+const startsWith = (bytes: Uint8Array, text: string, at = 0): boolean =>
+  text.length + at <= bytes.length && [...text].every((c, i) => bytes[at + i] === c.charCodeAt(0));
+
+/**
+ * What the first bytes say the file is, before any decoder parses it: an accepted format's name as sharp names it
+ * (PNG, JPEG, GIF by its first frame, WebP, TIFF; BMP is bmp.ts's), the name of a known refused one (so the reply
+ * can say what was sent), or undefined for anything else.
+ */
+function sniff(bytes: Uint8Array): { accepted: boolean; format: string } | undefined {
+  const accepted = (format: string) => ({ accepted: true, format });
+  const refused = (format: string) => ({ accepted: false, format });
+  if (startsWith(bytes, '\x89PNG')) return accepted('png');
+  if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return accepted('jpeg');
+  if (startsWith(bytes, 'GIF8')) return accepted('gif');
+  if (startsWith(bytes, 'RIFF') && startsWith(bytes, 'WEBP', 8)) return accepted('webp');
+  if (startsWith(bytes, 'II*\x00') || startsWith(bytes, 'MM\x00*')) return accepted('tiff');
+  if (startsWith(bytes, '%PDF')) return refused('PDF');
+  if (startsWith(bytes, 'ftyp', 4)) return refused('HEIF');
+  const text = new TextDecoder().decode(bytes.subarray(0, 1024)).trimStart().toLowerCase();
+  if (text.startsWith('<svg') || (text.startsWith('<?xml') && text.includes('<svg'))) return refused('SVG');
+  return undefined;
+}
 
 /** The header, read without decoding pixels; undefined when sharp cannot read the file at all. */
 function header(bytes: Uint8Array): Promise<Metadata | undefined> {
@@ -85,9 +103,12 @@ export async function checkImage(image: InputImage, limits: ImageLimits): Promis
   }
   const bmp = bmpSize(image.bytes);
   if (bmp) return checkBmp(image.bytes, bmp, limits);
+  // only an accepted format's bytes ever reach a decoder (an SVG, say, may reference files and URLs)
+  const sniffed = sniff(image.bytes);
+  if (!sniffed) return fail('not-an-image', { name });
+  if (!sniffed.accepted) return fail('image-format', { name, format: sniffed.format });
   const meta = await header(image.bytes);
-  if (!meta?.width || !meta.height) return fail('not-an-image', { name });
-  if (!ACCEPTED.has(meta.format)) return fail('image-format', { name, format: meta.format.toUpperCase() });
+  if (!meta?.width || !meta.height || meta.format !== sniffed.format) return fail('not-an-image', { name });
   const size = visible(meta);
   const maxPixels = limits.imageMegapixels * 1e6;
   if (size.width * size.height > maxPixels) {
