@@ -82,7 +82,11 @@ describe('GIVEN an admin-only plugin', () => {
   );
 
   test('THEN only admins may run it', async () => {
-    expect((await chat.send('/stats', { user: 'ann' })).reply).toEqual({ kind: 'user-error', text: '/stats is for admins only.' });
+    expect((await chat.send('/stats', { user: 'ann' })).reply).toEqual({
+      kind: 'user-error',
+      error: 'admin-only',
+      text: '/stats is for admins only.',
+    });
     expect((await chat.send('/stats', { user: 'boss' })).reply).toEqual({ kind: 'info', text: '3 conversations' });
   });
 });
