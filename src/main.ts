@@ -5,8 +5,10 @@ import { createBot } from './bot/core.ts';
 import { createRegistry, PluginError } from './bot/registry.ts';
 import { adapterProblems } from '../adapters/config-check.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
+import { StartupError } from './config/startup-error.ts';
 import type { Config } from './config/schema.ts';
 import { Engine } from './inference/engine.ts';
+import { ModelLoadError } from './inference/errors.ts';
 import { createLog, type Logger } from './log.ts';
 import { startHealthServer } from './ops/health-server.ts';
 import { instrument } from './ops/instrument.ts';
@@ -118,6 +120,7 @@ async function main(argv: string[]): Promise<number> {
       threads: config.model.threads,
       maxBatch: config.model.maxBatch,
       maxConversations: config.model.cachedConversations,
+      maxImagePixels: config.limits.imageMegapixels * 1e6,
       warn: (line) => log.warn(line),
     });
   } catch (error) {
@@ -133,7 +136,7 @@ async function main(argv: string[]): Promise<number> {
   log.info({ model: loaded.model.name, device: loaded.device, capacity: loaded.capacity }, 'model loaded');
   const settings = { access: config.access, limits: config.limits, conversations: config.conversations, plugins: config.plugins };
   try {
-    store = new SqliteConversationStore(config.state.file);
+    store = new SqliteConversationStore(config.state.file, { maxBytes: config.state.maxMegabytes * 1024 * 1024 });
   } catch (error) {
     await Promise.all([loaded.close(), health?.close()]); // the engine's worker would keep a failed start alive
     throw new ConfigError(`state.file: cannot open ${config.state.file} (${(error as Error).message}); set MINIGPT_STATE_FILE or state.file to a writable path`);
@@ -194,10 +197,9 @@ async function main(argv: string[]): Promise<number> {
 function explain(error: unknown): { text: string; code: number } {
   const code = (error as NodeJS.ErrnoException).code ?? '';
   if (code.startsWith('ERR_PARSE_ARGS')) return { text: `${(error as Error).message}\n${USAGE}`, code: 2 };
-  if (error instanceof ConfigError || error instanceof PluginError) return { text: error.message, code: 1 };
-  const text = error instanceof Error ? error.message : String(error);
-  const isSetupProblem = /^(cannot load the model|discord[.:]|slack[.:]|SLACK_)/.test(text);
-  return isSetupProblem ? { text, code: 1 } : { text: error instanceof Error ? (error.stack ?? text) : text, code: 1 };
+  const fixable = error instanceof StartupError || error instanceof PluginError || error instanceof ModelLoadError;
+  if (fixable) return { text: error.message, code: 1 };
+  return { text: error instanceof Error ? (error.stack ?? error.message) : String(error), code: 1 };
 }
 
 main(process.argv.slice(2)).then(

@@ -160,7 +160,7 @@ describe('GIVEN user mistakes', () => {
       ['/vqa what is it?', {}, /needs an image/],
       ['/vqa', { image: { bytes: scene.png } }, /^\/vqa needs question/],
       ['/caption', { image: { bytes: new TextEncoder().encode('not a picture'), name: 'notes.txt' } }, /could not read notes.txt as an image/],
-      ['/caption', { image: { bytes: new Uint8Array(0), name: 'empty.png' } }, /could not read empty.png as an image/],
+      ['/caption', { image: { bytes: new Uint8Array(0), name: 'empty.png' } }, /^empty.png is empty \(0 bytes\)\.$/],
       ['/frobnicate', {}, /There is no \/frobnicate command/],
     ];
     for (const [line, options, expected] of cases) {
@@ -211,7 +211,11 @@ describe('GIVEN the engine fails', () => {
     });
     const chat = new MockAdapter(createBot({ engine, plugins: PLUGINS, log: createLog('info', sink) }));
     const { reply } = await chat.send('/vqa what?', { image: { bytes: scene.png } });
-    expect(reply).toEqual({ kind: 'error', text: 'Something went wrong while answering; it has been logged. Please try again.' });
+    expect(reply).toEqual({
+      kind: 'error',
+      error: 'unexpected',
+      text: 'Something went wrong while answering; it has been logged. Please try again.',
+    });
     const logged = JSON.parse(lines[0]!);
     expect(logged).toMatchObject({ level: 50, command: 'vqa', plugin: 'vqa', msg: 'request failed' });
     expect(logged.err.message).toBe('decoder exploded at step 3');
@@ -219,14 +223,14 @@ describe('GIVEN the engine fails', () => {
 
   test('WHEN the engine refuses the input THEN its short reason reaches the user', async () => {
     const engine = new ScriptedEngine(() => {
-      throw new InputError('the conversation is longer than the model can read');
+      throw new InputError('conversation-too-long', { used: 2100, limit: 2000 });
     });
     const chat = new MockAdapter(createBot({ engine, plugins: PLUGINS }));
     const { reply } = await chat.send('/vqa what?', { image: { bytes: scene.png } });
     expect(reply).toEqual({
       kind: 'user-error',
-      text: 'the conversation is longer than the model can read (/reset starts over)',
-      reason: 'input-refused',
+      error: 'conversation-too-long',
+      text: 'That message is too long for this model (2100 of 2000 positions with the image): shorten it.',
     });
   });
 });

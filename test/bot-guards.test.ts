@@ -39,8 +39,8 @@ describe('GIVEN an engine that answers one request at a time and a queue of two'
     const fourth = await chat.send('/vqa fourth', { image, user: 'd', channel: 'd' });
     expect(fourth.reply).toEqual({
       kind: 'user-error',
+      error: 'queue-full',
       text: 'Too many requests are waiting (2); try again in a minute.',
-      reason: 'queue-full',
     });
     expect(core.queueLength()).toBe(2);
     held.release();
@@ -84,8 +84,8 @@ describe('GIVEN a per-user limit of 2 requests a minute', () => {
     const limited = await chat.send('/caption', { image, user: 'ann' });
     expect(limited.reply).toEqual({
       kind: 'user-error',
+      error: 'rate-limited',
       text: 'You have asked 2 times in 60 s; try again in 35 s.',
-      reason: 'rate-limited',
     });
     expect((await chat.send('/caption', { image, user: 'bob' })).reply.kind).toBe('answer');
     for (let i = 0; i < 3; i++) expect((await chat.send('/caption', { image, user: 'boss' })).reply.kind).toBe('answer');

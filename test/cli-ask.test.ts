@@ -119,7 +119,7 @@ describe('minigpt-bot ask', () => {
       [['--image', PHOTO, '--model', MINI_MODEL_DIR, '--out', join(dir, 'missing', 'a.png'), 'hi'], /cannot write .* no folder/],
       [['--image', PHOTO, '--model', MINI_MODEL_DIR, '[identify] 10,20,9000,30'], /goes past the image, which is 640×480/],
       [['--image', join(dir, 'missing.png'), '--model', MINI_MODEL_DIR, 'hi'], /cannot read image/],
-      [['--image', corrupt, '--model', MINI_MODEL_DIR, 'hi'], /not an image/],
+      [['--image', corrupt, '--model', MINI_MODEL_DIR, 'hi'], /could not read corrupt\.jpg as an image/],
       [['--image', PHOTO, '--model', dir, 'hi'], /no model at/],
     ];
     for (const [args, message] of cases) {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MESSAGES as SLACK_MESSAGES } from '../adapters/slack/messages.ts';
-import { imageHash } from '../src/bot/conversations.ts';
+import { hashImage as imageHash } from '../src/bot/image.ts';
 import { message } from '../src/bot/messages.ts';
 import { MINI_MODEL_DIR } from '../src/inference/model-dir.ts';
 import { SqliteConversationStore } from '../src/state/sqlite-store.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseBoxRef } from '../src/grounding/box-ref.ts';
+import { message } from '../src/bot/messages.ts';
 import type { Entity } from '../src/grounding/types.ts';
 
 const size = { width: 640, height: 480 };
@@ -36,13 +37,14 @@ describe('parseBoxRef', () => {
     ['10,10,10,50', 'box-empty', /no area/],
     ['#4', 'box-number-unknown', /no box #4: the last answer has #1–#3/],
     ['#0', 'box-number-unknown', /no box #0/],
-  ])('GIVEN %j THEN it is refused as %s with a short explanation', (input, error, message) => {
+  ])('GIVEN %j THEN it is refused as %s with a short explanation', (input, error, pattern) => {
     const result = parseBoxRef(input, size, last);
     expect(result.ok).toBe(false);
     if (!result.ok) {
       expect(result.error).toBe(error);
-      expect(result.message).toMatch(message);
-      expect(result.message.length).toBeLessThan(160);
+      const text = message(result.error, result.context);
+      expect(text).toMatch(pattern);
+      expect(text.length).toBeLessThan(160);
     }
   });
 

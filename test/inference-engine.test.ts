@@ -102,16 +102,40 @@ describe('Engine (worker thread, models/mini)', () => {
     expect(c.ids).not.toEqual(a.ids);
   });
 
+  it("sends an image's bytes to the worker once per conversation, again when the worker dropped it", async () => {
+    const sent = engine.imagesSent;
+    const first = await engine.generate(ask('bytes-a'));
+    const again = await engine.generate(ask('bytes-a'));
+    expect(engine.imagesSent - sent).toBe(1);
+    expect(again.visionCached).toBe(true);
+    expect(again.ids).toEqual(first.ids);
+    // two other conversations push bytes-a out of the worker's two-conversation cache: it asks for the bytes
+    await engine.generate(ask('bytes-b', { image: other }));
+    await engine.generate(ask('bytes-c', { image: other }));
+    const evicted = await engine.generate(ask('bytes-a'));
+    expect(engine.imagesSent - sent).toBe(4);
+    expect(evicted.visionCached).toBe(false);
+    expect(evicted.ids).toEqual(first.ids);
+    engine.forget('bytes-c');
+    await engine.generate(ask('bytes-c', { image: other }));
+    expect(engine.imagesSent - sent).toBe(5);
+  });
+
   it('rejects bad images with a short message and keeps serving', async () => {
     await expect(engine.generate(ask('bad', { image: new Uint8Array(0) }))).rejects.toThrow(InputError);
-    await expect(engine.generate(ask('bad', { image: new TextEncoder().encode('GIF89a nonsense') }))).rejects.toThrow(/not an image|could not be decoded/);
+    const nonsense = new TextEncoder().encode('GIF89a nonsense');
+    await expect(engine.generate(ask('bad', { image: nonsense }))).rejects.toMatchObject({
+      problem: expect.stringMatching(/^(not-an-image|image-unreadable)$/),
+    });
     const ok = await engine.generate(ask('bad'));
     expect(ok.ids.length).toBeGreaterThan(0);
   });
 
   it('refuses a question that alone is longer than the context limit', async () => {
     const long = 'describe the purple triangle and the orange star '.repeat(300);
-    await expect(engine.generate(ask('long', { question: long }))).rejects.toThrow(/too long/);
+    await expect(engine.generate(ask('long', { question: long }))).rejects.toMatchObject({
+      problem: 'conversation-too-long',
+    });
   });
 
   it('drops the oldest turns of a history too long for the context, keeping the image and the question', async () => {

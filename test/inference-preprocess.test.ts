@@ -4,7 +4,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { resizeBicubic } from '../src/inference/bicubic-resize.ts';
 import { InputError } from '../src/inference/errors.ts';
-import { decodeRgb, preprocessImage } from '../src/inference/preprocess.ts';
+import { decodeRgb, normalise, preprocessImage } from '../src/inference/preprocess.ts';
 import { golden, goldenF32, GOLDEN_DIR, IMAGES_DIR, MINI_NORM } from './helpers/mini-golden.ts';
 
 async function pilResize(rel: string): Promise<Uint8Array> {
@@ -65,22 +65,54 @@ describe('image preprocessing', () => {
     });
   }
 
-  it('refuses empty, corrupt and truncated files with a clear message', async () => {
+  it('refuses empty, corrupt and truncated files, each with its own identifier', async () => {
     const jpeg = readFileSync(`${IMAGES_DIR}/photo-640x480.jpg`);
-    await expect(decodeRgb(new Uint8Array(0))).rejects.toThrow(/empty/);
+    await expect(decodeRgb(new Uint8Array(0))).rejects.toMatchObject({ problem: 'image-empty' });
     await expect(decodeRgb(new TextEncoder().encode('definitely not an image'))).rejects.toThrow(InputError);
-    await expect(decodeRgb(jpeg.subarray(0, 200))).rejects.toThrow(/corrupt|truncated/);
+    await expect(decodeRgb(new TextEncoder().encode('definitely not an image'))).rejects.toMatchObject({
+      problem: 'not-an-image',
+    });
+    await expect(decodeRgb(jpeg.subarray(0, 200))).rejects.toMatchObject({ problem: 'not-an-image' });
+    const half = jpeg.subarray(0, jpeg.length / 2);
+    await expect(decodeRgb(half)).rejects.toMatchObject({ problem: 'image-unreadable' });
   });
 
   it('refuses an image whose dimensions would exhaust memory before decoding it', async () => {
     const bomb = pngClaiming(60_000, 60_000);
     expect(bomb.length).toBeLessThan(200);
-    await expect(decodeRgb(bomb)).rejects.toThrow(/too large \(60000×60000/);
+    await expect(decodeRgb(bomb)).rejects.toMatchObject({
+      problem: 'image-too-many-pixels',
+      context: { width: 60000, height: 60000 },
+    });
   });
 
   it('turns the image as its EXIF orientation says, so boxes land where people see things', async () => {
     const tall = await sharp({ create: { width: 40, height: 80, channels: 3, background: '#ff0000' } }).jpeg().withMetadata({ orientation: 6 }).toBuffer();
     const rgb = await decodeRgb(tall);
     expect([rgb.width, rgb.height]).toEqual([80, 40]);
+  });
+});
+
+describe('a large image', () => {
+  it('is shrunk while decoded, keeps the size people see, and gives the model nearly the pixels of a full decode', async () => {
+    const width = 5000;
+    const height = 2600;
+    // smooth ramps across and down, and a hard edge a third of the way across
+    const pixels = Buffer.alloc(width * height * 3);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        pixels.set([Math.round((255 * x) / width), Math.round((255 * y) / height), x < width / 3 ? 30 : 220], (y * width + x) * 3);
+      }
+    }
+    const jpeg = await sharp(pixels, { raw: { width, height, channels: 3 } }).jpeg({ quality: 95 }).toBuffer();
+    const shrunk = await decodeRgb(jpeg, { maxSide: 2048 });
+    expect([shrunk.width, shrunk.height]).toEqual([2048, 2048]);
+    expect(shrunk.visible).toEqual({ width, height });
+    const prepared = await preprocessImage(jpeg, MINI_NORM);
+    expect([prepared.width, prepared.height]).toEqual([width, height]);
+    const full = await decodeRgb(jpeg);
+    const reference = normalise(resizeBicubic(full, MINI_NORM.size, MINI_NORM.size), MINI_NORM.mean, MINI_NORM.std);
+    // one 8-bit step is 1/255/std ≈ 0.015 after normalisation: within three steps everywhere
+    expect(maxDifference(prepared.pixelValues, reference)).toBeLessThan(0.05);
   });
 });

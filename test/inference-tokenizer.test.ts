@@ -57,7 +57,9 @@ describe('prompt segments', () => {
   });
 
   it('refuses a task the model does not know', () => {
-    expect(() => buildPrompt(model, tokenizer, [], 'dance' as 'chat', 'hi')).toThrow(/unknown task 'dance'/);
+    expect(() => buildPrompt(model, tokenizer, [], 'dance' as 'chat', 'hi')).toThrow(
+      expect.objectContaining({ problem: 'unknown-task', context: { task: 'dance' } }),
+    );
   });
 
   it('never lets user text produce special ids or close the instruction', () => {

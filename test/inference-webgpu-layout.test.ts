@@ -118,7 +118,10 @@ describe('the engine drives the --target webgpu decoder (CPU provider)', () => {
       expect((await engine.generate(ask('kept-0', { image: other }))).ids).toEqual(onOther);
       // Refused requests of new conversations take none.
       const long = 'describe the purple triangle and the orange star '.repeat(300);
-      for (let i = 0; i < 3; i++) await expect(engine.generate(ask(`long-${i}`, { question: long }))).rejects.toThrow(/too long/);
+      for (let i = 0; i < 3; i++) {
+        const refused = engine.generate(ask(`long-${i}`, { question: long }));
+        await expect(refused).rejects.toMatchObject({ problem: 'conversation-too-long' });
+      }
       expect((await engine.counters()).cacheBuffers).toBe(3);
     } finally {
       await engine.close();

@@ -84,8 +84,8 @@ describe('GIVEN an admin-only plugin', () => {
   test('THEN only admins may run it', async () => {
     expect((await chat.send('/stats', { user: 'ann' })).reply).toEqual({
       kind: 'user-error',
+      error: 'admin-only',
       text: '/stats is for admins only.',
-      reason: 'admin-only',
     });
     expect((await chat.send('/stats', { user: 'boss' })).reply).toEqual({ kind: 'info', text: '3 conversations' });
   });

@@ -19,7 +19,7 @@ const megabytes = (bytes: number): string => (bytes / (1024 * 1024)).toFixed(1);
 
 function looksLikeImage(ref: AttachmentRef): boolean {
   if (ref.contentType) return ref.contentType.startsWith('image/');
-  return /\.(png|jpe?g|webp|gif)$/i.test(ref.name);
+  return /\.(png|jpe?g|webp|gif|bmp|tiff?)$/i.test(ref.name);
 }
 
 /** Checks what Discord says about an attachment, so an obvious refusal needs no download. */

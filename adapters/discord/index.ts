@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { Client, Events, GatewayIntentBits, OAuth2Scopes, Partials, PermissionFlagsBits, Status } from 'discord.js';
 import type { BotCore } from '../../src/bot/types.ts';
 import { message } from '../../src/bot/messages.ts';
+import { StartupError } from '../../src/config/startup-error.ts';
 import { CallBudget } from '../kit/budget.ts';
 import { InFlight, STOP_GRACE_MS } from '../kit/lifecycle.ts';
 import { guardedRunner } from '../kit/run.ts';
@@ -31,7 +32,7 @@ export const REQUIRED_PERMISSIONS = [
  */
 export async function start(core: BotCore, input: ConfigInput, log: Log): Promise<DiscordAdapter> {
   const parsed = parseConfig(input);
-  if (!parsed.ok) throw new Error(parsed.message);
+  if (!parsed.ok) throw new StartupError(parsed.message);
   const config = parsed.config;
   const client = new Client({
     intents: [
@@ -79,7 +80,7 @@ export async function start(core: BotCore, input: ConfigInput, log: Log): Promis
     await client.login(config.token);
   } catch (error) {
     await client.destroy();
-    throw new Error(`discord: could not log in: ${error instanceof Error ? error.message : String(error)}`);
+    throw new StartupError(`discord: could not log in: ${error instanceof Error ? error.message : String(error)}`);
   }
   await ready;
   const applicationId = client.application!.id;

@@ -16,7 +16,7 @@ export function guardedRunner(
       return await core.handle(request, stream, limits);
     } catch (error) {
       onError(error, request);
-      return { kind: 'error', text };
+      return { kind: 'error', text, error: 'unexpected' };
     }
   };
 }

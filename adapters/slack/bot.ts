@@ -1,5 +1,4 @@
 import { type App, webApi } from '@slack/bolt';
-import { message } from '../../src/bot/messages.ts';
 import type { BotCore, BotReply, BotRequest, CommandSpec, ConversationKey, ReplyStream } from '../../src/bot/types.ts';
 import { CallBudget } from '../kit/budget.ts';
 import { argsFromText, parseText } from '../kit/grammar.ts';
@@ -11,9 +10,6 @@ import { escapeText, type ReplyPacing, ThreadReply, type ThreadTarget } from './
 import { downloadMessage, MESSAGES } from './messages.ts';
 import type { Config } from './config.ts';
 import type { Log, SlackMessageEvent } from './types.ts';
-
-/** The framework's "needs an image" reply, which Slack users get in Slack's own words. */
-const NEEDS_IMAGE = message('needs-image');
 
 /** Uploads retry a few times, quickly: a failing upload is reported in seconds, not after the client's 30 minutes. */
 const UPLOAD_RETRIES = { retries: 2, factor: 1, minTimeout: 500, maxTimeout: 1000 };
@@ -123,7 +119,8 @@ export class SlackBot {
     const request: BotRequest = { key, user: { id: event.user ?? '' }, command, args, ...(image ? { image } : {}) };
     const result = await this.run(request, streamTo(reply));
     if (image && result.kind === 'answer') this.imageThreads.set(team, event.channel, thread);
-    const needsImage = result.kind === 'user-error' && result.text === NEEDS_IMAGE;
+    // the framework's "needs an image", which Slack users get in Slack's own words
+    const needsImage = result.error === 'needs-image';
     await reply.finish(needsImage ? userError(MESSAGES.noImageForMention) : result);
   }
 

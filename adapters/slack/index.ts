@@ -1,4 +1,5 @@
 import type { BotCore } from '../../src/bot/types.ts';
+import { StartupError } from '../../src/config/startup-error.ts';
 import { InFlight, STOP_GRACE_MS } from '../kit/lifecycle.ts';
 import { SlackBot } from './bot.ts';
 import { parseConfig, withEnvironment, type ConfigInput } from './config.ts';
@@ -25,7 +26,7 @@ export interface SlackAdapter {
  */
 export async function start(core: BotCore, input: ConfigInput, log: Log, env: NodeJS.ProcessEnv = process.env): Promise<SlackAdapter> {
   const parsed = parseConfig(withEnvironment(input as Record<string, unknown>, env));
-  if (!parsed.ok) throw new Error(parsed.message);
+  if (!parsed.ok) throw new StartupError(parsed.message);
   const config = parsed.config;
   const transport = createTransport(config, log);
   // Every event's listeners, tracked until they finish, so stopping can let answers in progress be posted.

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger } from '@slack/bolt';
+import { StartupError } from '../../src/config/startup-error.ts';
 import type { Config } from './config.ts';
 import type { Log } from './types.ts';
 
@@ -56,7 +57,8 @@ export function createTransport(config: Config, log: Log): Transport {
       try {
         await app.init();
       } catch (error) {
-        throw new Error(`slack: could not log in with SLACK_BOT_TOKEN: ${error instanceof Error ? error.message : String(error)}`);
+        const reason = error instanceof Error ? error.message : String(error);
+        throw new StartupError(`slack: could not log in with SLACK_BOT_TOKEN: ${reason}`);
       }
       if (socketMode) {
         await app.start();

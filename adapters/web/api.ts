@@ -125,9 +125,9 @@ export function chatCompletions(options: ApiOptions) {
           ? [500, 'server_error']
           : reply.kind === 'info'
             ? [503, 'server_error']
-            : (REFUSALS[reply.reason ?? ''] ?? [400, 'invalid_request_error']);
-      if (!send) return sendApiError(res, status, reply.text, type, reply.reason ?? null);
-      send({ error: { message: reply.text, type, param: null, code: reply.reason ?? null } });
+            : (REFUSALS[reply.error ?? ''] ?? [400, 'invalid_request_error']);
+      if (!send) return sendApiError(res, status, reply.text, type, reply.error ?? null);
+      send({ error: { message: reply.text, type, param: null, code: reply.error ?? null } });
       return void res.end();
     }
     answers.remember(reply.text, reply.raw ?? reply.text);

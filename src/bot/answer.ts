@@ -2,7 +2,7 @@ import { parseAnswer } from '../grounding/parse.ts';
 import { entitiesToPixels } from '../grounding/scale.ts';
 import type { ImageSize } from '../grounding/types.ts';
 import type { GenerateResult } from '../inference/types.ts';
-import { annotate } from '../render/annotate.ts';
+import { annotateOffThread } from '../render/off-thread.ts';
 import { describeAnswer } from '../render/describe.ts';
 import { message } from './messages.ts';
 import type { Answer, AnyContext, AnyPlugin } from './plugin.ts';
@@ -33,7 +33,7 @@ export async function buildAnswerReply(
   const hasBoxes = shown.entities.some((e) => e.boxes.length > 0);
   const warnings = !hasBoxes && BOX_TASKS.has(ask.task) ? [message('no-box-found')] : [];
   if (result.cut) warnings.push(message('answer-cut'));
-  const drawn = hasBoxes ? await annotate(image, shown.entities, { maxBytes: limits.imageBytes }) : undefined;
+  const drawn = hasBoxes ? await annotateOffThread(image, shown.entities, { maxBytes: limits.imageBytes }) : undefined;
   if (drawn && drawn.fit.scale < 1) warnings.push(message('image-shrunk', { note: drawn.fit.note }));
   const text = [describeAnswer(shown.text, shown.entities), ...warnings].filter(Boolean).join('\n');
   return {

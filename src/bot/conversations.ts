@@ -1,13 +1,13 @@
-import { createHash } from 'node:crypto';
-import type { Entity, ImageSize } from '../grounding/types.ts';
+import type { Entity } from '../grounding/types.ts';
 import type { Turn } from '../inference/types.ts';
+import type { CheckedImage } from './image.ts';
 import type { ConversationKey } from './types.ts';
 
 /** One channel's (or thread's) talk about one image. */
 export interface Conversation {
   id: string;
   key: ConversationKey;
-  image?: { bytes: Uint8Array; hash: string; size: ImageSize };
+  image?: CheckedImage;
   turns: Turn[];
   /** The entities of the latest answer that drew boxes, in pixels, so `#2` can point at them. */
   entities: Entity[];
@@ -66,10 +66,6 @@ export function scopedKey(key: ConversationKey, scope: ConversationScope, user: 
 
 export type ResetOutcome = 'reset-done' | 'reset-empty' | 'reset-not-yours';
 
-export function imageHash(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
-
 /**
  * Keeps conversations bounded and tells the engine when one ends (`forget`) so its cached image embeddings and
  * KV go with it.
@@ -92,11 +88,10 @@ export class Conversations {
   }
 
   /** A different image starts the conversation over; the same image again keeps it. */
-  setImage(conversation: Conversation, bytes: Uint8Array, size: ImageSize): Conversation {
-    const hash = imageHash(bytes);
-    if (conversation.image?.hash === hash) return conversation;
+  setImage(conversation: Conversation, image: CheckedImage): Conversation {
+    if (conversation.image?.hash === image.hash) return conversation;
     if (conversation.image) this.forget(conversation.id);
-    return { ...conversation, image: { bytes, hash, size }, turns: [], entities: [] };
+    return { ...conversation, image, turns: [], entities: [] };
   }
 
   /** The turns so far on this image; none when the conversation was reset or moved to another image meanwhile. */

@@ -16,7 +16,7 @@ import {
 import { checkAccess, isAdmin } from './guards/access.ts';
 import { RequestQueue } from './guards/queue.ts';
 import { UserRateLimit } from './guards/rate-limit.ts';
-import { readImage } from './image.ts';
+import { checkImage } from './image.ts';
 import { message } from './messages.ts';
 import { parseOptions } from './options.ts';
 import type { AnyContext, AnyPlugin } from './plugin.ts';
@@ -47,7 +47,7 @@ export interface Bot extends BotCore {
 const userError = (error: UserError): BotReply => ({
   kind: 'user-error',
   text: message(error.identifier, error.context),
-  reason: error.identifier,
+  error: error.identifier,
 });
 
 /**
@@ -80,10 +80,10 @@ export function createBot(options: BotOptions): Bot {
     const key = scopedKey(request.key, settings.conversations.scope, request.user.id, request.chain);
     let conversation = conversations.open(key, request.user.id);
     if (plugin.usesImage && request.image) {
-      const size = await readImage(request.image, settings.limits);
-      if (!size.ok) return userError(size.error);
+      const checked = await checkImage(request.image, settings.limits);
+      if (!checked.ok) return userError(checked.error);
       const before = conversation;
-      conversation = conversations.setImage(conversation, request.image.bytes, size.value);
+      conversation = conversations.setImage(conversation, checked.value);
       if (conversation !== before) conversations.save(conversation);
     }
     const image = conversation.image;
@@ -107,7 +107,7 @@ export function createBot(options: BotOptions): Bot {
       const generation = { ...options.generation, ...request.generation };
       let shown = '';
       const result = await options.engine.generate(
-        { conversation: conversation.id, image: image.bytes, history, ...outcome.ask, generation },
+        { conversation: conversation.id, image: image.bytes, imageHash: image.hash, history, ...outcome.ask, generation },
         (raw) => {
           const text = parseAnswer(raw).text;
           if (text === shown) return;
@@ -141,9 +141,9 @@ export function createBot(options: BotOptions): Bot {
       commands: registry.commands(),
       resetConversation: () => conversations.reset(conversation.key, user, admin),
       resolveBox: (input) => {
-        if (!size) return { ok: false, message: message('needs-image') };
+        if (!size) return { ok: false, error: 'needs-image' };
         const box = parseBoxRef(input, size, conversation.entities);
-        return box.ok ? { ok: true, box: box.value } : { ok: false, message: box.message };
+        return box.ok ? { ok: true, box: box.value } : box;
       },
     };
   }
@@ -161,12 +161,12 @@ export function createBot(options: BotOptions): Bot {
         );
         return reply;
       } catch (error) {
-        if (error instanceof InputError) return userError({ identifier: 'input-refused', context: { message: error.message } });
+        if (error instanceof InputError) return userError({ identifier: error.problem, context: error.context });
         options.log?.error(
           { err: error, command: request.command, plugin: registry.get(request.command)?.name, platform: request.key.platform },
           'request failed',
         );
-        return { kind: 'error', text: message('unexpected') };
+        return { kind: 'error', text: message('unexpected'), error: 'unexpected' };
       }
     },
     queueLength: () => queue.length,

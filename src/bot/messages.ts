@@ -1,3 +1,9 @@
+const BOX_HOW_TO =
+  'Give a box as x1,y1,x2,y2 in pixels, as percentages like 10%,20%,30%,40%, or as #2 from the last answer.';
+
+/** The image formats accepted, as users read them (src/bot/image.ts holds the list itself). */
+const FORMATS = 'PNG, JPEG, WebP, GIF (first frame), BMP or TIFF';
+
 /**
  * Every sentence the framework says to a user, keyed by identifier, so flow code never holds prose and a
  * translation or rewording is one table edit. `{name}` placeholders are filled from the error's context.
@@ -5,12 +11,21 @@
 export const MESSAGES = {
   'unknown-command': 'There is no /{command} command. Try /help.',
   'needs-image': 'This needs an image: attach one (in the terminal: /image PATH) and ask again.',
-  'not-an-image': 'I could not read {name} as an image (PNG, JPEG, WebP or GIF).',
+  'not-an-image': `I could not read {name} as an image (${FORMATS}).`,
+  'image-format': `{name} is {format}, which this bot does not read; send ${FORMATS}.`,
+  'image-empty': '{name} is empty (0 bytes).',
+  'image-unreadable': 'The image could not be decoded (corrupt or truncated data).',
   'image-too-large': 'That image is {size} MB; the limit is {limit} MB.',
   'image-too-many-pixels': 'That image is {width}×{height} pixels; the limit is {limit} megapixels.',
   'missing-option': '/{command} needs {option}: {description}',
   'bad-number': '{option} must be a number, not "{value}".',
-  'bad-box': '{message}',
+  'box-missing': `No box given. ${BOX_HOW_TO}`,
+  'box-format': `I could not read "{text}" as a box. ${BOX_HOW_TO}`,
+  'box-mixed-units': 'Use pixels for all four numbers or percentages for all four, not a mix.',
+  'box-outside': 'The box {text} goes past the image, which is {width}×{height} pixels.',
+  'box-empty': 'That box has no area: x1 must differ from x2 and y1 from y2.',
+  'no-boxes-yet': `There are no numbered boxes yet. ${BOX_HOW_TO}`,
+  'box-number-unknown': 'There is no box #{number}: the last answer has {range}.',
   'blocked-user': 'You are not allowed to use this bot.',
   'admin-only': '/{command} is for admins only.',
   'blocked-channel': 'This bot does not answer in this channel.',
@@ -20,8 +35,9 @@ export const MESSAGES = {
   'reset-done': 'Conversation cleared: send a new image to start again.',
   'reset-empty': 'There was nothing to clear.',
   'reset-not-yours': 'Only the person who started this conversation (or an admin) can clear it.',
-  /** The engine's own short explanation (a broken image, a conversation past the context): already safe to show. */
-  'input-refused': '{message} (/reset starts over)',
+  /** Even with every earlier turn dropped, the question and the image do not leave room for an answer. */
+  'conversation-too-long': 'That message is too long for this model ({used} of {limit} positions with the image): shorten it.',
+  'unknown-task': 'The model has no task called {task}.',
   'no-box-found': 'The answer holds no box, so there is nothing to draw.',
   /** The model was still writing when it reached the token or context limit. */
   'answer-cut': '(The answer was cut off: it reached the length limit.)',

@@ -37,7 +37,7 @@ export function parseOptions(
       // Without an image a box means nothing; the image check that follows explains what is missing.
       if (!boxes.size) return fail('needs-image');
       const box = parseBoxRef(text, boxes.size, boxes.entities);
-      if (!box.ok) return fail('bad-box', { message: box.message });
+      if (!box.ok) return fail(box.error, box.context);
       values[option.name] = box.value;
     } else {
       values[option.name] = text;

@@ -42,7 +42,7 @@ export interface PluginContext<V, C> {
   /** Drops the conversation (image, turns, entities) and the engine's caches for it, if the asker may. */
   resetConversation(): ResetOutcome;
   /** Resolves a box reference (`x1,y1,x2,y2`, percentages or `#2`) against the conversation, for free text. */
-  resolveBox(input: string): { ok: true; box: Box } | { ok: false; message: string };
+  resolveBox(input: string): { ok: true; box: Box } | { ok: false; error: MessageId; context?: MessageContext };
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Entity, ImageSize } from '../grounding/types.ts';
 import type { GenerateRequest, GenerateResult, GenerationConfig, TaskId, Timings, Turn } from '../inference/types.ts';
+import type { MessageId } from './messages.ts';
 
 /** Where a conversation lives: one per platform + workspace/guild + channel + thread (+ user, when scoped so). */
 export interface ConversationKey {
@@ -62,8 +63,8 @@ export interface BotReply {
   text: string;
   /** A note for the person, not part of the answer (the model's narrow domain): chats show it below the text. */
   notice?: string;
-  /** For `user-error` replies: which message it is (`rate-limited`, `not-an-image`, ...). */
-  reason?: string;
+  /** For refusals and failures: the messages-table identifier `text` was made from, so an adapter can reword it. */
+  error?: MessageId;
   image?: OutputImage;
   /** The model's raw answer and parsed entities (pixels), for answers. */
   raw?: string;

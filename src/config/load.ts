@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { Config } from './schema.ts';
+import { StartupError } from './startup-error.ts';
 
 /** Looked for in the working directory when no `--config` is given; without it every default applies. */
 export const DEFAULT_CONFIG_FILE = 'minigpt-bot.yaml';
@@ -31,7 +32,7 @@ const ENV_SETTINGS: { variable: string; path: [string, string]; parse: (value: s
 
 const SECRET_KEYS = ['token', 'botToken', 'appToken', 'signingSecret'];
 
-export class ConfigError extends Error {}
+export class ConfigError extends StartupError {}
 
 export interface LoadedConfig {
   config: Config;
@@ -109,7 +110,7 @@ function resolvePaths(config: Config, base: string): Config {
     ...config,
     model: { ...config.model, dir: at(config.model.dir) },
     console: { ...config.console, outDir: at(config.console.outDir), image: config.console.image && at(config.console.image) },
-    state: { file: config.state.file === ':memory:' ? ':memory:' : at(config.state.file) },
+    state: { ...config.state, file: config.state.file === ':memory:' ? ':memory:' : at(config.state.file) },
   };
 }
 

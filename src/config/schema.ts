@@ -85,6 +85,8 @@ export const ConsoleConfig = z.strictObject({
 export const StateConfig = z.strictObject({
   /** The SQLite file that keeps conversations across restarts (relative to the config file); ':memory:' keeps none. */
   file: z.string().min(1).prefault('state/minigpt-bot.sqlite'),
+  /** What the stored conversations (images, turns) may take; past it the ones idle longest are dropped. */
+  maxMegabytes: z.number().positive().prefault(1024),
 });
 
 export const MetricsConfig = z.strictObject({

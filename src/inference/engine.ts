@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
-import { InputError } from './errors.ts';
+import { InputError, ModelLoadError } from './errors.ts';
 import { type ModelInfo, readModelInfo } from './model-config.ts';
 import type { Device } from './sessions.ts';
 import type { EngineCounters, GenerateRequest, GenerateResult } from './types.ts';
@@ -20,6 +21,8 @@ export interface EngineOptions {
    * capacity: how many requests it answers at once.
    */
   maxBatch?: number;
+  /** Larger images are refused before they are decoded; sharp's own limit (268 megapixels) when unset. */
+  maxImagePixels?: number;
   /** Where a missing execution provider is reported; default console.warn. */
   warn?: (line: string) => void;
 }
@@ -30,10 +33,15 @@ export const DEFAULT_MAX_BATCH = 16;
 /** How long `abort` waits for the onnxruntime call under way (one decoder step or one prefill) to return. */
 const ABORT_WAIT_MS = 10_000;
 
+/** Conversations whose image hash the engine remembers sending, when no maxConversations is given. */
+const DEFAULT_HELD = 1000;
+
 interface Pending {
   resolve: (value: never) => void;
   reject: (err: Error) => void;
   onText?: (text: string) => void;
+  /** The same request with the image's bytes, posted when the worker answers that it lacks the image. */
+  withImage?: ToWorker;
 }
 
 /**
@@ -44,6 +52,10 @@ interface Pending {
  */
 export class Engine {
   private readonly pending = new Map<number, Pending>();
+  /** The image hash the worker was last sent per conversation, so its bytes cross over once (most recent last). */
+  private readonly held = new Map<string, string>();
+  /** How many times an image's bytes were posted to the worker (each turn on a held image posts only its hash). */
+  imagesSent = 0;
   private nextId = 1;
   private dead: Error | undefined;
 
@@ -54,6 +66,7 @@ export class Engine {
     readonly device: Device,
     /** Requests answered at once (the batch); more wait their turn inside the engine. */
     readonly capacity: number,
+    private readonly maxHeld: number,
   ) {
     worker.on('message', (m: FromWorker) => this.receive(m));
     worker.on('error', (err) => this.shutDown(new Error(`inference worker crashed: ${err.message}`)));
@@ -64,24 +77,28 @@ export class Engine {
     if (options.maxBatch !== undefined && !(Number.isInteger(options.maxBatch) && options.maxBatch >= 1)) {
       throw new Error(`maxBatch must be a whole number of at least 1, not ${options.maxBatch}`);
     }
-    const model = await readModelInfo(modelDir);
+    const model = await readModelInfo(modelDir).catch((err: Error) => {
+      throw new ModelLoadError(err.message);
+    });
     const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
-    const { threads, maxConversations } = options;
-    const init: WorkerInit = { modelDir, device: options.device, threads, maxConversations, maxBatch };
+    const { device, threads, maxConversations, maxImagePixels } = options;
+    const init: WorkerInit = { modelDir, device, threads, maxConversations, maxBatch, maxImagePixels };
     const worker = new Worker(new URL('./worker-bootstrap.mjs', import.meta.url), { workerData: init });
     const warn = options.warn ?? console.warn;
-    const device = await new Promise<Device>((resolve, reject) => {
+    const loaded = await new Promise<Device>((resolve, reject) => {
       const onMessage = (m: FromWorker): void => {
         if (m.type === 'warn') warn(m.line);
         if (m.type === 'ready') resolve(m.device);
-        if (m.type === 'failed') reject(new Error(`cannot load the model in ${modelDir}: ${m.message}`));
+        if (m.type === 'failed') reject(new ModelLoadError(`cannot load the model in ${modelDir}: ${m.message}`));
         if (m.type === 'ready' || m.type === 'failed') worker.off('message', onMessage);
       };
       worker.on('message', onMessage);
       worker.once('error', reject);
-      worker.once('exit', (code) => reject(new Error(`the inference worker stopped while loading ${modelDir} (exit code ${code})`)));
+      worker.once('exit', (code) => {
+        reject(new ModelLoadError(`the inference worker stopped while loading ${modelDir} (exit code ${code})`));
+      });
     });
-    return new Engine(worker, model, device, maxBatch);
+    return new Engine(worker, model, loaded, maxBatch, maxConversations ?? DEFAULT_HELD);
   }
 
   /** False once the worker has stopped or crashed (the health endpoint reports it). */
@@ -89,23 +106,44 @@ export class Engine {
     return this.dead === undefined;
   }
 
-  /** Answers one question; `onText` gets the raw text so far (box tokens included) as tokens arrive. */
+  /**
+   * Answers one question; `onText` gets the raw text so far (box tokens included) as tokens arrive. The image
+   * goes to the worker by hash, its bytes only the first time (or again when the worker has dropped it).
+   */
   generate(request: GenerateRequest, onText?: (textSoFar: string) => void): Promise<GenerateResult> {
-    return this.call((id) => ({ type: 'generate', id, request, stream: onText !== undefined }), onText);
+    const imageHash = request.imageHash ?? createHash('sha256').update(request.image).digest('hex');
+    const stream = onText !== undefined;
+    const { image, ...rest } = request;
+    const byHash = { ...rest, imageHash };
+    const held = this.held.get(request.conversation) === imageHash;
+    this.hold(request.conversation, imageHash);
+    if (!held) this.imagesSent++;
+    return this.call((id) => {
+      const withImage: ToWorker = { type: 'generate', id, request: { ...byHash, image }, stream };
+      return held ? { first: { type: 'generate', id, request: byHash, stream }, withImage } : { first: withImage };
+    }, onText);
+  }
+
+  private hold(conversation: string, imageHash: string): void {
+    this.held.delete(conversation);
+    this.held.set(conversation, imageHash);
+    const oldest = this.held.keys().next();
+    if (this.held.size > this.maxHeld && !oldest.done) this.held.delete(oldest.value);
   }
 
   counters(): Promise<EngineCounters> {
-    return this.call((id) => ({ type: 'counters', id }));
+    return this.call((id) => ({ first: { type: 'counters', id } }));
   }
 
   /** Drops a conversation's cached image and KV (the next request on it starts cold). */
   forget(conversation: string): void {
+    this.held.delete(conversation);
     if (!this.dead) this.worker.postMessage({ type: 'forget', conversation } satisfies ToWorker);
   }
 
   async close(): Promise<void> {
     if (this.dead) return;
-    await this.call((id) => ({ type: 'close', id }));
+    await this.call((id) => ({ first: { type: 'close', id } }));
     await this.worker.terminate();
   }
 
@@ -130,12 +168,16 @@ export class Engine {
     await this.worker.terminate();
   }
 
-  private call<T>(message: (id: number) => ToWorker, onText?: (text: string) => void): Promise<T> {
+  private call<T>(
+    messages: (id: number) => { first: ToWorker; withImage?: ToWorker },
+    onText?: (text: string) => void,
+  ): Promise<T> {
     if (this.dead) return Promise.reject(this.dead);
     const id = this.nextId++;
+    const { first, withImage } = messages(id);
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (value: never) => void, reject, onText });
-      this.worker.postMessage(message(id));
+      this.pending.set(id, { resolve: resolve as (value: never) => void, reject, onText, withImage });
+      this.worker.postMessage(first);
     });
   }
 
@@ -147,11 +189,20 @@ export class Engine {
       waiter.onText?.(m.text);
       return;
     }
+    if (m.type === 'need-image' && waiter.withImage) {
+      this.imagesSent++;
+      this.worker.postMessage(waiter.withImage);
+      waiter.withImage = undefined;
+      return;
+    }
     this.pending.delete(m.id);
-    if (m.type === 'error') waiter.reject(m.inputError ? new InputError(m.message) : new Error(m.message));
+    if (m.type === 'error') {
+      waiter.reject(m.input ? new InputError(m.input.problem, m.input.context) : new Error(m.message));
+    }
     else if (m.type === 'result') waiter.resolve(m.result as never);
     else if (m.type === 'counters') waiter.resolve(m.counters as never);
     else if (m.type === 'closed') waiter.resolve(undefined as never);
+    else if (m.type === 'need-image') waiter.reject(new Error('the inference worker lost an image it was sent'));
   }
 
   private shutDown(reason: Error): void {

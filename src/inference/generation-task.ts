@@ -2,7 +2,7 @@ import type * as ort from 'onnxruntime-node';
 import type { DecoderOutput, DecodingTask } from './decoder/driver.ts';
 import { isFinished, pickToken, type TokenPicker, tokenPicker } from './generation/pipeline.ts';
 import type { ConversationState } from './kv-cache.ts';
-import type { GenerateRequest, GenerateResult, GenerationConfig } from './types.ts';
+import type { CoreRequest, GenerateResult, GenerationConfig } from './types.ts';
 
 /** Raised when a conversation is forgotten while a task answers in it, so that the task does not cache it. */
 export interface RunFlag {
@@ -58,7 +58,7 @@ export class GenerationTask implements DecodingTask {
 
   constructor(
     private readonly host: TaskHost,
-    private readonly request: GenerateRequest,
+    private readonly request: CoreRequest,
     private readonly conversation: ConversationState,
     logits: Float32Array,
     private readonly setup: TaskSetup,

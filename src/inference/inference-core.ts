@@ -3,7 +3,7 @@ import type * as ort from 'onnxruntime-node';
 import type { DecodeScheduler, DecoderDriver, DecoderOutput } from './decoder/driver.ts';
 import { imageEmbedsOf, visionFeeds } from './decoder/graph-io.ts';
 import { loadDecoder } from './decoder/load.ts';
-import { InputError } from './errors.ts';
+import { ImageNeededError, InputError } from './errors.ts';
 import { GenerationTask, type RunFlag, type TaskHost } from './generation-task.ts';
 import { ConversationCache, type ConversationState, commonPrefixLength, imageSlots } from './kv-cache.ts';
 import { generationConfig, type ModelInfo, readModelInfo } from './model-config.ts';
@@ -11,11 +11,13 @@ import { preprocessImage } from './preprocess.ts';
 import { buildPrompt } from './prompt.ts';
 import { type Device, ModelSessions, type SessionOptions } from './sessions.ts';
 import { PromptTokenizer } from './tokenizer.ts';
-import type { EngineCounters, GenerateRequest } from './types.ts';
+import type { CoreRequest, EngineCounters } from './types.ts';
 
 export interface CoreOptions extends SessionOptions {
   /** How many conversations keep their KV cache (least recently used dropped first). */
   maxConversations?: number;
+  /** Larger images are refused before decoding; sharp's own limit when unset. */
+  maxImagePixels?: number;
   warn?: (line: string) => void;
 }
 
@@ -31,6 +33,7 @@ export class InferenceCore {
     cacheHits: 0,
   };
   private readonly cache: ConversationCache;
+  private readonly maxImagePixels: number | undefined;
   /** Conversations with a generation under way, so that forgetting one also stops its task from caching. */
   private readonly running = new Map<string, RunFlag>();
   /** All a generation task sees of the core. */
@@ -44,6 +47,7 @@ export class InferenceCore {
     private readonly decoder: DecoderDriver,
     options: CoreOptions,
   ) {
+    this.maxImagePixels = options.maxImagePixels;
     this.cache = new ConversationCache(options.maxConversations, (state) => this.decoder.discard(state.kv));
     this.host = {
       eos: model.tokens.eos,
@@ -92,8 +96,11 @@ export class InferenceCore {
   }
 
   /** Image embeddings for the conversation: the cached ones when the image is the same, else a fresh start. */
-  private async conversationFor(request: GenerateRequest, timings: { preprocessMs: number; visionMs: number }): Promise<{ state: ConversationState; cached: boolean }> {
-    const imageHash = createHash('sha256').update(request.image).digest('hex');
+  private async conversationFor(
+    request: CoreRequest,
+    imageHash: string,
+    timings: { preprocessMs: number; visionMs: number },
+  ): Promise<{ state: ConversationState; cached: boolean }> {
     const known = this.cache.get(request.conversation);
     if (known && known.imageHash === imageHash) {
       this.counters.cacheHits++;
@@ -101,7 +108,8 @@ export class InferenceCore {
     }
     let t = performance.now();
     const { vision } = this.model;
-    const image = await preprocessImage(request.image, { size: vision.image_size, mean: vision.mean, std: vision.std });
+    const norm = { size: vision.image_size, mean: vision.mean, std: vision.std };
+    const image = await preprocessImage(request.image!, norm, this.maxImagePixels);
     timings.preprocessMs = elapsed(t);
     t = performance.now();
     const imageEmbeds = await this.encodeImage(image.pixelValues);
@@ -130,18 +138,20 @@ export class InferenceCore {
    * Prepares a generation: vision only for a new image, then a prefill of the positions the conversation's KV
    * does not already hold (the longest common prefix is kept, the rest recomputed), and the first token.
    */
-  async start(request: GenerateRequest, onText?: (text: string) => void): Promise<GenerationTask> {
+  async start(request: CoreRequest, onText?: (text: string) => void): Promise<GenerationTask> {
     const began = performance.now();
     const config = generationConfig(this.model, request.generation);
     const limit = this.decoder.positions;
     // Checked before the conversation is looked up: a refused request must not take cache buffers.
     const sequence = this.fittedSequence(request, limit - Math.min(config.maxNewTokens, limit - 1));
     if (sequence.length >= limit) {
-      throw new InputError(`the conversation is too long for this model (${sequence.length} of ${limit} positions): start a new one`);
+      throw new InputError('conversation-too-long', { used: sequence.length, limit });
     }
+    const imageHash = request.imageHash ?? createHash('sha256').update(request.image ?? new Uint8Array()).digest('hex');
+    if (!request.image && this.cache.peek(request.conversation)?.imageHash !== imageHash) throw new ImageNeededError();
     const run = this.markRunning(request.conversation);
     const timings = { preprocessMs: 0, visionMs: 0 };
-    const { state, cached } = await this.conversationFor(request, timings);
+    const { state, cached } = await this.conversationFor(request, imageHash, timings);
     // Keep at least one position to recompute: its logits choose the first new token.
     const past = await this.decoder.resume(state, Math.min(commonPrefixLength(state.sequence, sequence), sequence.length - 1));
     const rest = sequence.slice(past.length);
@@ -172,7 +182,7 @@ export class InferenceCore {
    * The prompt's positions, dropping the oldest turns until the prompt leaves `budget` positions free for the
    * answer; the image and the current question always stay (the question alone may still be too long).
    */
-  private fittedSequence(request: GenerateRequest, budget: number): number[] {
+  private fittedSequence(request: CoreRequest, budget: number): number[] {
     const image = imageSlots(this.model.vision.tokens);
     for (let dropped = 0; ; dropped++) {
       const history = request.history.slice(dropped);

@@ -26,7 +26,7 @@ export function neutraliseUserText(text: string): string {
 /** A question as the model was trained on it: the task's tag, a space, the text (just the text when untagged). */
 export function taskQuestion(model: ModelInfo, task: TaskId, text: string): string {
   const tag = model.prompt.tasks[task] as string | undefined;
-  if (tag === undefined) throw new InputError(`unknown task '${task}'`);
+  if (tag === undefined) throw new InputError('unknown-task', { task });
   const clean = neutraliseUserText(text);
   return tag ? `${tag} ${clean}` : clean;
 }

@@ -25,16 +25,24 @@ export interface Turn {
   answer: string;
 }
 
-export interface GenerateRequest {
+/** A request as the inference core takes it: the image's bytes may be left out when the core holds that image. */
+export interface CoreRequest {
   /** Conversation key: KV cache and image embeddings are kept per key between turns. */
   conversation: string;
   /** Encoded image bytes (PNG, JPEG, WebP, ...). */
-  image: Uint8Array;
+  image?: Uint8Array;
+  /** SHA-256 of the image bytes, hex; computed from `image` when left out. */
+  imageHash?: string;
   /** Earlier turns on this image, oldest first. */
   history: Turn[];
   task: TaskId;
   question: string;
   generation?: Partial<GenerationConfig>;
+}
+
+/** A request as callers hand it to the engine, bytes always included (the engine sends them only when needed). */
+export interface GenerateRequest extends CoreRequest {
+  image: Uint8Array;
 }
 
 export interface Timings {

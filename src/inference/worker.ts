@@ -1,13 +1,13 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { InputError } from './errors.ts';
+import { ImageNeededError, InputError } from './errors.ts';
 import type { GenerationTask } from './generation-task.ts';
 import { InferenceCore } from './inference-core.ts';
 import type { FromWorker, ToWorker, WorkerInit } from './worker-protocol.ts';
-import type { GenerateRequest } from './types.ts';
+import type { CoreRequest } from './types.ts';
 
 interface Job {
   id: number;
-  request: GenerateRequest;
+  request: CoreRequest;
   stream: boolean;
 }
 
@@ -15,8 +15,13 @@ const port = parentPort!;
 const post = (message: FromWorker): void => port.postMessage(message);
 
 function fail(id: number, err: unknown): void {
+  if (err instanceof ImageNeededError) {
+    post({ type: 'need-image', id });
+    return;
+  }
   const message = err instanceof Error ? err.message : String(err);
-  post({ type: 'error', id, message, inputError: err instanceof InputError });
+  const input = err instanceof InputError ? { problem: err.problem, context: err.context } : undefined;
+  post({ type: 'error', id, message, input });
 }
 
 const init = workerData as WorkerInit;

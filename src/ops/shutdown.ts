@@ -2,7 +2,7 @@ import { message } from '../bot/messages.ts';
 import type { BotCore, BotReply } from '../bot/types.ts';
 
 /** What a request gets when the bot stops before it is answered, or when it arrives during the stop. */
-const RESTARTING: BotReply = { kind: 'info', text: message('restarting') };
+const RESTARTING: BotReply = { kind: 'info', text: message('restarting'), error: 'restarting' };
 
 /** Extra time an adapter gets, past the grace period, to post the last replies before it disconnects. */
 const LAST_REPLIES_MS = 10_000;

@@ -36,9 +36,16 @@ interface Row {
   starter: string | null;
 }
 
+export interface StoreLimits {
+  /** What the stored rows (images, turns, entities) may take; past it the ones idle longest are dropped. */
+  maxBytes: number;
+}
+
 /**
  * Conversations in an embedded SQLite file, so that a restart keeps every thread's image and history (the
  * engine rebuilds the KV cache with one prefill). Image bytes are stored, never platform URLs: those expire.
+ * The file is bounded by bytes: storing past `maxBytes` drops the conversations idle longest (never the one
+ * just stored), and SQLite reuses the pages they free.
  */
 export class SqliteConversationStore implements ConversationStore {
   private readonly db: Database.Database;
@@ -47,7 +54,10 @@ export class SqliteConversationStore implements ConversationStore {
   /** Set when a conversation could not be written (a full disk), cleared by the next write that works. */
   private failedWrite = false;
 
-  constructor(path: string) {
+  constructor(
+    path: string,
+    private readonly limits: StoreLimits = { maxBytes: Number.POSITIVE_INFINITY },
+  ) {
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
@@ -67,6 +77,13 @@ export class SqliteConversationStore implements ConversationStore {
       probe: this.db.prepare<[number]>('INSERT OR REPLACE INTO probe (id, at) VALUES (1, ?)'),
       activity: this.db.prepare<[], { id: string; lastActive: number }>(
         'SELECT id, last_active AS lastActive FROM conversations',
+      ),
+      sizes: this.db.prepare<[string], { id: string; bytes: number }>(
+        `SELECT id, COALESCE(LENGTH(image), 0) + LENGTH(turns) + LENGTH(entities) AS bytes FROM conversations
+         WHERE id != ? ORDER BY last_active`,
+      ),
+      bytes: this.db.prepare<[string], { bytes: number }>(
+        'SELECT COALESCE(LENGTH(image), 0) + LENGTH(turns) + LENGTH(entities) AS bytes FROM conversations WHERE id = ?',
       ),
     };
   }
@@ -109,6 +126,19 @@ export class SqliteConversationStore implements ConversationStore {
       this.failedWrite = true;
       throw error;
     }
+    this.keepWithinBytes(conversation.id);
+  }
+
+  /** Drops the conversations idle longest until the stored rows fit `maxBytes` again. */
+  private keepWithinBytes(justStored: string): void {
+    if (!Number.isFinite(this.limits.maxBytes)) return;
+    const others = this.statements.sizes.all(justStored);
+    let total = (this.statements.bytes.get(justStored)?.bytes ?? 0) + others.reduce((sum, row) => sum + row.bytes, 0);
+    for (const { id, bytes } of others) {
+      if (total <= this.limits.maxBytes) break;
+      this.statements.remove.run(id);
+      total -= bytes;
+    }
   }
 
   delete(id: string): void {
@@ -134,6 +164,11 @@ export class SqliteConversationStore implements ConversationStore {
     }
     this.probed = { at: now, ok };
     return ok;
+  }
+
+  /** Moves the write-ahead log into the file (SQLite does it on its own every 1000 pages). */
+  checkpoint(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   close(): void {

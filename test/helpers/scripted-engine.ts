@@ -12,6 +12,8 @@ type Scripted = string | { raw: string; cut: boolean };
 export class ScriptedEngine implements BotEngine {
   readonly requests: GenerateRequest[] = [];
   readonly forgotten: string[] = [];
+  /** The image bytes of every request, in order. */
+  readonly images: Uint8Array[] = [];
 
   constructor(
     /** The answer's text, or the text and whether it stopped at the token limit. */
@@ -24,6 +26,7 @@ export class ScriptedEngine implements BotEngine {
 
   async generate(request: GenerateRequest, onText?: (textSoFar: string) => void): Promise<GenerateResult> {
     this.requests.push(structuredClone({ ...request, image: new Uint8Array() }));
+    this.images.push(request.image);
     const scripted = await this.answer(request);
     const { raw, cut } = typeof scripted === 'string' ? { raw: scripted, cut: false } : scripted;
     const words = raw.split(/(?<= )/);

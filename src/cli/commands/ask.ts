@@ -1,5 +1,5 @@
 import { stat, readFile, writeFile } from 'node:fs/promises';
-import { dirname, extname } from 'node:path';
+import { basename, dirname, extname } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { EXIT_FAILED, EXIT_USAGE, type Parsed, runCommandLine, UsageError } from '../command-line.ts';
 import { parseBoxRef } from '../../grounding/box-ref.ts';
@@ -14,8 +14,10 @@ import { readModelInfo } from '../../inference/model-config.ts';
 import type { Device } from '../../inference/sessions.ts';
 import type { GenerateResult, TaskId, Turn } from '../../inference/types.ts';
 import type { Box, Entity, ImageSize } from '../../grounding/types.ts';
-import { visibleSize } from '../../bot/image.ts';
-import { annotate } from '../../render/annotate.ts';
+import { LimitsConfig } from '../../config/schema.ts';
+import { type CheckedImage, checkImage } from '../../bot/image.ts';
+import { message } from '../../bot/messages.ts';
+import { annotateOffThread } from '../../render/off-thread.ts';
 import { describeAnswer } from '../../render/describe.ts';
 
 export const summary = 'one question about an image, and follow-ups: --image PATH [--model DIR] [--task T] [--follow-up TEXT] [--json] "TEXT"';
@@ -142,7 +144,7 @@ function prepare(question: Question, size: ImageSize | undefined, previous: read
   const grid = /\{<(\d+)><(\d+)><(\d+)><(\d+)>\}/.exec(question.text);
   if (grid) return { text: question.text, region: gridToPixels(grid.slice(1).map(Number) as Box, size) };
   const box = parseBoxRef(question.text, size, previous);
-  if (!box.ok) throw new UsageError(box.message);
+  if (!box.ok) throw new UsageError(message(box.error, box.context));
   return { text: `what is this ${formatBox(pixelsToGrid(box.value, size))}`, region: box.value };
 }
 
@@ -191,13 +193,15 @@ export function run(argv: string[]): Promise<number> {
     await readModelInfo(args.model).catch((err: Error) => {
       throw new UsageError(`${err.message}${args.model === DEFAULT_MODEL_DIR ? ' (the trained default model is not installed; try --model models/mini)' : ''}`);
     });
-    const size = await visibleSize(image);
-    prepare(args.questions[0]!, size, []); // a bad region stops before the model loads
-    return answer(args, image, size);
+    // the bot's own check, with the default limits: the same formats and sizes as in a chat
+    const checked = await checkImage({ bytes: image, name: basename(args.image) }, LimitsConfig.parse({}));
+    if (!checked.ok) throw new UsageError(message(checked.error.identifier, checked.error.context));
+    prepare(args.questions[0]!, checked.value.size, []); // a bad region stops before the model loads
+    return answer(args, checked.value);
   });
 }
 
-async function answer(args: AskArgs, image: Uint8Array, size: ImageSize | undefined): Promise<number> {
+async function answer(args: AskArgs, image: CheckedImage): Promise<number> {
   const loadStarted = performance.now();
   let engine: Engine;
   try {
@@ -218,14 +222,22 @@ async function answer(args: AskArgs, image: Uint8Array, size: ImageSize | undefi
     const reports: Report[] = [];
     for (const question of args.questions) {
       const drawn = [...reports].reverse().find((r) => r.pixelEntities.length > 0);
-      const { text, region } = prepare(question, size, drawn?.pixelEntities ?? []);
-      const result = await engine.generate({ conversation: 'cli', image, history: [...history], task: question.task, question: text, generation });
+      const { text, region } = prepare(question, image.size, drawn?.pixelEntities ?? []);
+      const result = await engine.generate({
+        conversation: 'cli',
+        image: image.bytes,
+        imageHash: image.hash,
+        history: [...history],
+        task: question.task,
+        question: text,
+        generation,
+      });
       history.push({ task: question.task, question: text, answer: result.raw });
       reports.push(report(question, result, region));
       if (!args.json) console.log(args.questions.length > 1 ? `> ${question.text}\n${reports.at(-1)!.text}` : reports.at(-1)!.text);
     }
     if (args.out) {
-      const drawn = await annotate(image, reports.at(-1)!.pixelEntities, { maxBytes: OUT_MAX_BYTES });
+      const drawn = await annotateOffThread(image.bytes, reports.at(-1)!.pixelEntities, { maxBytes: OUT_MAX_BYTES });
       await writeOut(args.out, drawn.bytes);
       if (!args.json) console.log(`saved: ${args.out}`);
     }
@@ -237,7 +249,7 @@ async function answer(args: AskArgs, image: Uint8Array, size: ImageSize | undefi
     return 0;
   } catch (err) {
     if (!(err instanceof InputError || err instanceof UsageError)) throw err;
-    console.error(`minigpt-bot ask: ${err.message}`);
+    console.error(`minigpt-bot ask: ${err instanceof InputError ? message(err.problem, err.context) : err.message}`);
     return EXIT_USAGE;
   } finally {
     await engine.close();
