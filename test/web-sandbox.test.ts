@@ -4,6 +4,7 @@ import { start, type WebAdapter } from '../adapters/web/index.ts';
 import { PLUGINS } from '../plugins/index.ts';
 import { createBot } from '../src/bot/core.ts';
 import { createLog } from '../src/log.ts';
+import { until } from './helpers/bot-process.ts';
 import { ScriptedEngine } from './helpers/scripted-engine.ts';
 
 type SandboxEvent = { type: string; [key: string]: unknown };
@@ -27,6 +28,8 @@ describe('GIVEN the sandbox endpoint over a bot whose answers wait until release
     release = resolve;
   });
   let image: string;
+  let engine: ScriptedEngine;
+  let bot: ReturnType<typeof createBot>;
   const browser = 'browser-0001';
 
   beforeAll(async () => {
@@ -34,11 +37,11 @@ describe('GIVEN the sandbox endpoint over a bot whose answers wait until release
       .png()
       .toBuffer();
     image = `data:image/png;base64,${png.toString('base64')}`;
-    const engine = new ScriptedEngine(async () => {
+    engine = new ScriptedEngine(async () => {
       await held;
       return '<p>red circle</p> {<10><20><30><40>}';
     });
-    const bot = createBot({ engine, plugins: PLUGINS });
+    bot = createBot({ engine, plugins: PLUGINS });
     const settings = { enabled: true, port: 0, host: '127.0.0.1', imageHosts: [] };
     server = await start(bot, settings, { apiKeys: [] }, { model: 'scripted', imageMegabytes: 1 }, createLog('silent'));
   });
@@ -54,9 +57,9 @@ describe('GIVEN the sandbox endpoint over a bot whose answers wait until release
       image,
     });
     const first = ask(server.url, question('alice'));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await until(() => engine.requests.length === 1, "alice's question to reach the model");
     const second = ask(server.url, question('bob'));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await until(() => bot.queueLength() === 1, "bob's question to wait in the queue");
     release();
     const [alice, bob] = await Promise.all([first, second]);
     expect(alice.filter((e) => e.type === 'queued')).toEqual([]);
