@@ -27,6 +27,7 @@ ENV NODE_ENV=production \
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY bin ./bin
+COPY app ./app
 COPY src ./src
 COPY adapters ./adapters
 COPY plugins ./plugins
@@ -41,4 +42,4 @@ EXPOSE 3000 9464
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.METRICS_PORT||9464)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # The same entry as `npm start`; the CLI is `docker compose run --rm --entrypoint node bot bin/minigpt-bot.js ...`.
-ENTRYPOINT ["node", "--import", "tsx", "src/main.ts"]
+ENTRYPOINT ["node", "--import", "tsx", "app/main.ts"]

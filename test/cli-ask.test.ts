@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { run } from '../src/cli/commands/ask.ts';
+import { run } from '../app/cli/commands/ask.ts';
 import { MINI_MODEL_DIR } from '../src/inference/model-dir.ts';
 import { type Captured, captureOutput } from './helpers/capture-output.ts';
 import { IMAGES_DIR } from './helpers/mini-golden.ts';

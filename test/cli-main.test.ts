@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.ts';
+import { main } from '../app/cli/main.ts';
 import { type Captured, captureOutput } from './helpers/capture-output.ts';
 
 /** Runs the command line in this process, capturing what it prints. */

@@ -22,7 +22,7 @@ const PROCESS_TIMEOUT = 120_000;
 /** Runs the real `npm start` entry point with `input` piped in, as a script would. */
 function pipeIntoStart(input: string, cwd: string, args: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'src/main.ts'), ...args], { cwd }, (error, stdout, stderr) =>
+    const child = execFile(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'app/main.ts'), ...args], { cwd }, (error, stdout, stderr) =>
       resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
     );
     child.stdin!.end(input);

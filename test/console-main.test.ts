@@ -14,7 +14,7 @@ const PROCESS_TIMEOUT = 120_000;
 function startBot(fake: FakeDiscord, args: string[], input: string) {
   const dir = mkdtempSync(join(tmpdir(), 'minigpt-main-'));
   writeFileSync(join(dir, 'bot.yaml'), `model:\n  dir: ${MINI_MODEL_DIR}\n  threads: 1\ngeneration:\n  maxNewTokens: 4\n`);
-  const child = spawn(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'src/main.ts'), '--config', 'bot.yaml', ...args], {
+  const child = spawn(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'app/main.ts'), '--config', 'bot.yaml', ...args], {
     cwd: dir,
     env: { ...process.env, DISCORD_TOKEN: fake.token, DISCORD_API_URL: fake.apiUrl },
   });

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { run } from '../src/cli/commands/ask.ts';
+import { run } from '../app/cli/commands/ask.ts';
 import { drawScene } from './helpers/scene.ts';
 
 /** `minigpt-bot ask --json` on the shipped default model (no --model: the default), captured in-process. */

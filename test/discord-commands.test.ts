@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { commandDifferences, commandsPayload } from '../adapters/discord/commands.ts';
-import * as discordCommand from '../src/cli/commands/discord.ts';
+import * as discordCommand from '../app/cli/commands/discord.ts';
 import { createRegistry } from '../src/bot/registry.ts';
 import { PLUGINS } from '../plugins/index.ts';
 import { FakeDiscord } from './fakes/discord/index.ts';

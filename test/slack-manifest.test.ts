@@ -3,7 +3,7 @@ import { parse } from 'yaml';
 import { buildManifest } from '../adapters/slack/manifest.ts';
 import { PLUGINS } from '../plugins/index.ts';
 import { createRegistry } from '../src/bot/registry.ts';
-import { run } from '../src/cli/commands/slack.ts';
+import { run } from '../app/cli/commands/slack.ts';
 
 const commands = createRegistry(PLUGINS).commands();
 

@@ -14,7 +14,7 @@ function start(dir: string, input: string, env: Record<string, string> = {}): Pr
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
-      [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'src/main.ts'), '--config', 'bot.yaml'],
+      [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'app/main.ts'), '--config', 'bot.yaml'],
       { cwd: dir, env: { PATH: process.env.PATH!, ...env }, timeout: PROCESS_TIMEOUT },
       (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
     );

@@ -1,3 +1,4 @@
+import type { OutputImage } from '../render/output-image.ts';
 import type { Entity, ImageSize } from '../grounding/types.ts';
 import type { GenerateRequest, GenerateResult, GenerationConfig, TaskId, Timings, Turn } from '../inference/types.ts';
 import type { MessageId } from './messages.ts';
@@ -47,12 +48,7 @@ export interface BotRequest {
   generation?: Partial<GenerationConfig>;
 }
 
-/** An annotated image ready to upload. */
-export interface OutputImage {
-  bytes: Uint8Array;
-  mime: 'image/png' | 'image/jpeg';
-  name: string;
-}
+export type { OutputImage };
 
 /**
  * What goes back to the chat. `user-error` replies are short, meant to be shown only to the asker where the

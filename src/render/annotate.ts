@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import { createCanvas } from '@napi-rs/canvas';
 import type { Box, Entity } from '../grounding/types.ts';
-import type { OutputImage } from '../bot/types.ts';
+import type { OutputImage } from './output-image.ts';
 import { drawEntities } from './draw.ts';
 import { encodeToFit, type FitReport } from './encode.ts';
 

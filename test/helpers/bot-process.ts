@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
-/** One `npm start` process (tsx src/main.ts --config FILE), with its output kept for assertions. */
+/** One `npm start` process (tsx app/main.ts --config FILE), with its output kept for assertions. */
 export interface BotProcess {
   child: ChildProcessWithoutNullStreams;
   out(): string;
@@ -18,7 +18,7 @@ export interface BotProcess {
 }
 
 export function startBotProcess(cwd: string, configFile: string, env: NodeJS.ProcessEnv): BotProcess {
-  const child = spawn(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'src/main.ts'), '--config', configFile], {
+  const child = spawn(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'app/main.ts'), '--config', configFile], {
     cwd,
     env: { ...process.env, ...env },
   });

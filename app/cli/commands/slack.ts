@@ -1,7 +1,7 @@
 import { stringify } from 'yaml';
 import { buildManifest, type ManifestOptions } from '../../../adapters/slack/manifest.ts';
 import { EVENTS_PATH } from '../../../adapters/slack/transport.ts';
-import { createRegistry } from '../../bot/registry.ts';
+import { createRegistry } from '../../../src/bot/registry.ts';
 import { PLUGINS } from '../../../plugins/index.ts';
 import { type Parsed, runActions, runCommandLine, UsageError } from '../command-line.ts';
 

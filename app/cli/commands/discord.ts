@@ -1,6 +1,6 @@
 import { REST, Routes } from 'discord.js';
 import { commandsPayload, registerCommands } from '../../../adapters/discord/commands.ts';
-import { createRegistry } from '../../bot/registry.ts';
+import { createRegistry } from '../../../src/bot/registry.ts';
 import { PLUGINS } from '../../../plugins/index.ts';
 import { EXIT_FAILED, EXIT_USAGE, runActions, runCommandLine, UsageError } from '../command-line.ts';
 

@@ -1,8 +1,8 @@
 import { type Parsed, runCommandLine, UsageError } from '../command-line.ts';
-import { parseAnswer } from '../../grounding/parse.ts';
-import { numberBoxes } from '../../grounding/numbering.ts';
-import { entitiesToPixels } from '../../grounding/scale.ts';
-import type { ImageSize } from '../../grounding/types.ts';
+import { parseAnswer } from '../../../src/grounding/parse.ts';
+import { numberBoxes } from '../../../src/grounding/numbering.ts';
+import { entitiesToPixels } from '../../../src/grounding/scale.ts';
+import type { ImageSize } from '../../../src/grounding/types.ts';
 
 export const summary = 'parse "RAW ANSWER" [--json] [--size WxH]: the text and boxes of a model answer';
 

@@ -1,11 +1,11 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { type Parsed, runCommandLine, UsageError } from '../command-line.ts';
-import { Engine } from '../../inference/engine.ts';
-import { DEFAULT_MODEL_DIR } from '../../inference/model-dir.ts';
-import type { Device } from '../../inference/sessions.ts';
-import { loadCases } from '../../eval/cases.ts';
-import { evaluate } from '../../eval/run.ts';
-import { formatTable, summarize } from '../../eval/summary.ts';
+import { Engine } from '../../../src/inference/engine.ts';
+import { DEFAULT_MODEL_DIR } from '../../../src/inference/model-dir.ts';
+import type { Device } from '../../../src/inference/sessions.ts';
+import { loadCases } from '../../../src/eval/cases.ts';
+import { evaluate } from '../../../src/eval/run.ts';
+import { formatTable, summarize } from '../../../src/eval/summary.ts';
 
 export const summary = 'eval --data FILE.jsonl [--model DIR] [--predictions OUT.jsonl] [--json]: score a model on a labelled set';
 

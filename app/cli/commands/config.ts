@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
 import { EXIT_FAILED, runActions, runCommandLine } from '../command-line.ts';
-import { createRegistry, PluginError } from '../../bot/registry.ts';
+import { createRegistry, PluginError } from '../../../src/bot/registry.ts';
 import { adapterProblems } from '../../../adapters/config-check.ts';
-import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig } from '../../config/load.ts';
+import { ConfigError, DEFAULT_CONFIG_FILE, loadConfig } from '../../../src/config/load.ts';
 import { PLUGINS } from '../../../plugins/index.ts';
 
 export const summary = 'config check [FILE]: validate the configuration file and say what would start';

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import { EXIT_OK, EXIT_USAGE } from './command-line.ts';
 
-/** A subcommand lives in src/cli/commands/<name>.ts and exports `run(argv): Promise<number>` and `summary`. */
+/** A subcommand lives in app/cli/commands/<name>.ts and exports `run(argv): Promise<number>` and `summary`. */
 export interface CliCommand {
   summary: string;
   run(argv: string[]): Promise<number>;
