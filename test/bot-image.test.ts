@@ -85,7 +85,7 @@ describe('GIVEN an accepted image', () => {
     expect((await pixels(kept)).equals(await pixels(scene.png))).toBe(true);
   });
 
-  test('WHEN a photo is stored sideways with an EXIF turn THEN its bytes are kept, boxes in the size seen', async () => {
+  test('WHEN a photo is turned by EXIF THEN its bytes are kept, and boxes use the size people see', async () => {
     const { chat, engine } = setup();
     const sideways = await solid(40, 80).jpeg().withMetadata({ orientation: 6 }).toBuffer();
     await chat.send('/caption', { image: { bytes: sideways } });
