@@ -22,7 +22,7 @@ const solid = (width: number, height: number) =>
   sharp({ create: { width, height, channels: 3, background: '#3080c0' } });
 
 describe('GIVEN an image in a format the bot does not read', () => {
-  test('WHEN it is an SVG, an AVIF or a PDF THEN one line names the formats accepted and nothing is asked', async () => {
+  test('WHEN it is an SVG, an AVIF or a PDF THEN one line names the formats accepted, nothing asked', async () => {
     const { chat, engine } = setup();
     const svg = new TextEncoder().encode(
       '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><image href="file:///etc/hostname"/></svg>',
