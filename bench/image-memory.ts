@@ -55,7 +55,8 @@ const mb = (bytes: number): number => Math.round(bytes / 1024 / 1024);
 function largeImage(side: number, n: number): Promise<Buffer> {
   const block = Math.max(8, Math.round(side / 4));
   const offset = Math.round(((n % 7) / 7) * (side - block));
-  const patch = { create: { width: block, height: block, channels: 3 as const, background: { r: 220, g: 30, b: n % 40 } } };
+  const red = { r: 220, g: 30, b: n % 40 };
+  const patch = { create: { width: block, height: block, channels: 3 as const, background: red } };
   return sharp({ create: { width: side, height: side, channels: 3, background: '#ffffff' } })
     .composite([{ input: patch, left: offset, top: offset }])
     .png()
@@ -75,11 +76,14 @@ async function main(): Promise<number> {
     return 0;
   }
   if (opts.make) {
-    for (let i = 0; i <= opts.count; i++) writeFileSync(join(opts.make, `${i}.png`), await largeImage(i === 0 ? 64 : opts.side, i));
+    for (let i = 0; i <= opts.count; i++) {
+      writeFileSync(join(opts.make, `${i}.png`), await largeImage(i === 0 ? 64 : opts.side, i));
+    }
     return 0;
   }
   const dir = mkdtempSync(join(tmpdir(), 'minigpt-memory-'));
-  const args = ['--import', 'tsx', fileURLToPath(import.meta.url), '--count', String(opts.count), '--side', String(opts.side)];
+  const script = fileURLToPath(import.meta.url);
+  const args = ['--import', 'tsx', script, '--count', String(opts.count), '--side', String(opts.side)];
   const made = spawnSync(process.execPath, [...args, '--make', dir], { stdio: 'inherit' });
   if (made.status !== 0) throw new Error('could not make the images');
   const image = (i: number) => readFileSync(join(dir, `${i}.png`));
@@ -121,13 +125,14 @@ async function main(): Promise<number> {
   }
   lag.disable();
   clearInterval(sample);
+  const seconds = Math.round((performance.now() - started) / 100) / 10;
   await bot.close();
   await new Promise((resolve) => setTimeout(resolve, 32_000)); // the idle drawing thread ends, its memory returns
   const after = process.memoryUsage().rss;
   const figures = {
     images: opts.count,
     side: opts.side,
-    seconds: Math.round((performance.now() - started) / 100) / 10,
+    seconds,
     rss_before_mb: mb(before),
     rss_peak_mb: mb(peak),
     rss_after_mb: mb(after),

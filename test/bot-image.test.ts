@@ -22,7 +22,7 @@ const solid = (width: number, height: number) =>
   sharp({ create: { width, height, channels: 3, background: '#3080c0' } });
 
 describe('GIVEN an image in a format the bot does not read', () => {
-  test('WHEN it is an SVG, an AVIF or a PDF THEN one line names the formats accepted and nothing is asked', async () => {
+  test('WHEN it is an SVG, an AVIF or a PDF THEN one line names the formats accepted, nothing asked', async () => {
     const { chat, engine } = setup();
     const svg = new TextEncoder().encode(
       '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><image href="file:///etc/hostname"/></svg>',
@@ -85,12 +85,24 @@ describe('GIVEN an accepted image', () => {
     expect((await pixels(kept)).equals(await pixels(scene.png))).toBe(true);
   });
 
-  test('WHEN a JPEG is stored sideways with an EXIF turn THEN it is kept upright, at the size people see', async () => {
+  test('WHEN a photo is turned by EXIF THEN its bytes are kept, and boxes use the size people see', async () => {
     const { chat, engine } = setup();
     const sideways = await solid(40, 80).jpeg().withMetadata({ orientation: 6 }).toBuffer();
     await chat.send('/caption', { image: { bytes: sideways } });
+    expect(Buffer.from(engine.images[0]!).equals(sideways)).toBe(true);
+    // 70..78 across is inside the 80×40 people see, outside the 40×80 stored
+    expect((await chat.send('/identify 70,10,78,30')).reply.kind).toBe('answer');
+    expect((await chat.send('/identify 10,50,30,70')).reply).toMatchObject({ error: 'box-outside' });
+  });
+
+  test('WHEN a JPEG carries padding THEN it is kept re-encoded as a JPEG, upright', async () => {
+    const { chat, engine } = setup();
+    const sideways = await solid(40, 80).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+    const padded = new Uint8Array([...sideways, ...new Uint8Array(256 * 1024)]);
+    await chat.send('/caption', { image: { bytes: padded } });
     const meta = await sharp(engine.images[0]!).metadata();
-    expect([meta.width, meta.height, meta.orientation ?? 1]).toEqual([80, 40, 1]);
+    expect([meta.format, meta.width, meta.height, meta.orientation ?? 1]).toEqual(['jpeg', 80, 40, 1]);
+    expect(engine.images[0]!.byteLength).toBeLessThan(64 * 1024);
   });
 
   test('WHEN it is an animated GIF THEN its first frame is what the model gets', async () => {

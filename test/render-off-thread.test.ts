@@ -29,7 +29,7 @@ describe('annotating in the drawing thread', () => {
     expect(out.mime).toBe('image/png');
   });
 
-  it('GIVEN an image wider than 2048 px THEN it is drawn at 2048, the box scaled with it, and the report says so', async () => {
+  it('GIVEN an image wider than 2048 px THEN it is drawn at 2048, the box scaled, and the report says so', async () => {
     const width = 8192;
     const height = 1024;
     const image = await sharp({ create: { width, height, channels: 3, background: '#808080' } }).png().toBuffer();

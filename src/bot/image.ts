@@ -11,7 +11,7 @@ const MEGABYTE = 1024 * 1024;
 // purpose, so cached results would only hold on to memory, up to 50 MB and 100 operations by default.
 sharp.cache(false);
 
-/** Formats kept byte for byte when upright and not padded; the others are re-encoded as PNG. */
+/** Formats kept byte for byte when not padded; the others are re-encoded as PNG (a padded JPEG as JPEG). */
 const KEPT = new Set(['png', 'jpeg', 'webp']);
 /** Headers, metadata and a palette a real file may carry beyond its pixels. */
 const SLACK_BYTES = 64 * 1024;
@@ -22,8 +22,8 @@ export interface ImageLimits {
 }
 
 /**
- * An image checked once, where it enters: an accepted format within the limits, normalised (upright, one frame,
- * no bytes beyond what its pixels need), hashed, and measured as people see it (the size boxes are given in).
+ * An image checked once, where it enters: an accepted format within the limits, normalised (one frame, no bytes
+ * beyond what its pixels need), hashed, and measured as people see it (the size boxes are given in).
  */
 export interface CheckedImage {
   bytes: Uint8Array;
@@ -70,11 +70,13 @@ const visible = (meta: Metadata): ImageSize => ({
   height: meta.autoOrient?.height ?? meta.height,
 });
 
-/** Whether the bytes can be stored as they came: a kept format, upright, one frame, no room for padding. */
+/**
+ * Whether the bytes can be stored as they came: a kept format, one frame, no room for padding. An EXIF turn is
+ * kept (every decoder here applies it), so a phone's photo is not re-encoded.
+ */
 function keepsBytes(meta: Metadata, byteLength: number): boolean {
-  const upright = (meta.orientation ?? 1) === 1;
   const raw = meta.width * meta.height * (meta.channels ?? 4) * ((meta.bitsPerSample ?? 8) > 8 ? 2 : 1);
-  return KEPT.has(meta.format) && upright && (meta.pages ?? 1) === 1 && byteLength <= raw + SLACK_BYTES;
+  return KEPT.has(meta.format) && (meta.pages ?? 1) === 1 && byteLength <= raw + SLACK_BYTES;
 }
 
 /** A BMP, which sharp does not read, decoded here and kept as PNG. */
@@ -92,7 +94,7 @@ async function checkBmp(bytes: Uint8Array, size: ImageSize, limits: ImageLimits)
 
 /**
  * Checks an uploaded file before any work is queued, reading its header once: it must be an accepted format and fit
- * the limits. A file that cannot be kept as it came (rotated, animated, padded, TIFF, BMP) is re-encoded as PNG.
+ * the limits. A file that cannot be kept as it came (animated, padded, TIFF, BMP) is re-encoded, upright.
  */
 export async function checkImage(image: InputImage, limits: ImageLimits): Promise<Result<CheckedImage>> {
   const name = image.name ?? 'the file';
@@ -115,12 +117,10 @@ export async function checkImage(image: InputImage, limits: ImageLimits): Promis
     return fail('image-too-many-pixels', { ...size, limit: limits.imageMegapixels });
   }
   if (keepsBytes(meta, image.bytes.byteLength)) return ok({ bytes: image.bytes, hash: hashImage(image.bytes), size });
-  const png = await sharp(image.bytes, { limitInputPixels: maxPixels })
-    .rotate()
-    .png()
-    .toBuffer()
-    .catch(() => undefined);
-  if (!png) return fail('image-unreadable');
-  const bytes = new Uint8Array(png.buffer, png.byteOffset, png.byteLength);
+  const upright = sharp(image.bytes, { limitInputPixels: maxPixels }).rotate();
+  const encoded = meta.format === 'jpeg' ? upright.jpeg({ quality: 95, chromaSubsampling: '4:4:4' }) : upright.png();
+  const normalised = await encoded.toBuffer().catch(() => undefined);
+  if (!normalised) return fail('image-unreadable');
+  const bytes = new Uint8Array(normalised.buffer, normalised.byteOffset, normalised.byteLength);
   return ok({ bytes, hash: hashImage(bytes), size });
 }

@@ -13,8 +13,9 @@ export interface AnnotateOptions {
 }
 
 /**
- * The longest side drawn on: larger images are shrunk while they are decoded (at most 16 MB of RGBA): an
- * answer's picture is looked at in a chat, and a larger one costs hundreds of megabytes to draw and encode; the boxes are scaled with them and the fit report says so.
+ * The longest side drawn on: larger images are shrunk while they are decoded (at most 16 MB of RGBA). An answer's
+ * picture is looked at in a chat, and a larger one costs hundreds of megabytes to draw and encode; the boxes are
+ * scaled with it and the fit report says so.
  */
 const MAX_DRAW_SIDE = 2048;
 
