@@ -67,6 +67,20 @@ describe('GIVEN a broken config', () => {
     expect(() => loadConfig({ cwd: dir, path: 'bot.yaml', env: {} })).toThrow(expected);
   });
 
+  test('WHEN a secret sits in the file beside other mistakes THEN every problem is reported at once', () => {
+    const dir = folderWith({ 'bot.yaml': 'discord:\n  token: abc\nlimits:\n  maxQueue: -1\nmodel:\n  threads: 0\nfoo: 1\n' });
+    let message = '';
+    try {
+      loadConfig({ cwd: dir, path: 'bot.yaml', env: {} });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    const lines = message.split('\n').map((line) => line.replace(/^.*bot\.yaml: /, ''));
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toBe('discord.token: secrets belong in the environment (DISCORD_TOKEN), not in the file');
+    expect(lines.slice(1).map((line) => line.split(':')[0]).sort()).toEqual(['foo', 'limits.maxQueue', 'model.threads']);
+  });
+
   test('WHEN --config names a missing file THEN it says so', () => {
     expect(() => loadConfig({ cwd: folderWith({}), path: 'nope.yaml', env: {} })).toThrow('nope.yaml: no such config file');
   });

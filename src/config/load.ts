@@ -68,25 +68,34 @@ function readFile(path: string): unknown {
   }
 }
 
-/** The adapters' sections, with secrets from the environment; a secret written in the file is refused. */
-function withSecrets(raw: Record<string, unknown>, env: NodeJS.ProcessEnv, file: string): Record<string, unknown> {
+/**
+ * The adapters' sections, with secrets from the environment. A secret written in the file is a problem (and is
+ * left out, so the rest of the file is still checked and every problem reported at once).
+ */
+function withSecrets(
+  raw: Record<string, unknown>,
+  env: NodeJS.ProcessEnv,
+  file: string,
+): { merged: Record<string, unknown>; problems: string[] } {
   const merged: Record<string, unknown> = { ...raw };
+  const problems: string[] = [];
   for (const [section, vars] of Object.entries(ENV_SECRETS)) {
     const given = (raw[section] ?? {}) as Record<string, unknown>;
     if (typeof given !== 'object' || given === null || Array.isArray(given)) continue;
-    const inFile = SECRET_KEYS.find((k) => k in given);
-    if (inFile) {
+    const kept = { ...given };
+    for (const inFile of SECRET_KEYS.filter((k) => k in given)) {
       const variable = (vars as Record<string, string>)[inFile];
-      throw new ConfigError(`${file}: ${section}.${inFile}: secrets belong in the environment (${variable}), not in the file`);
+      problems.push(`${file}: ${section}.${inFile}: secrets belong in the environment (${variable}), not in the file`);
+      delete kept[inFile];
     }
     const fromEnv = Object.fromEntries(
       Object.entries(vars)
         .filter(([, name]) => env[name])
         .map(([key, name]) => [key, env[name]]),
     );
-    merged[section] = { ...given, ...fromEnv };
+    merged[section] = { ...kept, ...fromEnv };
   }
-  return merged;
+  return { merged, problems };
 }
 
 /** The environment wins over the file for the settings a deployment sets per container. */
@@ -140,7 +149,9 @@ export function loadConfig(options: { path?: string; env?: NodeJS.ProcessEnv; cw
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(`${label}: the file must hold a mapping of keys (model, limits, access, ...)`);
   }
-  const parsed = Config.safeParse(withEnvSettings(withSecrets(raw as Record<string, unknown>, env, label), env));
-  if (!parsed.success) throw new ConfigError(describe(parsed.error, label));
+  const { merged, problems } = withSecrets(raw as Record<string, unknown>, env, label);
+  const parsed = Config.safeParse(withEnvSettings(merged, env));
+  if (!parsed.success) problems.push(describe(parsed.error, label));
+  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems.join('\n'));
   return { config: resolvePaths(parsed.data, file ? dirname(file) : cwd), file };
 }
