@@ -5,46 +5,22 @@ import { createBot } from './bot/core.ts';
 import { createRegistry, PluginError } from './bot/registry.ts';
 import { adapterProblems } from '../adapters/config-check.ts';
 import { ConfigError, loadConfig } from './config/load.ts';
-import type { Config } from './config/schema.ts';
 import { Engine } from './inference/engine.ts';
-import { createLog, type Logger } from './log.ts';
+import { createLog } from './log.ts';
 import { startHealthServer } from './ops/health-server.ts';
 import { instrument } from './ops/instrument.ts';
 import { BotMetrics } from './ops/metrics.ts';
 import { ShutdownGate, shutDownGracefully } from './ops/shutdown.ts';
 import { SqliteConversationStore } from './state/sqlite-store.ts';
-import type { BotCore } from './bot/types.ts';
+import { type Running, startChatAdapters } from './cli/chat-adapters.ts';
+import { redisBackendEnabled } from './scale/redis.ts';
+import { runScaledAllInOne } from './scale/all-in-one.ts';
 import { PLUGINS } from '../plugins/index.ts';
 
 const USAGE = `usage: npm start -- [--config FILE] [--console]
   --config FILE  settings (YAML or JSON); default ./minigpt-bot.yaml when present
   --console      open the terminal chat even when Discord or Slack is enabled
 Discord starts when DISCORD_TOKEN is set, Slack when SLACK_BOT_TOKEN is set; with neither, the terminal chat opens.`;
-
-/** A started chat adapter, as the health check and the shutdown see it. */
-interface Running {
-  name: string;
-  stop(graceMs?: number): Promise<void>;
-  connected(): boolean;
-}
-
-/** The chat adapters the environment enables; each is imported only when enabled, so an unused one costs nothing. */
-async function startChatAdapters(bot: BotCore, config: Config, log: Logger): Promise<Running[]> {
-  const running: Running[] = [];
-  if (config.discord.token) {
-    const discord = await import('../adapters/discord/index.ts');
-    const adapter = await discord.start(bot, config.discord as Parameters<typeof discord.start>[1], log.child({ adapter: 'discord' }));
-    log.info({ invite: adapter.inviteUrl }, 'discord: connected');
-    running.push({ name: 'discord', stop: (graceMs) => adapter.stop(graceMs), connected: () => adapter.connected() });
-  }
-  if (config.slack.botToken) {
-    const slack = await import('../adapters/slack/index.ts');
-    const adapter = await slack.start(bot, config.slack as Parameters<typeof slack.start>[1], log.child({ adapter: 'slack' }));
-    log.info('slack: connected');
-    running.push({ name: 'slack', stop: (graceMs) => adapter.stop(graceMs), connected: () => adapter.connected() });
-  }
-  return running;
-}
 
 /** One shared engine and framework, wrapped by every enabled adapter; the console when nothing else is enabled. */
 async function main(argv: string[]): Promise<number> {
@@ -69,6 +45,7 @@ async function main(argv: string[]): Promise<number> {
   const problems = adapterProblems(config);
   if (problems.length > 0) throw new ConfigError(problems.join('\n'));
 
+  if (redisBackendEnabled(config)) return runScaledAllInOne(config, log, withConsole);
   const metrics = new BotMetrics();
   const adapters: Running[] = [];
   let engine: Engine | undefined;

@@ -47,6 +47,7 @@ export function decodeInteraction(interaction: ChatInputCommandInteraction): {
       user: { id: interaction.user.id, name: interaction.user.username },
       command: interaction.commandName,
       args,
+      eventId: `discord-interaction-${interaction.id}`,
     },
     attachment,
   };
@@ -71,6 +72,7 @@ export function decodeMessage(message: Message, botId: string, textOption: strin
     user: { id: message.author.id, name: message.author.username },
     command: CHAT_COMMAND,
     args: { [textOption]: stripMention(message.content, botId) },
+    eventId: `discord-message-${message.id}`,
   };
 }
 

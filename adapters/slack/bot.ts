@@ -102,7 +102,14 @@ export class SlackBot {
     }
     const { command, args } = commandFromText(this.core.commands(), plainText(event.text ?? '', botUserId));
     const key = conversationKey(team, event.channel, thread);
-    const request: BotRequest = { key, user: { id: event.user ?? '' }, command, args, ...(image ? { image } : {}) };
+    const request: BotRequest = {
+      key,
+      user: { id: event.user ?? '' },
+      command,
+      args,
+      eventId: `slack-${team}-${event.channel}-${event.ts}`, // the message, whichever event delivered it
+      ...(image ? { image } : {}),
+    };
     const result = await this.run(request, streamTo(reply));
     if (image && result.kind === 'answer') this.imageThreads.set(team, event.channel, thread);
     const needsImage = result.kind === 'user-error' && result.text === NEEDS_IMAGE;

@@ -95,7 +95,14 @@ export function createBot(options: BotOptions): Bot {
       const history = conversations.history(conversation.id, image.hash);
       let shown = '';
       const result = await options.engine.generate(
-        { conversation: conversation.id, image: image.bytes, history, ...outcome.ask, generation: options.generation },
+        {
+          conversation: conversation.id,
+          image: image.bytes,
+          history,
+          ...outcome.ask,
+          generation: options.generation,
+          requestId: request.eventId,
+        },
         (raw) => {
           const text = parseAnswer(raw).text;
           if (text === shown) return;

@@ -35,6 +35,8 @@ export interface BotRequest {
   /** Option values by option name, as the user gave them. */
   args: Record<string, string | number | undefined>;
   image?: InputImage;
+  /** The platform event that asked (Slack message, Discord interaction or message): a redelivery carries the same. */
+  eventId?: string;
 }
 
 /** An annotated image ready to upload. */

@@ -25,6 +25,7 @@ const ENV_SETTINGS: { variable: string; path: [string, string]; parse: (value: s
   { variable: 'MINIGPT_STATE_FILE', path: ['state', 'file'], parse: String },
   { variable: 'METRICS_PORT', path: ['metrics', 'port'], parse: Number },
   { variable: 'METRICS_HOST', path: ['metrics', 'host'], parse: String },
+  { variable: 'REDIS_URL', path: ['queue', 'url'], parse: String },
 ];
 
 const SECRET_KEYS = ['token', 'botToken', 'appToken', 'signingSecret'];

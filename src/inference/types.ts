@@ -35,6 +35,8 @@ export interface GenerateRequest {
   task: TaskId;
   question: string;
   generation?: Partial<GenerationConfig>;
+  /** The platform event that asked, when known: a queue uses it so a redelivered event is answered once. */
+  requestId?: string;
 }
 
 export interface Timings {

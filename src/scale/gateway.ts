@@ -1,0 +1,106 @@
+import { createBot } from '../bot/core.ts';
+import { type Running, startChatAdapters } from '../cli/chat-adapters.ts';
+import type { Config } from '../config/schema.ts';
+import type { Engine } from '../inference/engine.ts';
+import type { Logger } from '../log.ts';
+import { startHealthServer } from '../ops/health-server.ts';
+import { instrument } from '../ops/instrument.ts';
+import { BotMetrics } from '../ops/metrics.ts';
+import { ShutdownGate, shutDownGracefully } from '../ops/shutdown.ts';
+import { PLUGINS } from '../../plugins/index.ts';
+import { EngineWorker } from './engine-worker.ts';
+import { liveWorkers } from './fleet.ts';
+import { QueueEngine } from './queue-engine.ts';
+import { connect, redisUrl } from './redis.ts';
+import { RedisConversationStore } from './redis-store.ts';
+
+/** How often the gateway reads the queue depth and the live workers for /metrics and /healthz. */
+const POLL_MS = 2000;
+/** Jobs one gateway may have in flight; past the local cap the real queue does the waiting. */
+const IN_FLIGHT = 10_000;
+
+export interface GatewayOptions {
+  /** An engine to serve jobs in this process too (`npm start` with Redis): all-in-one on the scaled backend. */
+  engine?: Engine;
+  /** Opens the terminal chat (it needs no chat token). */
+  console: boolean;
+}
+
+/**
+ * The adapters and the framework over the Redis backend: requests become BullMQ jobs, conversations live in
+ * Redis. Runs until SIGTERM or SIGINT, which lets answers in flight be posted first.
+ */
+export async function runGateway(config: Config, log: Logger, options: GatewayOptions): Promise<number> {
+  const url = redisUrl(config);
+  const ttlSeconds = Math.round(config.conversations.idleMinutes * 60);
+  const redis = connect(url);
+  const engine = await QueueEngine.open({ url, imageTtlSeconds: ttlSeconds });
+  const store = new RedisConversationStore(redis, ttlSeconds, (error) => log.error({ err: error }, 'redis: write failed'));
+  await store.load();
+  const worker = options.engine
+    ? await EngineWorker.start({ url, engine: options.engine, concurrency: config.model.maxBatch ?? 16 })
+    : undefined;
+  const settings = {
+    access: config.access,
+    limits: { ...config.limits, maxConcurrent: IN_FLIGHT },
+    conversations: config.conversations,
+    plugins: config.plugins,
+  };
+  const bot = createBot({ engine, plugins: PLUGINS, settings, generation: config.generation, log, store });
+  let waiting = 0;
+  let workers = 0;
+  const poll = setInterval(() => {
+    Promise.all([engine.waiting(), liveWorkers(redis)]).then(
+      ([w, live]) => {
+        waiting = w;
+        workers = live.length;
+      },
+      () => undefined,
+    );
+  }, POLL_MS);
+  const metrics = new BotMetrics();
+  const gate = new ShutdownGate();
+  const core = instrument(gate.wrap({ ...bot, queueLength: () => waiting }), metrics);
+  const adapters: Running[] = [];
+  const health = config.metrics.enabled === false
+    ? undefined
+    : await startHealthServer({
+        ...config.metrics,
+        metrics,
+        checks: () => [
+          { name: 'redis', ok: () => engine.connected() },
+          { name: 'workers', ok: () => workers > 0 },
+          ...adapters.map((a) => ({ name: a.name, ok: () => a.connected() })),
+        ],
+      });
+  if (health) log.info({ url: health.url }, 'health and metrics listening');
+  const shutDown = (): Promise<void> =>
+    shutDownGracefully({
+      gate,
+      adapters,
+      graceMs: config.shutdown.graceSeconds * 1000,
+      abortEngine: async () => options.engine?.abort(),
+      closeRest: async () => {
+        clearInterval(poll);
+        await bot.close();
+        await worker?.close();
+        await options.engine?.close();
+        await engine.close();
+        await health?.close();
+        redis.disconnect();
+      },
+      log,
+    });
+  adapters.push(...(await startChatAdapters(core, config, log)));
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.once(signal, () => void shutDown().then(() => process.exit(0), () => process.exit(1)));
+  }
+  log.info({ redis: url.replace(/\/\/[^@]*@/, '//***@'), worker: worker?.id ?? null }, 'gateway: started');
+  if (options.console || adapters.length === 0) {
+    const { start } = await import('../../adapters/console/index.ts');
+    const terminal = await start(core, config.console, log.child({ adapter: 'console' }));
+    await terminal.finished;
+    if (adapters.length === 0) await shutDown();
+  }
+  return 0;
+}

@@ -1,0 +1,68 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import type { Config } from '../config/schema.ts';
+import type { GenerateResult, GenerationConfig, TaskId, Turn } from '../inference/types.ts';
+
+/** The BullMQ queue every gateway adds to and every worker takes from. */
+export const QUEUE_NAME = 'minigpt-generate';
+/** Prefix of every key this backend writes, so one Redis can be shared with other programs. */
+const PREFIX = 'minigpt';
+
+export const keys = {
+  image: (hash: string) => `${PREFIX}:image:${hash}`,
+  conversation: (id: string) => `${PREFIX}:conversation:${id}`,
+  conversationPattern: `${PREFIX}:conversation:*`,
+  worker: (id: string) => `${PREFIX}:worker:${id}`,
+  workerPattern: `${PREFIX}:worker:*`,
+  /** Pub/sub: the text so far of one job, heard only by the gateway that waits for it. */
+  text: (jobId: string) => `${PREFIX}:text:${jobId}`,
+  /** Pub/sub: a conversation every worker must drop from its caches. */
+  forget: `${PREFIX}:forget`,
+};
+
+/** What a worker needs to answer: the image travels by content hash, its bytes stored once under keys.image. */
+export interface JobData {
+  conversation: string;
+  imageHash: string;
+  history: Turn[];
+  task: TaskId;
+  question: string;
+  generation?: Partial<GenerationConfig>;
+}
+
+/** A finished job: the engine's result, or the reason the input was refused (not retried). */
+export type JobResult = { result: GenerateResult } | { inputError: string };
+
+/** What a worker publishes about itself every few seconds; the key expires when it stops. */
+export interface WorkerBeat {
+  id: string;
+  pid: number;
+  device: string;
+  startedAt: number;
+  completed: number;
+  failed: number;
+  visionRuns: number;
+  cacheHits: number;
+}
+
+export function redisBackendEnabled(config: Config): boolean {
+  return (config.queue.backend ?? (config.queue.url ? 'redis' : 'memory')) === 'redis';
+}
+
+export function redisUrl(config: Config): string {
+  return config.queue.url ?? 'redis://127.0.0.1:6379';
+}
+
+/** A connection BullMQ accepts for blocking commands (it retries forever while Redis is away). */
+export function connect(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+}
+
+/**
+ * The job id for a platform event: the same event always maps to the same id, so a redelivery adds nothing.
+ * BullMQ ids may not contain ':', hence the hash. A request with no event gets a fresh id.
+ */
+export function jobIdFor(requestId: string | undefined): string {
+  if (requestId === undefined) return randomUUID();
+  return `event-${createHash('sha256').update(requestId).digest('hex').slice(0, 40)}`;
+}
