@@ -1,16 +1,18 @@
 import { hostname } from 'node:os';
-import { type Job, Worker } from 'bullmq';
+import { type Job, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Engine } from '../inference/engine.ts';
 import { InputError } from '../inference/errors.ts';
 import { WORKER_LOCK_MS } from './queue-engine.ts';
-import { connect, type JobData, type JobResult, keys, QUEUE_NAME, type WorkerBeat } from './redis.ts';
+import { connect, type JobData, type JobResult, keys, QUEUE_NAME, type WorkerBeat, workerQueue } from './redis.ts';
 
 export interface EngineWorkerOptions {
   url: string;
   engine: Engine;
-  /** Jobs answered at once; the engine batches their decode steps. */
+  /** Jobs answered at once from each queue; the engine batches their decode steps. */
   concurrency: number;
+  /** How long a conversation keeps going to this worker after its last answer (the idle expiry). */
+  affinitySeconds: number;
 }
 
 const BEAT_MS = 2000;
@@ -18,12 +20,16 @@ const BEAT_MS = 2000;
 export const BEAT_TTL_SECONDS = 6;
 
 /**
- * One engine taking jobs from the queue. BullMQ holds a lock on each job while it runs; a worker that dies
- * (SIGKILL included) stops renewing it, and another worker's stall check puts the job back to be answered again.
+ * One engine taking jobs from the shared queue and from its own (follow-ups routed to the worker that caches
+ * their conversation). BullMQ holds a lock on each job while it runs; a worker that dies (SIGKILL included) stops
+ * renewing it, and a stall check puts the job back to be answered again: on the shared queue by any worker, on
+ * a dead worker's own queue by the workers that adopt it.
  */
 export class EngineWorker {
   readonly id = `${hostname()}-${process.pid}`;
-  private readonly worker: Worker<JobData, JobResult>;
+  private readonly consumers: Worker<JobData, JobResult>[];
+  /** Dead workers' queues this worker drains, by worker id. */
+  private readonly adopted = new Map<string, Worker<JobData, JobResult>>();
   private readonly redis: Redis;
   private readonly subscriber: Redis;
   private readonly beat: NodeJS.Timeout;
@@ -34,36 +40,41 @@ export class EngineWorker {
   private constructor(private readonly options: EngineWorkerOptions) {
     this.redis = connect(options.url);
     this.subscriber = connect(options.url);
-    this.worker = new Worker<JobData, JobResult>(QUEUE_NAME, (job) => this.answer(job), {
-      connection: connect(options.url),
-      concurrency: options.concurrency,
-      lockDuration: WORKER_LOCK_MS,
-      stalledInterval: WORKER_LOCK_MS / 2,
-      maxStalledCount: 3,
-      autorun: false,
-      name: this.id,
-    });
-    this.worker.on('completed', () => this.completed++);
-    this.worker.on('failed', () => this.failed++);
+    this.consumers = [this.consume(QUEUE_NAME), this.consume(workerQueue(this.id))];
     this.subscriber.on('message', (_channel: string, conversation: string) => options.engine.forget(conversation));
-    this.beat = setInterval(() => void this.publishBeat(), BEAT_MS);
+    this.beat = setInterval(() => void this.tick(), BEAT_MS);
   }
 
   static async start(options: EngineWorkerOptions): Promise<EngineWorker> {
     const worker = new EngineWorker(options);
     await worker.subscriber.subscribe(keys.forget);
+    await worker.redis.sadd(keys.workerIds, worker.id);
     await worker.publishBeat();
-    void worker.worker.run();
-    await worker.worker.waitUntilReady();
+    await Promise.all(worker.consumers.map((c) => c.waitUntilReady()));
     return worker;
   }
 
+  /** Lets the jobs in hand finish; what waits on this worker's own queue is adopted by the others. */
   async close(): Promise<void> {
     clearInterval(this.beat);
-    await this.worker.close();
+    await Promise.all([...this.consumers, ...this.adopted.values()].map((c) => c.close()));
     await this.redis.del(keys.worker(this.id));
     this.subscriber.disconnect();
     this.redis.disconnect();
+  }
+
+  private consume(queue: string): Worker<JobData, JobResult> {
+    const consumer = new Worker<JobData, JobResult>(queue, (job) => this.answer(job), {
+      connection: connect(this.options.url),
+      concurrency: this.options.concurrency,
+      lockDuration: WORKER_LOCK_MS,
+      stalledInterval: WORKER_LOCK_MS / 2,
+      maxStalledCount: 3,
+      name: this.id,
+    });
+    consumer.on('completed', () => this.completed++);
+    consumer.on('failed', () => this.failed++);
+    return consumer;
   }
 
   private async answer(job: Job<JobData, JobResult>): Promise<JobResult> {
@@ -75,10 +86,35 @@ export class EngineWorker {
       const result = await this.options.engine.generate({ ...rest, image: new Uint8Array(image) }, (text) => {
         void this.redis.publish(channel, text).catch(() => undefined);
       });
+      await this.redis.set(keys.affinity(rest.conversation), this.id, 'EX', this.options.affinitySeconds);
       return { result };
     } catch (error) {
       if (error instanceof InputError) return { inputError: error.message };
       throw error;
+    }
+  }
+
+  private async tick(): Promise<void> {
+    await this.publishBeat();
+    await this.adoptOrphans().catch(() => undefined);
+  }
+
+  /** Drains the queues of workers whose heartbeat expired; lets a drained one go. */
+  private async adoptOrphans(): Promise<void> {
+    for (const id of await this.redis.smembers(keys.workerIds)) {
+      if (id === this.id || (await this.redis.exists(keys.worker(id))) === 1) continue;
+      const adopter = this.adopted.get(id);
+      if (!adopter) {
+        this.adopted.set(id, this.consume(workerQueue(id)));
+        continue;
+      }
+      const queue = new Queue(workerQueue(id), { connection: this.redis });
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized').finally(() => queue.close());
+      if (Object.values(counts).every((n) => n === 0)) {
+        this.adopted.delete(id);
+        await adopter.close();
+        await this.redis.srem(keys.workerIds, id);
+      }
     }
   }
 

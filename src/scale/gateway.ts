@@ -38,7 +38,7 @@ export async function runGateway(config: Config, log: Logger, options: GatewayOp
   const store = new RedisConversationStore(redis, ttlSeconds, (error) => log.error({ err: error }, 'redis: write failed'));
   await store.load();
   const worker = options.engine
-    ? await EngineWorker.start({ url, engine: options.engine, concurrency: config.model.maxBatch ?? 16 })
+    ? await EngineWorker.start({ url, engine: options.engine, concurrency: config.model.maxBatch ?? 16, affinitySeconds: ttlSeconds })
     : undefined;
   const settings = {
     access: config.access,

@@ -4,27 +4,28 @@ import type { BotEngine } from '../bot/types.ts';
 import { imageHash } from '../bot/conversations.ts';
 import { InputError } from '../inference/errors.ts';
 import type { GenerateRequest, GenerateResult } from '../inference/types.ts';
-import { connect, type JobData, type JobResult, jobIdFor, keys, QUEUE_NAME } from './redis.ts';
+import { connect, type JobData, type JobResult, jobIdFor, keys, QUEUE_NAME, workerQueue } from './redis.ts';
 
 export interface QueueEngineOptions {
   url: string;
   /** How long an image's bytes stay in Redis after the last request that used them. */
   imageTtlSeconds: number;
-  /** A finished job is kept this long, so a redelivered event finds it and enqueues nothing. */
-  keepFinishedSeconds?: number;
 }
 
 /** Lock and stall settings shared by the queue's workers: a killed worker's job is retried within seconds. */
 export const WORKER_LOCK_MS = 4000;
+/** A finished job is kept this long (Slack's retries end within 15 minutes): a redelivery enqueues nothing. */
+const KEEP_FINISHED_SECONDS = 900;
 
 /**
  * The engine as a gateway sees it: each request becomes a BullMQ job whose id comes from the platform event,
  * its text streams back over pub/sub to this gateway alone, and the result comes back through the queue's
- * events. A job retried after its worker died streams from the start again; the caller still gets one result.
+ * events. A follow-up goes to the queue of the worker that answered the conversation last while that worker
+ * is alive, so its cached KV and image embeddings are reused; otherwise to the shared queue. A job retried after
+ * its worker died streams from the start again; the caller still gets one result.
  */
 export class QueueEngine implements BotEngine {
-  private readonly queue: Queue<JobData, JobResult>;
-  private readonly events: QueueEvents;
+  private readonly queues = new Map<string, { queue: Queue<JobData, JobResult>; events: QueueEvents }>();
   private readonly redis: Redis;
   private readonly subscriber: Redis;
   private readonly listeners = new Map<string, (text: string) => void>();
@@ -32,14 +33,12 @@ export class QueueEngine implements BotEngine {
   private constructor(private readonly options: QueueEngineOptions) {
     this.redis = connect(options.url);
     this.subscriber = connect(options.url);
-    this.queue = new Queue(QUEUE_NAME, { connection: connect(options.url) });
-    this.events = new QueueEvents(QUEUE_NAME, { connection: connect(options.url) });
     this.subscriber.on('message', (channel: string, text: string) => this.listeners.get(channel)?.(text));
   }
 
   static async open(options: QueueEngineOptions): Promise<QueueEngine> {
     const engine = new QueueEngine(options);
-    await Promise.all([engine.events.waitUntilReady(), engine.queue.waitUntilReady(), engine.redis.ping()]);
+    await Promise.all([engine.queue(QUEUE_NAME), engine.redis.ping()]);
     return engine;
   }
 
@@ -61,13 +60,10 @@ export class QueueEngine implements BotEngine {
         question: request.question,
         ...(request.generation ? { generation: request.generation } : {}),
       };
-      const keep = this.options.keepFinishedSeconds ?? 900;
-      const job = await this.queue.add('generate', data, {
-        jobId,
-        removeOnComplete: { age: keep },
-        removeOnFail: { age: keep },
-      });
-      const finished = (await job.waitUntilFinished(this.events)) as JobResult;
+      const keep = KEEP_FINISHED_SECONDS;
+      const { queue, events } = await this.queue(await this.pickQueue(jobId, request.conversation, keep));
+      const job = await queue.add('generate', data, { jobId, removeOnComplete: { age: keep }, removeOnFail: { age: keep } });
+      const finished = (await job.waitUntilFinished(events)) as JobResult;
       if ('inputError' in finished) throw new InputError(finished.inputError);
       return finished.result;
     } finally {
@@ -83,9 +79,9 @@ export class QueueEngine implements BotEngine {
     void this.redis.publish(keys.forget, conversation).catch(() => undefined);
   }
 
-  /** Jobs waiting for a worker. */
-  waiting(): Promise<number> {
-    return this.queue.getWaitingCount();
+  /** Jobs waiting for a worker on the shared queue. */
+  async waiting(): Promise<number> {
+    return (await this.queue(QUEUE_NAME)).queue.getWaitingCount();
   }
 
   /** Whether Redis answers right now (for /healthz). */
@@ -94,18 +90,38 @@ export class QueueEngine implements BotEngine {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.events.close(), this.queue.close()]);
+    await Promise.all([...this.queues.values()].flatMap(({ queue, events }) => [queue.close(), events.close()]));
     this.subscriber.disconnect();
     this.redis.disconnect();
+  }
+
+  /**
+   * The caching worker's queue while it is alive, else the shared one. The choice is recorded under the job id
+   * first, so a redelivered event lands on the queue (and the job) the first delivery chose.
+   */
+  private async pickQueue(jobId: string, conversation: string, keepSeconds: number): Promise<string> {
+    const owner = await this.redis.get(keys.affinity(conversation));
+    const alive = owner !== null && (await this.redis.exists(keys.worker(owner))) === 1;
+    const chosen = alive ? workerQueue(owner) : QUEUE_NAME;
+    const claimed = await this.redis.set(keys.jobQueue(jobId), chosen, 'EX', keepSeconds, 'NX');
+    return claimed ? chosen : ((await this.redis.get(keys.jobQueue(jobId))) ?? chosen);
   }
 
   /** The bytes once per image; each use pushes the expiry back. */
   private async storeImage(hash: string, bytes: Uint8Array): Promise<void> {
     const key = keys.image(hash);
-    await this.redis
-      .multi()
-      .set(key, Buffer.from(bytes), 'EX', this.options.imageTtlSeconds, 'NX')
-      .expire(key, this.options.imageTtlSeconds)
-      .exec();
+    const ttl = this.options.imageTtlSeconds;
+    await this.redis.multi().set(key, Buffer.from(bytes), 'EX', ttl, 'NX').expire(key, ttl).exec();
+  }
+
+  private async queue(name: string): Promise<{ queue: Queue<JobData, JobResult>; events: QueueEvents }> {
+    let entry = this.queues.get(name);
+    if (!entry) {
+      const connection = (): Redis => connect(this.options.url);
+      entry = { queue: new Queue(name, { connection: connection() }), events: new QueueEvents(name, { connection: connection() }) };
+      this.queues.set(name, entry);
+      await Promise.all([entry.queue.waitUntilReady(), entry.events.waitUntilReady()]);
+    }
+    return entry;
   }
 }

@@ -5,6 +5,11 @@ import type { GenerateResult, GenerationConfig, TaskId, Turn } from '../inferenc
 
 /** The BullMQ queue every gateway adds to and every worker takes from. */
 export const QUEUE_NAME = 'minigpt-generate';
+
+/** A worker's own queue: follow-ups of the conversations whose caches it holds. */
+export function workerQueue(workerId: string): string {
+  return `${QUEUE_NAME}-${workerId}`;
+}
 /** Prefix of every key this backend writes, so one Redis can be shared with other programs. */
 const PREFIX = 'minigpt';
 
@@ -14,6 +19,12 @@ export const keys = {
   conversationPattern: `${PREFIX}:conversation:*`,
   worker: (id: string) => `${PREFIX}:worker:${id}`,
   workerPattern: `${PREFIX}:worker:*`,
+  /** Every worker id that has a queue of its own, alive or not (the dead ones' queues get adopted). */
+  workerIds: `${PREFIX}:worker-ids`,
+  /** The worker that answered a conversation last, so holds its KV cache and image embeddings. */
+  affinity: (conversation: string) => `${PREFIX}:affinity:${conversation}`,
+  /** The queue a job id was put on, so the same event is never added to a second queue. */
+  jobQueue: (jobId: string) => `${PREFIX}:job-queue:${jobId}`,
   /** Pub/sub: the text so far of one job, heard only by the gateway that waits for it. */
   text: (jobId: string) => `${PREFIX}:text:${jobId}`,
   /** Pub/sub: a conversation every worker must drop from its caches. */

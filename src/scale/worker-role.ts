@@ -19,7 +19,8 @@ export function loadEngine(config: Config, log: Logger): Promise<Engine> {
 export async function runWorker(config: Config, log: Logger): Promise<number> {
   const engine = await loadEngine(config, log);
   const url = redisUrl(config);
-  const worker = await EngineWorker.start({ url, engine, concurrency: config.model.maxBatch ?? 16 });
+  const affinitySeconds = Math.round(config.conversations.idleMinutes * 60);
+  const worker = await EngineWorker.start({ url, engine, concurrency: config.model.maxBatch ?? 16, affinitySeconds });
   log.info({ worker: worker.id, model: engine.model.name, device: engine.device }, 'worker: taking jobs');
   const stop = async (): Promise<void> => {
     await worker.close();
