@@ -13,7 +13,7 @@ import { jobIdFor, keys, QUEUE_NAME, workerQueue } from '../src/scale/redis.ts';
 import { FakeSlack } from './fakes/slack/server.ts';
 import { messageEnvelope, sendSigned } from './fakes/slack/requests.ts';
 import { startBotProcess, type BotProcess } from './helpers/bot-process.ts';
-import { REDIS_SERVER, startRedisServer, type RedisServer } from './helpers/redis-server.ts';
+import { REDIS_SERVER, startRedisServer, type RedisServer } from '../bench/redis-server.ts';
 import { drawScene } from './helpers/scene.ts';
 
 /**

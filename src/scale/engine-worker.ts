@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import type { Engine } from '../inference/engine.ts';
 import { InputError } from '../inference/errors.ts';
 import { WORKER_LOCK_MS } from './queue-engine.ts';
-import { connect, type JobData, type JobResult, keys, QUEUE_NAME, type WorkerBeat, workerQueue } from './redis.ts';
+import { Connections, type JobData, type JobResult, keys, QUEUE_NAME, type WorkerBeat, workerQueue } from './redis.ts';
 
 export interface EngineWorkerOptions {
   url: string;
@@ -36,10 +36,12 @@ export class EngineWorker {
   private readonly startedAt = Date.now();
   private completed = 0;
   private failed = 0;
+  private readonly connections: Connections;
 
   private constructor(private readonly options: EngineWorkerOptions) {
-    this.redis = connect(options.url);
-    this.subscriber = connect(options.url);
+    this.connections = new Connections(options.url);
+    this.redis = this.connections.connect();
+    this.subscriber = this.connections.connect();
     this.consumers = [this.consume(QUEUE_NAME), this.consume(workerQueue(this.id))];
     this.subscriber.on('message', (_channel: string, conversation: string) => options.engine.forget(conversation));
     this.beat = setInterval(() => void this.tick(), BEAT_MS);
@@ -59,13 +61,12 @@ export class EngineWorker {
     clearInterval(this.beat);
     await Promise.all([...this.consumers, ...this.adopted.values()].map((c) => c.close()));
     await this.redis.del(keys.worker(this.id));
-    this.subscriber.disconnect();
-    this.redis.disconnect();
+    this.connections.disconnectAll();
   }
 
   private consume(queue: string): Worker<JobData, JobResult> {
     const consumer = new Worker<JobData, JobResult>(queue, (job) => this.answer(job), {
-      connection: connect(this.options.url),
+      connection: this.connections.connect(),
       concurrency: this.options.concurrency,
       lockDuration: WORKER_LOCK_MS,
       stalledInterval: WORKER_LOCK_MS / 2,
@@ -109,7 +110,9 @@ export class EngineWorker {
         continue;
       }
       const queue = new Queue(workerQueue(id), { connection: this.redis });
-      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized').finally(() => queue.close());
+      const counts = await queue
+        .getJobCounts('waiting', 'active', 'delayed', 'prioritized')
+        .finally(() => queue.close());
       if (Object.values(counts).every((n) => n === 0)) {
         this.adopted.delete(id);
         await adopter.close();

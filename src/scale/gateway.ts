@@ -35,10 +35,12 @@ export async function runGateway(config: Config, log: Logger, options: GatewayOp
   const ttlSeconds = Math.round(config.conversations.idleMinutes * 60);
   const redis = connect(url);
   const engine = await QueueEngine.open({ url, imageTtlSeconds: ttlSeconds });
-  const store = new RedisConversationStore(redis, ttlSeconds, (error) => log.error({ err: error }, 'redis: write failed'));
+  const onWriteError = (error: unknown): void => log.error({ err: error }, 'redis: write failed');
+  const store = new RedisConversationStore(redis, ttlSeconds, onWriteError);
   await store.load();
+  const concurrency = config.model.maxBatch ?? 16;
   const worker = options.engine
-    ? await EngineWorker.start({ url, engine: options.engine, concurrency: config.model.maxBatch ?? 16, affinitySeconds: ttlSeconds })
+    ? await EngineWorker.start({ url, engine: options.engine, concurrency, affinitySeconds: ttlSeconds })
     : undefined;
   const settings = {
     access: config.access,

@@ -4,7 +4,7 @@ import type { BotEngine } from '../bot/types.ts';
 import { imageHash } from '../bot/conversations.ts';
 import { InputError } from '../inference/errors.ts';
 import type { GenerateRequest, GenerateResult } from '../inference/types.ts';
-import { connect, type JobData, type JobResult, jobIdFor, keys, QUEUE_NAME, workerQueue } from './redis.ts';
+import { Connections, type JobData, type JobResult, jobIdFor, keys, QUEUE_NAME, workerQueue } from './redis.ts';
 
 export interface QueueEngineOptions {
   url: string;
@@ -29,10 +29,12 @@ export class QueueEngine implements BotEngine {
   private readonly redis: Redis;
   private readonly subscriber: Redis;
   private readonly listeners = new Map<string, (text: string) => void>();
+  private readonly connections: Connections;
 
   private constructor(private readonly options: QueueEngineOptions) {
-    this.redis = connect(options.url);
-    this.subscriber = connect(options.url);
+    this.connections = new Connections(options.url);
+    this.redis = this.connections.connect();
+    this.subscriber = this.connections.connect();
     this.subscriber.on('message', (channel: string, text: string) => this.listeners.get(channel)?.(text));
   }
 
@@ -44,14 +46,16 @@ export class QueueEngine implements BotEngine {
 
   async generate(request: GenerateRequest, onText?: (textSoFar: string) => void): Promise<GenerateResult> {
     const hash = imageHash(request.image);
-    await this.storeImage(hash, request.image);
     const jobId = jobIdFor(request.requestId);
     const channel = keys.text(jobId);
-    if (onText) {
-      this.listeners.set(channel, onText);
-      await this.subscriber.subscribe(channel);
-    }
+    if (onText) this.listeners.set(channel, onText);
     try {
+      // Independent round trips, overlapped: they make up most of what the queue adds before the first token.
+      const [queueName] = await Promise.all([
+        this.pickQueue(jobId, request.conversation),
+        this.storeImage(hash, request.image),
+        onText ? this.subscriber.subscribe(channel) : undefined,
+      ]);
       const data: JobData = {
         conversation: request.conversation,
         imageHash: hash,
@@ -60,9 +64,9 @@ export class QueueEngine implements BotEngine {
         question: request.question,
         ...(request.generation ? { generation: request.generation } : {}),
       };
-      const keep = KEEP_FINISHED_SECONDS;
-      const { queue, events } = await this.queue(await this.pickQueue(jobId, request.conversation, keep));
-      const job = await queue.add('generate', data, { jobId, removeOnComplete: { age: keep }, removeOnFail: { age: keep } });
+      const { queue, events } = await this.queue(queueName);
+      const removal = { age: KEEP_FINISHED_SECONDS };
+      const job = await queue.add('generate', data, { jobId, removeOnComplete: removal, removeOnFail: removal });
       const finished = (await job.waitUntilFinished(events)) as JobResult;
       if ('inputError' in finished) throw new InputError(finished.inputError);
       return finished.result;
@@ -91,19 +95,18 @@ export class QueueEngine implements BotEngine {
 
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].flatMap(({ queue, events }) => [queue.close(), events.close()]));
-    this.subscriber.disconnect();
-    this.redis.disconnect();
+    this.connections.disconnectAll();
   }
 
   /**
    * The caching worker's queue while it is alive, else the shared one. The choice is recorded under the job id
    * first, so a redelivered event lands on the queue (and the job) the first delivery chose.
    */
-  private async pickQueue(jobId: string, conversation: string, keepSeconds: number): Promise<string> {
+  private async pickQueue(jobId: string, conversation: string): Promise<string> {
     const owner = await this.redis.get(keys.affinity(conversation));
     const alive = owner !== null && (await this.redis.exists(keys.worker(owner))) === 1;
     const chosen = alive ? workerQueue(owner) : QUEUE_NAME;
-    const claimed = await this.redis.set(keys.jobQueue(jobId), chosen, 'EX', keepSeconds, 'NX');
+    const claimed = await this.redis.set(keys.jobQueue(jobId), chosen, 'EX', KEEP_FINISHED_SECONDS, 'NX');
     return claimed ? chosen : ((await this.redis.get(keys.jobQueue(jobId))) ?? chosen);
   }
 
@@ -117,8 +120,14 @@ export class QueueEngine implements BotEngine {
   private async queue(name: string): Promise<{ queue: Queue<JobData, JobResult>; events: QueueEvents }> {
     let entry = this.queues.get(name);
     if (!entry) {
-      const connection = (): Redis => connect(this.options.url);
-      entry = { queue: new Queue(name, { connection: connection() }), events: new QueueEvents(name, { connection: connection() }) };
+      const { connections } = this;
+      entry = {
+        queue: new Queue(name, { connection: connections.connect() }),
+        events: new QueueEvents(name, { connection: connections.connect() }),
+      };
+      // Each job waited for listens on both until it finishes: as many listeners as jobs in flight.
+      entry.queue.setMaxListeners(0);
+      entry.events.setMaxListeners(0);
       this.queues.set(name, entry);
       await Promise.all([entry.queue.waitUntilReady(), entry.events.waitUntilReady()]);
     }

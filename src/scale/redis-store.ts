@@ -44,7 +44,8 @@ export class RedisConversationStore implements ConversationStore {
     this.byId.set(conversation.id, conversation);
     const { image, ...rest } = conversation;
     const stored: Stored = { ...rest, ...(image ? { image: { hash: image.hash, size: image.size } } : {}) };
-    const write = this.redis.multi().set(keys.conversation(conversation.id), JSON.stringify(stored), 'EX', this.ttlSeconds);
+    const write = this.redis.multi();
+    write.set(keys.conversation(conversation.id), JSON.stringify(stored), 'EX', this.ttlSeconds);
     if (image) {
       const key = keys.image(image.hash);
       write.set(key, Buffer.from(image.bytes), 'EX', this.ttlSeconds, 'NX').expire(key, this.ttlSeconds);

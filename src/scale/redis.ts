@@ -64,9 +64,31 @@ export function redisUrl(config: Config): string {
   return config.queue.url ?? 'redis://127.0.0.1:6379';
 }
 
-/** A connection BullMQ accepts for blocking commands (it retries forever while Redis is away). */
+/**
+ * A connection BullMQ accepts for blocking commands. It reconnects forever while Redis is away; those errors
+ * are expected, and what is down shows in /healthz and `minigpt-bot status`, so they are not printed.
+ */
 export function connect(url: string): Redis {
-  return new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+  const connection = new Redis(url, { maxRetriesPerRequest: null });
+  connection.on('error', () => undefined);
+  return connection;
+}
+
+/** Connections opened for one owner, all closed together (BullMQ leaves a connection it was handed open). */
+export class Connections {
+  private readonly open: Redis[] = [];
+
+  constructor(private readonly url: string) {}
+
+  connect(): Redis {
+    const connection = connect(this.url);
+    this.open.push(connection);
+    return connection;
+  }
+
+  disconnectAll(): void {
+    for (const connection of this.open.splice(0)) connection.disconnect();
+  }
 }
 
 /**

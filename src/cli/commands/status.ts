@@ -29,11 +29,14 @@ export function run(argv: string[]): Promise<number> {
       console.log(`workers: ${workers.length}`);
       for (const w of workers) {
         const up = Math.round((Date.now() - w.startedAt) / 1000);
-        console.log(`  ${w.id} ${w.device} up ${up}s: ${w.completed} done, ${w.failed} failed, ${w.cacheHits} cache hits`);
+        const work = `${w.completed} done, ${w.failed} failed, ${w.cacheHits} cache hits`;
+        console.log(`  ${w.id} ${w.device} up ${up}s: ${work}`);
       }
       const c = snapshot.counts;
       console.log(`queue: ${c.waiting} waiting, ${c.active} running, ${c.delayed} delayed, ${c.failed} failed`);
-      for (const f of snapshot.failures) console.log(`  failed ${f.id} at ${new Date(f.at).toISOString()}: ${f.reason}`);
+      for (const f of snapshot.failures) {
+        console.log(`  failed ${f.id} at ${new Date(f.at).toISOString()}: ${f.reason}`);
+      }
       return 0;
     } catch (error) {
       console.error(`minigpt-bot status: cannot read ${url} (${(error as Error).message})`);

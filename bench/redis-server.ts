@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ export interface RedisServer {
   port: number;
   /** SIGTERM (Redis flushes its append-only file), then starts again on the same port and folder. */
   restart(): Promise<void>;
+  /** Stops it and removes its folder. */
   stop(): Promise<void>;
 }
 
@@ -45,16 +46,15 @@ export async function startRedisServer(): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'minigpt-redis-'));
   let child: ChildProcess | undefined;
   const launch = async (): Promise<void> => {
-    child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir], {
-      stdio: 'ignore',
-    });
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'yes', '--dir', dir];
+    child = spawn(REDIS_SERVER, args, { stdio: 'ignore' });
     for (let tries = 0; tries < 100; tries++) {
       if (await pings(port)) return;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     throw new Error(`redis-server did not answer on 127.0.0.1:${port} within 5 s`);
   };
-  const stop = async (): Promise<void> => {
+  const halt = async (): Promise<void> => {
     if (!child || child.exitCode !== null) return;
     const exited = once(child, 'exit');
     child.kill('SIGTERM');
@@ -64,9 +64,12 @@ export async function startRedisServer(): Promise<RedisServer> {
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
-    stop,
+    async stop() {
+      await halt();
+      rmSync(dir, { recursive: true, force: true });
+    },
     async restart() {
-      await stop();
+      await halt();
       await launch();
     },
   };
