@@ -1,6 +1,8 @@
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,6 +24,7 @@ import { drawScene } from './helpers/scene.ts';
  * events and a Redis restart must each still end in exactly one answer per question.
  */
 
+const run = promisify(execFile);
 const SECRET = 'signing-secret-for-the-scale-test';
 const CHANNEL = 'C0SCALE';
 const TEST_TIMEOUT = 180_000;
@@ -37,6 +40,7 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
   let queue: Queue;
   let gateway: BotProcess;
   let eventsUrl: string;
+  let healthUrl: string;
   const workers: BotProcess[] = [];
   const processes: BotProcess[] = [];
   const png = drawScene(5).png;
@@ -77,6 +81,7 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
     processes.push(gateway);
     const started = await gateway.logLine('slack adapter started', 60_000);
     eventsUrl = `http://127.0.0.1:${String(started.port)}/slack/events`;
+    healthUrl = String((await gateway.logLine('health and metrics listening')).url);
     await Promise.all([startWorker(), startWorker()]);
   }, TEST_TIMEOUT);
 
@@ -144,6 +149,26 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
       expect(job?.returnvalue.result.visionCached).toBe(true);
     }
     await ownQueue.close();
+  }, TEST_TIMEOUT);
+
+  it('WHEN an operator looks THEN /healthz reports Redis and live workers, /metrics counts jobs by worker and cache use, and status lists the workers', async () => {
+    const health = await fetch(`${healthUrl}/healthz`);
+    expect(health.status).toBe(200);
+    const checks = ((await health.json()) as { checks: { name: string; ok: boolean }[] }).checks;
+    expect(checks).toEqual(expect.arrayContaining([{ name: 'redis', ok: true }, { name: 'workers', ok: true }]));
+    const metrics = await (await fetch(`${healthUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^minigpt_jobs_total\{worker="[^"]+",vision="cached"\} [1-9]/m);
+    expect(metrics).toMatch(/^minigpt_job_wait_seconds_count [1-9]/m);
+    expect(metrics).toMatch(/^minigpt_workers_live 2$/m);
+    const bin = join(import.meta.dirname, '..', 'bin', 'minigpt-bot.js');
+    const status = await run(process.execPath, [bin, 'status', '--json', '--config', 'bot.yaml'], {
+      cwd: dir,
+      env: { ...process.env, ...env() },
+      timeout: 60_000,
+    });
+    const shown = JSON.parse(status.stdout) as { workers: { id: string }[]; counts: Record<string, number> };
+    expect(shown.workers.map((w) => w.id).sort()).toEqual(workers.map((w) => `${hostname()}-${w.child.pid}`).sort());
+    expect(shown.counts.completed).toBeGreaterThanOrEqual(4); // two first questions, two follow-ups
   }, TEST_TIMEOUT);
 
   it('WHEN the workers are restarted one by one while questions are answered THEN every question gets exactly one answer', async () => {

@@ -83,12 +83,15 @@ export class EngineWorker {
     const image = await this.redis.getBuffer(keys.image(imageHash));
     if (!image) throw new Error(`the image of job ${job.id} expired before it was answered`);
     const channel = keys.text(job.id ?? '');
+    const began = Date.now();
     try {
       const result = await this.options.engine.generate({ ...rest, image: new Uint8Array(image) }, (text) => {
         void this.redis.publish(channel, text).catch(() => undefined);
       });
       await this.redis.set(keys.affinity(rest.conversation), this.id, 'EX', this.options.affinitySeconds);
-      return { result };
+      const waitedMs = (job.processedOn ?? began) - job.timestamp;
+      const times = { worker: this.id, waitedMs, ranMs: Date.now() - began };
+      return { result, times };
     } catch (error) {
       if (error instanceof InputError) return { inputError: error.message };
       throw error;

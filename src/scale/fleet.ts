@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { keys, QUEUE_NAME, type WorkerBeat } from './redis.ts';
+import { keys, QUEUE_NAME, type WorkerBeat, workerQueue } from './redis.ts';
 
 /** The workers whose heartbeat has not expired. */
 export async function liveWorkers(redis: Redis): Promise<WorkerBeat[]> {
@@ -20,14 +20,24 @@ export interface QueueSnapshot {
   failures: { id: string; reason: string; at: number }[];
 }
 
-/** Jobs by state and the latest failures, read from the queue itself. */
-export async function queueSnapshot(queue: Queue, recentFailures = 5): Promise<QueueSnapshot> {
-  const counts = await queue.getJobCounts('waiting', 'active', 'completed', 'failed', 'delayed');
-  const failed = await queue.getFailed(0, recentFailures - 1);
-  const failures = failed.map((job) => ({ id: job.id ?? '', reason: job.failedReason, at: job.finishedOn ?? 0 }));
-  return { counts, failures };
-}
+const STATES = ['waiting', 'active', 'completed', 'failed', 'delayed'] as const;
 
-export function openQueue(connection: Redis): Queue {
-  return new Queue(QUEUE_NAME, { connection });
+/** Jobs by state and the latest failures over the shared queue and every worker's own, read from the queues. */
+export async function queueSnapshot(redis: Redis, recentFailures = 5): Promise<QueueSnapshot> {
+  const names = [QUEUE_NAME, ...(await redis.smembers(keys.workerIds)).map(workerQueue)];
+  const counts: Record<string, number> = Object.fromEntries(STATES.map((s) => [s, 0]));
+  const failures: QueueSnapshot['failures'] = [];
+  for (const name of names) {
+    const queue = new Queue(name, { connection: redis });
+    try {
+      const byState = await queue.getJobCounts(...STATES);
+      for (const [state, n] of Object.entries(byState)) counts[state] = (counts[state] ?? 0) + n;
+      for (const job of await queue.getFailed(0, recentFailures - 1)) {
+        failures.push({ id: job.id ?? '', reason: job.failedReason, at: job.finishedOn ?? 0 });
+      }
+    } finally {
+      await queue.close();
+    }
+  }
+  return { counts, failures: failures.sort((a, b) => b.at - a.at).slice(0, recentFailures) };
 }

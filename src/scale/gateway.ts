@@ -11,7 +11,8 @@ import { PLUGINS } from '../../plugins/index.ts';
 import { EngineWorker } from './engine-worker.ts';
 import { liveWorkers } from './fleet.ts';
 import { QueueEngine } from './queue-engine.ts';
-import { connect, redisUrl } from './redis.ts';
+import { QueueMetrics } from './metrics.ts';
+import { connect, type JobTimes, redisUrl } from './redis.ts';
 import { RedisConversationStore } from './redis-store.ts';
 
 /** How often the gateway reads the queue depth and the live workers for /metrics and /healthz. */
@@ -34,7 +35,10 @@ export async function runGateway(config: Config, log: Logger, options: GatewayOp
   const url = redisUrl(config);
   const ttlSeconds = Math.round(config.conversations.idleMinutes * 60);
   const redis = connect(url);
-  const engine = await QueueEngine.open({ url, imageTtlSeconds: ttlSeconds });
+  const metrics = new BotMetrics();
+  const queueMetrics = new QueueMetrics(metrics.registry);
+  const onAnswered = (times: JobTimes, visionCached: boolean): void => queueMetrics.observe(times, visionCached);
+  const engine = await QueueEngine.open({ url, imageTtlSeconds: ttlSeconds, onAnswered });
   const onWriteError = (error: unknown): void => log.error({ err: error }, 'redis: write failed');
   const store = new RedisConversationStore(redis, ttlSeconds, onWriteError);
   await store.load();
@@ -56,11 +60,11 @@ export async function runGateway(config: Config, log: Logger, options: GatewayOp
       ([w, live]) => {
         waiting = w;
         workers = live.length;
+        queueMetrics.workers.set(workers);
       },
       () => undefined,
     );
   }, POLL_MS);
-  const metrics = new BotMetrics();
   const gate = new ShutdownGate();
   const core = instrument(gate.wrap({ ...bot, queueLength: () => waiting }), metrics);
   const adapters: Running[] = [];

@@ -4,12 +4,23 @@ import type { BotEngine } from '../bot/types.ts';
 import { imageHash } from '../bot/conversations.ts';
 import { InputError } from '../inference/errors.ts';
 import type { GenerateRequest, GenerateResult } from '../inference/types.ts';
-import { Connections, type JobData, type JobResult, jobIdFor, keys, QUEUE_NAME, workerQueue } from './redis.ts';
+import {
+  Connections,
+  type JobData,
+  type JobResult,
+  type JobTimes,
+  jobIdFor,
+  keys,
+  QUEUE_NAME,
+  workerQueue,
+} from './redis.ts';
 
 export interface QueueEngineOptions {
   url: string;
   /** How long an image's bytes stay in Redis after the last request that used them. */
   imageTtlSeconds: number;
+  /** Told about every answered job (for /metrics). */
+  onAnswered?: (times: JobTimes, visionCached: boolean) => void;
 }
 
 /** Lock and stall settings shared by the queue's workers: a killed worker's job is retried within seconds. */
@@ -69,6 +80,7 @@ export class QueueEngine implements BotEngine {
       const job = await queue.add('generate', data, { jobId, removeOnComplete: removal, removeOnFail: removal });
       const finished = (await job.waitUntilFinished(events)) as JobResult;
       if ('inputError' in finished) throw new InputError(finished.inputError);
+      this.options.onAnswered?.(finished.times, finished.result.visionCached);
       return finished.result;
     } finally {
       if (onText) {

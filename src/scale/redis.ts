@@ -41,8 +41,15 @@ export interface JobData {
   generation?: Partial<GenerationConfig>;
 }
 
+/** Who answered a job, how long it waited for a worker and how long the worker took. */
+export interface JobTimes {
+  worker: string;
+  waitedMs: number;
+  ranMs: number;
+}
+
 /** A finished job: the engine's result, or the reason the input was refused (not retried). */
-export type JobResult = { result: GenerateResult } | { inputError: string };
+export type JobResult = { result: GenerateResult; times: JobTimes } | { inputError: string };
 
 /** What a worker publishes about itself every few seconds; the key expires when it stops. */
 export interface WorkerBeat {

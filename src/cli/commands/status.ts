@@ -1,5 +1,5 @@
 import { loadConfig } from '../../config/load.ts';
-import { liveWorkers, openQueue, queueSnapshot } from '../../scale/fleet.ts';
+import { liveWorkers, queueSnapshot } from '../../scale/fleet.ts';
 import { connect, redisUrl } from '../../scale/redis.ts';
 import { EXIT_FAILED, runCommandLine } from '../command-line.ts';
 
@@ -17,10 +17,9 @@ export function run(argv: string[]): Promise<number> {
     const { config } = loadConfig({ path: values.config });
     const url = redisUrl(config);
     const redis = connect(url);
-    const queue = openQueue(redis);
     try {
       const timeout = setTimeout(() => redis.disconnect(), 5000);
-      const [workers, snapshot] = await Promise.all([liveWorkers(redis), queueSnapshot(queue)]);
+      const [workers, snapshot] = await Promise.all([liveWorkers(redis), queueSnapshot(redis)]);
       clearTimeout(timeout);
       if (values.json) {
         console.log(JSON.stringify({ workers, ...snapshot }, null, 2));
@@ -42,7 +41,6 @@ export function run(argv: string[]): Promise<number> {
       console.error(`minigpt-bot status: cannot read ${url} (${(error as Error).message})`);
       return EXIT_FAILED;
     } finally {
-      await queue.close().catch(() => undefined);
       redis.disconnect();
     }
   });
