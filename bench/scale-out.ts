@@ -6,7 +6,8 @@ import { createInterface } from 'node:readline';
 import type { BotEngine } from '../src/bot/types.ts';
 import { Engine } from '../src/inference/engine.ts';
 import { QueueEngine } from '../src/scale/queue-engine.ts';
-import type { GenerateRequest } from '../src/inference/types.ts';
+import type { Turn } from '../src/inference/types.ts';
+import type { JobTimes } from '../src/scale/redis.ts';
 import { startRedisServer } from './redis-server.ts';
 import { concurrentAsks } from './setup.ts';
 import { percentile, round } from './stats.ts';
@@ -14,9 +15,10 @@ import { percentile, round } from './stats.ts';
 /** What `npm run bench -- --scale-out` measures on the Redis backend with real worker processes. */
 export interface ScaleOutReport {
   conversations: number;
-  tokens_per_answer: number;
-  workers1: { tokens_per_s: number; seconds: number[] };
-  workers2: { tokens_per_s: number; seconds: number[] };
+  questions_per_conversation: number;
+  max_new_tokens: number;
+  workers1: Throughput;
+  workers2: Throughput;
   ratios: { workers2_vs_1: number };
   /**
    * What the queue adds to time to first token against the in-process queue: per request, the first text's
@@ -24,6 +26,15 @@ export interface ScaleOutReport {
    * engine each, interleaved); p50 and p99 are the differences of those percentiles.
    */
   queue_hop_ms: { p50: number; p99: number; samples: number; through_redis: Spread; in_process: Spread };
+}
+
+interface Throughput {
+  tokens_per_s: number;
+  answers_per_s: number;
+  /** Seconds of each timed round. */
+  seconds: number[];
+  /** How many of the timed answers each worker gave, most first. */
+  answers_by_worker: number[];
 }
 
 interface Spread {
@@ -34,7 +45,7 @@ interface Spread {
 export interface ScaleOutPlan {
   modelDir: string;
   workDir: string;
-  /** Timed rounds per worker count (each: every conversation asks twice, the second a follow-up). */
+  /** Timed rounds per worker count (each: every conversation asks a question and its follow-ups). */
   rounds: number;
   hopSamples: number;
   log: (line: string) => void;
@@ -76,29 +87,39 @@ interface Round {
   tokens: number;
 }
 
-/** One round: every conversation asks its question and a follow-up; returns the seconds and tokens. */
+const FOLLOW_UPS = ['and what else is there?', 'what colour is it?', 'where is it?'];
+
+/** One round: every conversation asks its question, then its follow-ups (routed to the worker that cached it). */
 async function round16(engine: QueueEngine, images: Uint8Array[], tag: string): Promise<Round> {
   const asks = concurrentAsks(CONVERSATIONS);
   const began = performance.now();
   const tokens = await Promise.all(
     asks.map(async (ask, k) => {
-      const base: Omit<GenerateRequest, 'history' | 'question'> = {
-        conversation: `bench-${tag}-${k}`,
-        image: images[k]!,
-        task: ask.task,
-        generation: { maxNewTokens: TOKENS },
-      };
-      const first = await engine.generate({ ...base, history: [], question: ask.question });
-      const history = [{ task: ask.task, question: ask.question, answer: first.raw }];
-      const second = await engine.generate({ ...base, history, question: 'and what else is there?' });
-      return first.timings.tokens + second.timings.tokens;
+      const generation = { maxNewTokens: TOKENS };
+      const base = { conversation: `bench-${tag}-${k}`, image: images[k]!, task: ask.task, generation };
+      const history: Turn[] = [];
+      let count = 0;
+      for (const question of [ask.question, ...FOLLOW_UPS]) {
+        const result = await engine.generate({ ...base, history: [...history], question });
+        history.push({ task: ask.task, question, answer: result.raw });
+        count += result.timings.tokens;
+      }
+      return count;
     }),
   );
   return { seconds: (performance.now() - began) / 1000, tokens: tokens.reduce((a, b) => a + b, 0) };
 }
 
-async function throughput(engine: QueueEngine, images: Uint8Array[], label: string, rounds: number) {
+/** Timed rounds after one untimed; `answeredBy` is filled by the engine's onAnswered with each worker's count. */
+async function throughput(
+  engine: QueueEngine,
+  images: Uint8Array[],
+  label: string,
+  rounds: number,
+  answeredBy: Map<string, number>,
+): Promise<Throughput> {
   await round16(engine, images, `${label}-warm`);
+  answeredBy.clear();
   const seconds: number[] = [];
   let tokens = 0;
   for (let r = 0; r < rounds; r++) {
@@ -106,7 +127,14 @@ async function throughput(engine: QueueEngine, images: Uint8Array[], label: stri
     seconds.push(round(run.seconds));
     tokens += run.tokens;
   }
-  return { tokens_per_s: round(tokens / seconds.reduce((a, b) => a + b, 0)), seconds };
+  const total = seconds.reduce((a, b) => a + b, 0);
+  const answers = rounds * CONVERSATIONS * (1 + FOLLOW_UPS.length);
+  return {
+    tokens_per_s: round(tokens / total),
+    answers_per_s: round(answers / total),
+    seconds,
+    answers_by_worker: [...answeredBy.values()].sort((a, b) => b - a),
+  };
 }
 
 /** One question on an idle engine: how long after the engine's own first token the caller saw the first text. */
@@ -155,18 +183,23 @@ export async function benchScaleOut(plan: ScaleOutPlan): Promise<ScaleOutReport>
   const asks = concurrentAsks(CONVERSATIONS);
   const images = await Promise.all(asks.map(async (a) => new Uint8Array(await readFile(a.image))));
   const workers: ChildProcess[] = [];
-  const engine = await QueueEngine.open({ url: redis.url, imageTtlSeconds: 600 });
+  const answeredBy = new Map<string, number>();
+  const onAnswered = (times: JobTimes): void => {
+    answeredBy.set(times.worker, (answeredBy.get(times.worker) ?? 0) + 1);
+  };
+  const engine = await QueueEngine.open({ url: redis.url, imageTtlSeconds: 600, onAnswered });
   try {
     plan.log('scale-out: one worker');
     workers.push(await startWorker(configFile, redis.url));
     const queue_hop_ms = await queueHops(engine, plan, images[0]!);
-    const workers1 = await throughput(engine, images, 'one', plan.rounds);
+    const workers1 = await throughput(engine, images, 'one', plan.rounds, answeredBy);
     plan.log('scale-out: two workers');
     workers.push(await startWorker(configFile, redis.url));
-    const workers2 = await throughput(engine, images, 'two', plan.rounds);
+    const workers2 = await throughput(engine, images, 'two', plan.rounds, answeredBy);
     return {
       conversations: CONVERSATIONS,
-      tokens_per_answer: TOKENS,
+      questions_per_conversation: 1 + FOLLOW_UPS.length,
+      max_new_tokens: TOKENS,
       workers1,
       workers2,
       ratios: { workers2_vs_1: round(workers2.tokens_per_s / workers1.tokens_per_s) },
