@@ -94,7 +94,7 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
   });
 
   /** Posts a mention with the scene; returns its ts (the thread) and the job id its Slack message maps to. */
-  async function mention(text: string, options: { eventId?: string; ts?: string; inThread?: string } = {}) {
+  async function mention(text: string, options: { eventId?: string; ts?: string; inThread?: string; url?: string } = {}) {
     const ts = options.ts ?? `${nextTs++}.000100`;
     const body = messageEnvelope({
       team: slack.team,
@@ -105,7 +105,7 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
       ...(options.inThread ? { threadTs: options.inThread } : { files: [slack.addFile(png, { name: 'scene.png' })] }),
       ...(options.eventId ? { eventId: options.eventId } : {}),
     });
-    expect((await sendSigned(eventsUrl, SECRET, body, 'application/json')).status).toBe(200);
+    expect((await sendSigned(options.url ?? eventsUrl, SECRET, body, 'application/json')).status).toBe(200);
     return { ts, jobId: jobIdFor(`slack-${slack.team}-${CHANNEL}-${ts}`) };
   }
 
@@ -181,12 +181,16 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
     for (const { ts } of asked) expect(await answers(ts, 120_000)).toHaveLength(1);
   }, TEST_TIMEOUT);
 
-  it('WHEN Slack redelivers the event, and another gateway enqueues the same event THEN nothing new is queued and the thread has one answer', async () => {
+  it('WHEN Slack redelivers the event, to this gateway or to a second one, THEN nothing new is queued and the thread has one answer', async () => {
     const eventId = 'Ev0SCALEDUP';
     const { ts, jobId } = await mention('[vqa] what colour is the shape?', { eventId });
     expect(await answers(ts)).toHaveLength(1);
     const before = await queue.getJobCounts('completed', 'waiting', 'active');
     await mention('[vqa] what colour is the shape?', { eventId, ts });
+    const second = startBotProcess(dir, 'bot.yaml', env(), ['gateway']);
+    processes.push(second);
+    const secondPort = (await second.logLine('slack adapter started', 60_000)).port;
+    await mention('[vqa] what colour is the shape?', { eventId, ts, url: `http://127.0.0.1:${String(secondPort)}/slack/events` });
     // A second gateway (this test process) asking for the same Slack message joins the finished job.
     const other = await QueueEngine.open({ url: redis.url, imageTtlSeconds: 60 });
     try {
@@ -204,6 +208,8 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
     }
     expect(await queue.getJobCounts('completed', 'waiting', 'active')).toEqual(before);
     expect(await answers(ts)).toHaveLength(1);
+    expect(slack.thread(CHANNEL, ts)).toHaveLength(1); // not even a "looking at the image" placeholder
+    await second.terminate();
   }, TEST_TIMEOUT);
 
   /** SIGKILLs the worker holding the job as soon as it takes it (polled every 5 ms, at most ~10 s). */

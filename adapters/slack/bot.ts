@@ -2,7 +2,7 @@ import type { App, webApi } from '@slack/bolt';
 import { message } from '../../src/bot/messages.ts';
 import type { BotCore, BotReply, BotRequest, CommandSpec, ConversationKey, ReplyStream } from '../../src/bot/types.ts';
 import { argsFromText, commandFromText, conversationKey, isPersonMessage, pickImageFile, plainText, threadOf } from './decode.ts';
-import { SeenEvents } from './dedupe.ts';
+import { type EventClaims, SeenEvents } from './dedupe.ts';
 import { downloadFile, type DownloadLimits } from './download.ts';
 import { escapeText, ThreadReply } from './encode.ts';
 import { downloadMessage, MESSAGES } from './messages.ts';
@@ -34,7 +34,6 @@ class LatestImageThreads {
 
 /** Mentions, DMs and slash commands turned into core requests, answered in the conversation's thread. */
 export class SlackBot {
-  private readonly seen = new SeenEvents();
   private readonly imageThreads = new LatestImageThreads();
   private readonly downloadLimits: DownloadLimits;
 
@@ -42,6 +41,7 @@ export class SlackBot {
     private readonly core: BotCore,
     private readonly config: Config,
     private readonly log: Log,
+    private readonly seen: EventClaims = new SeenEvents(),
   ) {
     this.downloadLimits = {
       maxBytes: config.downloadMaxBytes,
@@ -82,7 +82,7 @@ export class SlackBot {
     botUserId: string | undefined,
   ): Promise<void> {
     // A retry carries the same event_id; the same message can also arrive as another event: skip both.
-    if (!this.seen.claim(`event:${eventId}`, `message:${event.channel}:${event.ts}`)) {
+    if (!(await this.seen.claim(`event:${eventId}`, `message:${event.channel}:${event.ts}`))) {
       this.log.debug({ eventId, channel: event.channel }, 'slack event already taken');
       return;
     }

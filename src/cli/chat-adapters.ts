@@ -1,3 +1,4 @@
+import type { EventClaims } from '../../adapters/slack/dedupe.ts';
 import type { BotCore } from '../bot/types.ts';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../log.ts';
@@ -10,7 +11,12 @@ export interface Running {
 }
 
 /** The chat adapters the environment enables; each is imported only when enabled, so an unused one costs nothing. */
-export async function startChatAdapters(bot: BotCore, config: Config, log: Logger): Promise<Running[]> {
+export async function startChatAdapters(
+  bot: BotCore,
+  config: Config,
+  log: Logger,
+  shared: { slackClaims?: EventClaims } = {},
+): Promise<Running[]> {
   const running: Running[] = [];
   if (config.discord.token) {
     const discord = await import('../../adapters/discord/index.ts');
@@ -20,7 +26,8 @@ export async function startChatAdapters(bot: BotCore, config: Config, log: Logge
   }
   if (config.slack.botToken) {
     const slack = await import('../../adapters/slack/index.ts');
-    const adapter = await slack.start(bot, config.slack as Parameters<typeof slack.start>[1], log.child({ adapter: 'slack' }));
+    const settings = config.slack as Parameters<typeof slack.start>[1];
+    const adapter = await slack.start(bot, settings, log.child({ adapter: 'slack' }), process.env, shared.slackClaims);
     log.info('slack: connected');
     running.push({ name: 'slack', stop: (graceMs) => adapter.stop(graceMs), connected: () => adapter.connected() });
   }

@@ -8,7 +8,9 @@ import { instrument } from '../ops/instrument.ts';
 import { BotMetrics } from '../ops/metrics.ts';
 import { ShutdownGate, shutDownGracefully } from '../ops/shutdown.ts';
 import { PLUGINS } from '../../plugins/index.ts';
+import { DEDUPE_TTL_MS } from '../../adapters/slack/dedupe.ts';
 import { EngineWorker } from './engine-worker.ts';
+import { RedisEventClaims } from './event-claims.ts';
 import { liveWorkers } from './fleet.ts';
 import { QueueEngine } from './queue-engine.ts';
 import { QueueMetrics } from './metrics.ts';
@@ -97,7 +99,8 @@ export async function runGateway(config: Config, log: Logger, options: GatewayOp
       },
       log,
     });
-  adapters.push(...(await startChatAdapters(core, config, log)));
+  const slackClaims = new RedisEventClaims(redis, DEDUPE_TTL_MS);
+  adapters.push(...(await startChatAdapters(core, config, log, { slackClaims })));
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => void shutDown().then(() => process.exit(0), () => process.exit(1)));
   }

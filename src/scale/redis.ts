@@ -23,6 +23,8 @@ export const keys = {
   workerIds: `${PREFIX}:worker-ids`,
   /** The worker that answered a conversation last, so holds its KV cache and image embeddings. */
   affinity: (conversation: string) => `${PREFIX}:affinity:${conversation}`,
+  /** A platform event some gateway has taken. */
+  event: (key: string) => `${PREFIX}:event:${key}`,
   /** The queue a job id was put on, so the same event is never added to a second queue. */
   jobQueue: (jobId: string) => `${PREFIX}:job-queue:${jobId}`,
   /** Pub/sub: the text so far of one job, heard only by the gateway that waits for it. */
