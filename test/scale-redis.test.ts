@@ -181,7 +181,7 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
     for (const { ts } of asked) expect(await answers(ts, 120_000)).toHaveLength(1);
   }, TEST_TIMEOUT);
 
-  it('WHEN Slack redelivers the event, to this gateway or to a second one, THEN nothing new is queued and the thread has one answer', async () => {
+  it('WHEN Slack redelivers the event, to this gateway or to a second one, THEN nothing new is queued, the thread has one answer and goes on through either gateway', async () => {
     const eventId = 'Ev0SCALEDUP';
     const { ts, jobId } = await mention('[vqa] what colour is the shape?', { eventId });
     expect(await answers(ts)).toHaveLength(1);
@@ -209,6 +209,20 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
     expect(await queue.getJobCounts('completed', 'waiting', 'active')).toEqual(before);
     expect(await answers(ts)).toHaveLength(1);
     expect(slack.thread(CHANNEL, ts)).toHaveLength(1); // not even a "looking at the image" placeholder
+
+    // The thread goes on through the second gateway: it knows the conversation and its image.
+    const followUp = await mention('[vqa] and its shape?', { inThread: ts, url: `http://127.0.0.1:${String(secondPort)}/slack/events` });
+    await slack.waitFor(() => slack.thread(CHANNEL, ts).filter((m) => isFinal(m.text)).length >= 2, 'the follow-up', 90_000);
+    expect(slack.thread(CHANNEL, ts).map((m) => m.text)).not.toContain(MESSAGES.noImageForMention);
+    const owner = (await queue.getJob(jobId))!.processedBy!;
+    const ownQueue = new Queue(workerQueue(owner), { connection: client });
+    expect((await ownQueue.getJob(followUp.jobId))?.returnvalue.result.visionCached).toBe(true);
+    // Back on the first gateway, the turn the second one recorded is part of the history.
+    const third = await mention('[vqa] how big is it?', { inThread: ts });
+    await slack.waitFor(() => slack.thread(CHANNEL, ts).filter((m) => isFinal(m.text)).length >= 3, 'the third answer', 90_000);
+    const asked = await ownQueue.getJob(third.jobId);
+    expect(asked?.data.history.map((t: { question: string }) => t.question)).toEqual(['what colour is the shape?', 'and its shape?']);
+    await ownQueue.close();
     await second.terminate();
   }, TEST_TIMEOUT);
 

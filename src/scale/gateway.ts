@@ -42,8 +42,9 @@ export async function runGateway(config: Config, log: Logger, options: GatewayOp
   const onAnswered = (times: JobTimes, visionCached: boolean): void => queueMetrics.observe(times, visionCached);
   const engine = await QueueEngine.open({ url, imageTtlSeconds: ttlSeconds, onAnswered });
   const onWriteError = (error: unknown): void => log.error({ err: error }, 'redis: write failed');
-  const store = new RedisConversationStore(redis, ttlSeconds, onWriteError);
-  await store.load();
+  const storeListener = connect(url);
+  const store = new RedisConversationStore(redis, storeListener, ttlSeconds, onWriteError);
+  await store.start();
   const concurrency = config.model.maxBatch ?? 16;
   const worker = options.engine
     ? await EngineWorker.start({ url, engine: options.engine, concurrency, affinitySeconds: ttlSeconds })
@@ -95,6 +96,7 @@ export async function runGateway(config: Config, log: Logger, options: GatewayOp
         await options.engine?.close();
         await engine.close();
         await health?.close();
+        storeListener.disconnect();
         redis.disconnect();
       },
       log,

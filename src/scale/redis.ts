@@ -17,6 +17,8 @@ export const keys = {
   image: (hash: string) => `${PREFIX}:image:${hash}`,
   conversation: (id: string) => `${PREFIX}:conversation:${id}`,
   conversationPattern: `${PREFIX}:conversation:*`,
+  /** Pub/sub: a conversation one gateway changed, for the others to read again. */
+  conversationChanges: `${PREFIX}:conversation-changes`,
   worker: (id: string) => `${PREFIX}:worker:${id}`,
   workerPattern: `${PREFIX}:worker:*`,
   /** Every worker id that has a queue of its own, alive or not (the dead ones' queues get adopted). */
