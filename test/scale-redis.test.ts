@@ -171,6 +171,15 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
     expect(shown.counts.completed).toBeGreaterThanOrEqual(4); // two first questions, two follow-ups
   }, TEST_TIMEOUT);
 
+  it('WHEN a worker is pointed at a Redis that does not answer THEN it says so in one line and exits 1', async () => {
+    const bin = join(import.meta.dirname, '..', 'bin', 'minigpt-bot.js');
+    const unreachable = { ...process.env, ...env(), REDIS_URL: 'redis://127.0.0.1:1' }; // nothing listens on port 1
+    const failed = await run(process.execPath, [bin, 'worker', '--config', 'bot.yaml'], { cwd: dir, env: unreachable, timeout: 60_000 })
+      .then(() => undefined, (error: { code: number; stderr: string }) => error);
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr.trim()).toBe(`minigpt-bot worker: queue.url: cannot reach Redis at redis://127.0.0.1:1 (no answer within 5 s); set REDIS_URL`);
+  }, TEST_TIMEOUT);
+
   it('WHEN the workers are restarted one by one while questions are answered THEN every question gets exactly one answer', async () => {
     const asked = [];
     for (let k = 0; k < 6; k++) asked.push(await mention(`[caption] picture number ${k}`));

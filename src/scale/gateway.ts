@@ -14,7 +14,7 @@ import { RedisEventClaims } from './event-claims.ts';
 import { liveWorkers } from './fleet.ts';
 import { QueueEngine } from './queue-engine.ts';
 import { QueueMetrics } from './metrics.ts';
-import { connect, type JobTimes, redisUrl } from './redis.ts';
+import { checkReachable, connect, type JobTimes, redisUrl } from './redis.ts';
 import { RedisConversationStore } from './redis-store.ts';
 
 /** How often the gateway reads the queue depth and the live workers for /metrics and /healthz. */
@@ -35,6 +35,7 @@ export interface GatewayOptions {
  */
 export async function runGateway(config: Config, log: Logger, options: GatewayOptions): Promise<number> {
   const url = redisUrl(config);
+  await checkReachable(url);
   const ttlSeconds = Math.round(config.conversations.idleMinutes * 60);
   const redis = connect(url);
   const metrics = new BotMetrics();
@@ -106,7 +107,7 @@ export async function runGateway(config: Config, log: Logger, options: GatewayOp
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => void shutDown().then(() => process.exit(0), () => process.exit(1)));
   }
-  log.info({ redis: url.replace(/\/\/[^@]*@/, '//***@'), worker: worker?.id ?? null }, 'gateway: started');
+  log.info({ worker: worker?.id ?? null }, 'gateway: started');
   if (options.console || adapters.length === 0) {
     const { start } = await import('../../adapters/console/index.ts');
     const terminal = await start(core, config.console, log.child({ adapter: 'console' }));

@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { ConfigError } from '../config/load.ts';
 import type { Config } from '../config/schema.ts';
 import type { GenerateResult, GenerationConfig, TaskId, Turn } from '../inference/types.ts';
 
@@ -83,6 +84,27 @@ export function connect(url: string): Redis {
   const connection = new Redis(url, { maxRetriesPerRequest: null });
   connection.on('error', () => undefined);
   return connection;
+}
+
+/** How long a gateway or worker waits for Redis to answer at start before it gives up. */
+const REACH_TIMEOUT_MS = 5000;
+
+/** Fails with a ConfigError naming the URL (its password hidden) when Redis does not answer at start. */
+export async function checkReachable(url: string): Promise<void> {
+  const probe = connect(url);
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${REACH_TIMEOUT_MS / 1000} s`)), REACH_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([probe.ping(), gaveUp]);
+  } catch (error) {
+    const shown = url.replace(/\/\/[^@]*@/, '//***@');
+    throw new ConfigError(`queue.url: cannot reach Redis at ${shown} (${(error as Error).message}); set REDIS_URL`);
+  } finally {
+    clearTimeout(timer);
+    probe.disconnect();
+  }
 }
 
 /** Connections opened for one owner, all closed together (BullMQ leaves a connection it was handed open). */

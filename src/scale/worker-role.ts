@@ -2,7 +2,7 @@ import type { Config } from '../config/schema.ts';
 import { Engine } from '../inference/engine.ts';
 import type { Logger } from '../log.ts';
 import { EngineWorker } from './engine-worker.ts';
-import { redisUrl } from './redis.ts';
+import { checkReachable, redisUrl } from './redis.ts';
 
 /** The engine the config describes. */
 export function loadEngine(config: Config, log: Logger): Promise<Engine> {
@@ -17,8 +17,9 @@ export function loadEngine(config: Config, log: Logger): Promise<Engine> {
 
 /** One engine consuming the queue until SIGTERM or SIGINT, which lets the jobs it holds finish first. */
 export async function runWorker(config: Config, log: Logger): Promise<number> {
-  const engine = await loadEngine(config, log);
   const url = redisUrl(config);
+  await checkReachable(url);
+  const engine = await loadEngine(config, log);
   const affinitySeconds = Math.round(config.conversations.idleMinutes * 60);
   const worker = await EngineWorker.start({ url, engine, concurrency: config.model.maxBatch ?? 16, affinitySeconds });
   log.info({ worker: worker.id, model: engine.model.name, device: engine.device }, 'worker: taking jobs');
