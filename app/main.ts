@@ -17,6 +17,9 @@ import { ShutdownGate, shutDownGracefully } from '../src/ops/shutdown.ts';
 import { warmUp } from '../src/ops/warm-up.ts';
 import { SqliteConversationStore } from '../src/state/sqlite-store.ts';
 import type { BotCore } from '../src/bot/types.ts';
+import { redisBackendEnabled } from '../src/scale/redis.ts';
+import { type Running, startChatAdapters } from './chat-adapters.ts';
+import { runScaledAllInOne } from './scale/all-in-one.ts';
 import { PLUGINS } from '../plugins/index.ts';
 import { secretsFrom, webEnabled } from '../adapters/web/config.ts';
 
@@ -26,31 +29,6 @@ const USAGE = `usage: npm start -- [--config FILE] [--console]
 Discord starts when DISCORD_TOKEN is set, Slack when SLACK_BOT_TOKEN is set; with neither, the terminal chat opens,
 and beside it (when typed into) the sandbox page and the OpenAI-compatible API on WEB_PORT (web.enabled: true:
 always).`;
-
-/** A started chat adapter, as the health check and the shutdown see it. */
-interface Running {
-  name: string;
-  stop(graceMs?: number): Promise<void>;
-  connected(): boolean;
-}
-
-/** The chat adapters the environment enables; each is imported only when enabled, so an unused one costs nothing. */
-async function startChatAdapters(bot: BotCore, config: Config, log: Logger): Promise<Running[]> {
-  const running: Running[] = [];
-  if (config.discord.token) {
-    const discord = await import('../adapters/discord/index.ts');
-    const adapter = await discord.start(bot, config.discord as Parameters<typeof discord.start>[1], log.child({ adapter: 'discord' }));
-    log.info({ invite: adapter.inviteUrl }, 'discord: connected');
-    running.push({ name: 'discord', stop: (graceMs) => adapter.stop(graceMs), connected: () => adapter.connected() });
-  }
-  if (config.slack.botToken) {
-    const slack = await import('../adapters/slack/index.ts');
-    const adapter = await slack.start(bot, config.slack as Parameters<typeof slack.start>[1], log.child({ adapter: 'slack' }));
-    log.info('slack: connected');
-    running.push({ name: 'slack', stop: (graceMs) => adapter.stop(graceMs), connected: () => adapter.connected() });
-  }
-  return running;
-}
 
 /** The sandbox page and the OpenAI-compatible API; its address is printed, as the terminal chat's user needs it. */
 async function startWeb(bot: BotCore, config: Config, model: string, log: Logger): Promise<Running> {
@@ -93,6 +71,7 @@ async function main(argv: string[]): Promise<number> {
   const problems = adapterProblems(config);
   if (problems.length > 0) throw new ConfigError(problems.join('\n'));
 
+  if (redisBackendEnabled(config)) return runScaledAllInOne(config, log, withConsole);
   const metrics = new BotMetrics();
   const adapters: Running[] = [];
   let engine: Engine | undefined;

@@ -2,6 +2,7 @@
  * `npm run bench [-- --json] [--model DIR] [--quick] [--runs N] [--skip-scale] [--skip-official] [--threads N]`
  * The engine against its floor (the same ONNX graphs in the shortest loop) and against the official path (the
  * PyTorch reference generating as Hugging Face does), on the default model and on a LLaMA-7B-width scale model.
+ * `--scale-out` measures the Redis backend instead: 1 and 2 worker processes, and the queue's hop.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,9 +12,10 @@ import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { benchModel, type ModelReport, type Plan } from './measure.ts';
 import { formatReport } from './report.ts';
+import { benchScaleOut } from './scale-out.ts';
 
 const SCALE_DIR = 'models/tools/work/scale';
-const USAGE = 'usage: npm run bench -- [--json] [--model DIR] [--quick] [--runs N] [--skip-scale] [--skip-official] [--threads N]';
+const USAGE = 'usage: npm run bench -- [--json] [--model DIR] [--quick] [--runs N] [--skip-scale] [--skip-official] [--threads N] [--scale-out]';
 
 function options() {
   const { values } = parseArgs({
@@ -25,6 +27,7 @@ function options() {
       'skip-scale': { type: 'boolean', default: false },
       'skip-official': { type: 'boolean', default: false },
       threads: { type: 'string' },
+      'scale-out': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
@@ -43,6 +46,7 @@ function options() {
     skipScale: values['skip-scale']!,
     skipOfficial: values['skip-official']!,
     threads: count('threads', values.threads, availableParallelism(), 256),
+    scaleOut: values['scale-out']!,
   };
 }
 
@@ -93,6 +97,14 @@ async function main(): Promise<void> {
   const began = performance.now();
   try {
     const modelDir = opts.model ?? defaultModel(log);
+    if (opts.scaleOut) {
+      const plan = { modelDir, workDir, rounds: opts.quick ? 1 : 3, hopSamples: opts.quick ? 10 : 40, log };
+      const report = await benchScaleOut(plan);
+      const after = loadavg().map((x) => Number(x.toFixed(2)));
+      const seconds = Math.round((performance.now() - began) / 1000);
+      console.log(JSON.stringify({ machine: { ...machine, load_average_after: after }, seconds, ...report }, null, opts.json ? 2 : 1));
+      return;
+    }
     // The default model is small: many runs are cheap. The scale model costs ~100× more per step and seconds per
     // prefill, so it gets fewer runs and concurrency up to 4 (its 16-way figure would be 16 prefills).
     const main: Plan = { runs: opts.runs, tokens: opts.quick ? 16 : 32, concurrency: [1, 4, 16], concurrencyRuns: opts.quick ? 1 : 3, concurrencyTokens: opts.quick ? 16 : 32, threads: opts.threads, official: !opts.skipOfficial, log };

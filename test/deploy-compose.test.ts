@@ -19,13 +19,14 @@ describe('docker compose deployment', () => {
   const compose = resolvedCompose();
 
   it('GIVEN the compose file THEN docker-compose accepts it with the CPU bot and the CUDA profile', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['bot', 'bot-cuda']);
+    expect(Object.keys(compose.services).sort()).toEqual(['bot', 'bot-cuda', 'gateway', 'redis', 'worker', 'worker-cuda']);
+    expect(compose.services.bot.profiles).toBeUndefined();
     expect(compose.services['bot-cuda'].profiles).toEqual(['cuda']);
     expect(compose.services['bot-cuda'].deploy.resources.reservations.devices[0].capabilities).toEqual(['gpu']);
   });
 
-  it('GIVEN either service THEN it restarts, keeps state and models in volumes, and is health-checked', () => {
-    for (const service of Object.values<any>(compose.services)) {
+  it('GIVEN either bot service THEN it restarts, keeps state and models in volumes, and is health-checked', () => {
+    for (const service of [compose.services.bot, compose.services['bot-cuda']]) {
       expect(service.restart).toBe('unless-stopped');
       expect(service.volumes.map((v: any) => (typeof v === 'string' ? v : `${v.source}:${v.target}`))).toEqual(
         expect.arrayContaining([expect.stringMatching(/state:\/data\/state/), expect.stringMatching(/models:\/models/)]),
@@ -33,6 +34,22 @@ describe('docker compose deployment', () => {
       expect(service.healthcheck.test.join(' ')).toContain('/healthz');
       expect(Object.keys(service.environment)).toEqual(expect.arrayContaining(['DISCORD_TOKEN', 'SLACK_BOT_TOKEN'])); // from .env
     }
+  });
+
+  it('GIVEN the scale profile THEN Redis keeps an append-only file and the gateway and workers reach it', () => {
+    const { redis, gateway, worker } = compose.services;
+    for (const service of [redis, gateway, worker]) expect(service.profiles).toContain('scale');
+    expect(redis.command).toEqual(['redis-server', '--appendonly', 'yes']);
+    expect(redis.volumes).toEqual([expect.stringMatching(/^redis:\/data/)]);
+    expect(gateway.command).toEqual(['gateway']);
+    expect(worker.command).toEqual(['worker']);
+    for (const service of [gateway, worker, compose.services['worker-cuda']]) {
+      expect(service.entrypoint).toEqual(['node', 'bin/minigpt-bot.js']);
+      expect(service.environment.REDIS_URL).toBe('redis://redis:6379');
+    }
+    expect(gateway.healthcheck.test.join(' ')).toContain('/healthz');
+    expect(worker.deploy.replicas).toBe(2);
+    expect(compose.services['worker-cuda'].environment.MINIGPT_DEVICE).toBe('cuda');
   });
 
   it('GIVEN the Dockerfile THEN every path it copies exists and it runs as a non-root user', () => {

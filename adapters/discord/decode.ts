@@ -45,6 +45,7 @@ export function decodeInteraction(interaction: ChatInputCommandInteraction): {
       user: { id: interaction.user.id, name: interaction.user.username },
       command: interaction.commandName,
       args,
+      eventId: `discord-interaction-${interaction.id}`,
     },
     attachment,
   };
@@ -66,6 +67,7 @@ export function decodeMessage(
     key,
     user: { id: message.author.id, name: message.author.username },
     ...parseText(commands, stripMention(message.content, botId)),
+    eventId: `discord-message-${message.id}`,
   };
 }
 

@@ -4,7 +4,7 @@ import { CallBudget } from '../kit/budget.ts';
 import { argsFromText, parseText } from '../kit/grammar.ts';
 import { guardedRunner, type Runner } from '../kit/run.ts';
 import { conversationKey, isPersonMessage, pickImageFile, plainText, threadOf } from './decode.ts';
-import { SeenEvents } from './dedupe.ts';
+import { type EventClaims, SeenEvents } from './dedupe.ts';
 import { downloadFile, type DownloadLimits } from './download.ts';
 import { escapeText, type ReplyPacing, ThreadReply, type ThreadTarget } from './encode.ts';
 import { downloadMessage, MESSAGES } from './messages.ts';
@@ -36,7 +36,6 @@ class LatestImageThreads {
 
 /** Mentions, DMs and slash commands turned into core requests, answered in the conversation's thread. */
 export class SlackBot {
-  private readonly seen = new SeenEvents();
   private readonly imageThreads = new LatestImageThreads();
   private readonly downloadLimits: DownloadLimits;
   /** The workspace's `chat.update` budget, shared by every reply in it. */
@@ -48,6 +47,7 @@ export class SlackBot {
     private readonly core: BotCore,
     private readonly config: Config,
     private readonly log: Log,
+    private readonly seen: EventClaims = new SeenEvents(),
   ) {
     this.updates = CallBudget.perMinute(config.updatesPerMinute);
     this.guarded = guardedRunner(core, MESSAGES.generic, (error, request) =>
@@ -96,7 +96,7 @@ export class SlackBot {
     botUserId: string | undefined,
   ): Promise<void> {
     // A retry carries the same event_id; the same message can also arrive as another event: skip both.
-    if (!this.seen.claim(`event:${eventId}`, `message:${event.channel}:${event.ts}`)) {
+    if (!(await this.seen.claim(`event:${eventId}`, `message:${event.channel}:${event.ts}`))) {
       this.log.debug({ eventId, channel: event.channel }, 'slack event already taken');
       return;
     }
@@ -116,7 +116,14 @@ export class SlackBot {
     }
     const { command, args } = parseText(this.core.commands(), plainText(event.text ?? '', botUserId));
     const key = conversationKey(team, event.channel, thread);
-    const request: BotRequest = { key, user: { id: event.user ?? '' }, command, args, ...(image ? { image } : {}) };
+    const request: BotRequest = {
+      key,
+      user: { id: event.user ?? '' },
+      command,
+      args,
+      eventId: `slack-${team}-${event.channel}-${event.ts}`, // the message, whichever event delivered it
+      ...(image ? { image } : {}),
+    };
     const result = await this.run(request, streamTo(reply));
     if (image && result.kind === 'answer') this.imageThreads.set(team, event.channel, thread);
     // the framework's "needs an image", which Slack users get in Slack's own words

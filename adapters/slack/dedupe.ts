@@ -3,11 +3,17 @@ export const DEDUPE_TTL_MS = 15 * 60 * 1000;
 /** A bound on memory even under a flood of distinct events. */
 const MAX_KEYS = 20_000;
 
+/** Where taken events are remembered: this process (SeenEvents), or a store several gateways share. */
+export interface EventClaims {
+  /** True the first time any of `keys` is seen within the TTL; then all of them count as seen. */
+  claim(...keys: string[]): boolean | Promise<boolean>;
+}
+
 /**
  * Remembers which events were already taken, so a retried delivery (same `event_id`, or the same message
  * under another id) is never answered twice.
  */
-export class SeenEvents {
+export class SeenEvents implements EventClaims {
   private readonly expiry = new Map<string, number>();
 
   constructor(

@@ -2,6 +2,7 @@ import type { BotCore } from '../../src/bot/types.ts';
 import { StartupError } from '../../src/config/startup-error.ts';
 import { InFlight, STOP_GRACE_MS } from '../kit/lifecycle.ts';
 import { SlackBot } from './bot.ts';
+import type { EventClaims } from './dedupe.ts';
 import { parseConfig, withEnvironment, type ConfigInput } from './config.ts';
 import { createTransport } from './transport.ts';
 import type { Log } from './types.ts';
@@ -24,7 +25,14 @@ export interface SlackAdapter {
  * `port` at /slack/events. Answers mentions, DMs and the registry's slash commands until stopped. `input` is the
  * config file's `slack` section; the SLACK_* variables of `env` apply over it.
  */
-export async function start(core: BotCore, input: ConfigInput, log: Log, env: NodeJS.ProcessEnv = process.env): Promise<SlackAdapter> {
+/** `claims` is where taken events are remembered: this process by default, Redis behind several gateways. */
+export async function start(
+  core: BotCore,
+  input: ConfigInput,
+  log: Log,
+  env: NodeJS.ProcessEnv = process.env,
+  claims?: EventClaims,
+): Promise<SlackAdapter> {
   const parsed = parseConfig(withEnvironment(input as Record<string, unknown>, env));
   if (!parsed.ok) throw new StartupError(parsed.message);
   const config = parsed.config;
@@ -37,7 +45,7 @@ export async function start(core: BotCore, input: ConfigInput, log: Log, env: No
     void inFlight.track(work);
     await work;
   });
-  new SlackBot(core, config, log).register(transport.app);
+  new SlackBot(core, config, log, claims).register(transport.app);
   const port = await transport.start();
   log.info({ mode: config.appToken ? 'socket' : 'http', port }, 'slack adapter started');
   return {

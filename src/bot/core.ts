@@ -107,7 +107,15 @@ export function createBot(options: BotOptions): Bot {
       const generation = { ...options.generation, ...request.generation };
       let shown = '';
       const result = await options.engine.generate(
-        { conversation: conversation.id, image: image.bytes, imageHash: image.hash, history, ...outcome.ask, generation },
+        {
+          conversation: conversation.id,
+          image: image.bytes,
+          imageHash: image.hash,
+          history,
+          ...outcome.ask,
+          generation,
+          requestId: request.eventId,
+        },
         (raw) => {
           const text = parseAnswer(raw).text;
           if (text === shown) return;

@@ -46,6 +46,8 @@ export interface BotRequest {
   history?: Turn[];
   /** Generation settings for this request only, over the configured ones. */
   generation?: Partial<GenerationConfig>;
+  /** The platform event that asked (Slack message, Discord interaction or message): a redelivery carries the same. */
+  eventId?: string;
 }
 
 export type { OutputImage };

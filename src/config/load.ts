@@ -28,6 +28,7 @@ const ENV_SETTINGS: { variable: string; path: [string, string]; parse: (value: s
   { variable: 'METRICS_HOST', path: ['metrics', 'host'], parse: String },
   { variable: 'WEB_PORT', path: ['web', 'port'], parse: Number },
   { variable: 'WEB_HOST', path: ['web', 'host'], parse: String },
+  { variable: 'REDIS_URL', path: ['queue', 'url'], parse: String },
 ];
 
 const SECRET_KEYS = ['token', 'botToken', 'appToken', 'signingSecret'];

@@ -114,6 +114,12 @@ export const WebConfig = z.strictObject({
   imageHosts: ids,
 });
 
+export const QueueBackendConfig = z.strictObject({
+  /** 'redis' runs jobs on BullMQ and keeps conversations in Redis; unset: 'redis' when `url` (REDIS_URL) is set. */
+  backend: z.enum(['memory', 'redis']).optional(),
+  url: z.string().min(1).optional(),
+});
+
 /** Adapter sections are validated by the adapters themselves; secrets come from the environment only. */
 const AdapterSection = z.looseObject({}).prefault({});
 
@@ -126,6 +132,7 @@ export const Config = z.strictObject({
   metrics: MetricsConfig.prefault({}),
   shutdown: ShutdownConfig.prefault({}),
   web: WebConfig.prefault({}),
+  queue: QueueBackendConfig.prefault({}),
   discord: AdapterSection,
   slack: AdapterSection,
   /** Unset: `info` with a chat adapter, `warn` for the console alone (its log shares the terminal). */

@@ -38,6 +38,8 @@ export interface CoreRequest {
   task: TaskId;
   question: string;
   generation?: Partial<GenerationConfig>;
+  /** The platform event that asked, when known: a queue uses it so a redelivered event is answered once. */
+  requestId?: string;
 }
 
 /** A request as callers hand it to the engine, bytes always included (the engine sends them only when needed). */

@@ -17,8 +17,10 @@ export interface BotProcess {
   terminate(timeoutMs?: number): Promise<number | null>;
 }
 
-export function startBotProcess(cwd: string, configFile: string, env: NodeJS.ProcessEnv): BotProcess {
-  const child = spawn(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'app/main.ts'), '--config', configFile], {
+/** `command` runs a subcommand (`['worker']`: `minigpt-bot worker --config FILE`) instead of `npm start`. */
+export function startBotProcess(cwd: string, configFile: string, env: NodeJS.ProcessEnv, command?: string[]): BotProcess {
+  const entry = command ? [join(ROOT, 'bin/minigpt-bot.js'), ...command] : [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'app/main.ts')];
+  const child = spawn(process.execPath, [...entry, '--config', configFile], {
     cwd,
     env: { ...process.env, ...env },
   });

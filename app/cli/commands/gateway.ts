@@ -1,0 +1,31 @@
+import { adapterProblems } from '../../../adapters/config-check.ts';
+import { ConfigError, loadConfig } from '../../../src/config/load.ts';
+import { createLog } from '../../../src/log.ts';
+import { runGateway } from '../../scale/gateway.ts';
+import { EXIT_FAILED, runCommandLine } from '../command-line.ts';
+
+export const summary = 'gateway [--config FILE] [--console]: the chat adapters, answering through workers on Redis';
+
+const LINE = {
+  name: 'gateway',
+  usage: 'minigpt-bot gateway [--config FILE] [--console]',
+  help: 'Runs Discord, Slack (and the terminal chat with --console, or when neither is enabled) and puts each\n'
+    + 'question on the Redis queue at REDIS_URL (or queue.url) for `minigpt-bot worker` processes to answer.',
+  options: { config: { type: 'string' }, console: { type: 'boolean' } },
+} as const;
+
+export function run(argv: string[]): Promise<number> {
+  return runCommandLine(LINE, argv, async ({ values }) => {
+    try {
+      const { config } = loadConfig({ path: values.config });
+      const problems = adapterProblems(config);
+      if (problems.length > 0) throw new ConfigError(problems.join('\n'));
+      const log = createLog(config.log.level ?? 'info');
+      return await runGateway(config, log, { console: values.console === true });
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      console.error(`minigpt-bot gateway: ${error.message}`);
+      return EXIT_FAILED;
+    }
+  });
+}

@@ -1,0 +1,309 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Job, Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MESSAGES } from '../adapters/slack/messages.ts';
+import { conversationId } from '../src/bot/conversations.ts';
+import { DEFAULT_MODEL_DIR } from '../src/inference/model-dir.ts';
+import { conversationKey } from '../adapters/slack/decode.ts';
+import { QueueEngine } from '../src/scale/queue-engine.ts';
+import { jobIdFor, keys, QUEUE_NAME, workerQueue } from '../src/scale/redis.ts';
+import { FakeSlack } from './fakes/slack/server.ts';
+import { messageEnvelope, sendSigned } from './fakes/slack/requests.ts';
+import { startBotProcess, type BotProcess } from './helpers/bot-process.ts';
+import { REDIS_SERVER, startRedisServer, type RedisServer } from '../bench/redis-server.ts';
+import { drawScene } from './helpers/scene.ts';
+
+/**
+ * The scaled deployment on the real things: redis-server on a loopback port, BullMQ, a `minigpt-bot gateway`
+ * on the Slack fake and `minigpt-bot worker` processes running the default model. Killed workers, redelivered
+ * events and a Redis restart must each still end in exactly one answer per question.
+ */
+
+const run = promisify(execFile);
+const SECRET = 'signing-secret-for-the-scale-test';
+const CHANNEL = 'C0SCALE';
+const TEST_TIMEOUT = 180_000;
+const IDLE_MINUTES = 30;
+
+const ready = existsSync(join(DEFAULT_MODEL_DIR, 'model.json')) && existsSync(REDIS_SERVER);
+
+describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () => {
+  let redis: RedisServer;
+  let slack: FakeSlack;
+  let dir: string;
+  let client: Redis;
+  let queue: Queue;
+  let gateway: BotProcess;
+  let eventsUrl: string;
+  let healthUrl: string;
+  const workers: BotProcess[] = [];
+  const processes: BotProcess[] = [];
+  const png = drawScene(5).png;
+  let nextTs = 1900000200;
+
+  function env(): NodeJS.ProcessEnv {
+    return {
+      REDIS_URL: redis.url,
+      SLACK_BOT_TOKEN: slack.botToken,
+      SLACK_SIGNING_SECRET: SECRET,
+      SLACK_API_URL: slack.apiUrl,
+      SLACK_PORT: '0',
+      METRICS_PORT: '0',
+    };
+  }
+
+  async function startWorker(): Promise<BotProcess> {
+    const worker = startBotProcess(dir, 'bot.yaml', env(), ['worker']);
+    processes.push(worker);
+    workers.push(worker);
+    await worker.logLine('worker: taking jobs', 90_000);
+    return worker;
+  }
+
+  function workerOf(id: string): BotProcess | undefined {
+    return workers.find((w) => `${hostname()}-${w.child.pid}` === id);
+  }
+
+  beforeAll(async () => {
+    redis = await startRedisServer();
+    slack = await FakeSlack.start();
+    dir = mkdtempSync(join(tmpdir(), 'minigpt-scale-'));
+    const config = ['model:', '  threads: 1', 'conversations:', `  idleMinutes: ${IDLE_MINUTES}`, 'slack:', '  host: 127.0.0.1'];
+    writeFileSync(join(dir, 'bot.yaml'), [...config, '  apiRetries: 0', 'log:', '  level: info', ''].join('\n'));
+    client = new Redis(redis.url, { maxRetriesPerRequest: null });
+    queue = new Queue(QUEUE_NAME, { connection: client });
+    gateway = startBotProcess(dir, 'bot.yaml', env(), ['gateway']);
+    processes.push(gateway);
+    const started = await gateway.logLine('slack adapter started', 60_000);
+    eventsUrl = `http://127.0.0.1:${String(started.port)}/slack/events`;
+    healthUrl = String((await gateway.logLine('health and metrics listening')).url);
+    await Promise.all([startWorker(), startWorker()]);
+  }, TEST_TIMEOUT);
+
+  afterAll(async () => {
+    for (const p of processes) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    await queue?.close();
+    client?.disconnect();
+    await slack?.close();
+    await redis?.stop();
+  });
+
+  /** Posts a mention with the scene; returns its ts (the thread) and the job id its Slack message maps to. */
+  async function mention(text: string, options: { eventId?: string; ts?: string; inThread?: string; url?: string } = {}) {
+    const ts = options.ts ?? `${nextTs++}.000100`;
+    const body = messageEnvelope({
+      team: slack.team,
+      channel: CHANNEL,
+      user: 'U0DANA',
+      text: `<@${slack.botUserId}> ${text}`,
+      ts,
+      ...(options.inThread ? { threadTs: options.inThread } : { files: [slack.addFile(png, { name: 'scene.png' })] }),
+      ...(options.eventId ? { eventId: options.eventId } : {}),
+    });
+    expect((await sendSigned(options.url ?? eventsUrl, SECRET, body, 'application/json')).status).toBe(200);
+    return { ts, jobId: jobIdFor(`slack-${slack.team}-${CHANNEL}-${ts}`) };
+  }
+
+  const isFinal = (text: string): boolean => !text.includes(MESSAGES.working) && !text.endsWith(MESSAGES.streamingMark);
+
+  /** The bot's settled answers in a thread, once at least one is there. */
+  async function answers(ts: string, timeoutMs = 90_000): Promise<string[]> {
+    await slack.waitFor(() => slack.thread(CHANNEL, ts).some((m) => isFinal(m.text)), 'the answer', timeoutMs);
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // room for a second, wrong answer to show up
+    return slack.thread(CHANNEL, ts).filter((m) => isFinal(m.text)).map((m) => m.text);
+  }
+
+  it('WHEN a mention arrives THEN a worker answers it once, the job id comes from the Slack message and the conversation sits in Redis with the idle expiry', async () => {
+    const { ts, jobId } = await mention('[caption] what is in the picture?');
+    const posted = await answers(ts);
+    expect(posted).toHaveLength(1);
+    const job = await queue.getJob(jobId);
+    expect(job?.returnvalue).toBeDefined();
+    expect(workerOf(job!.processedBy ?? '')).toBeDefined();
+    const conversation = keys.conversation(conversationId(conversationKey(slack.team, CHANNEL, ts)));
+    const ttl = await client.ttl(conversation);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(IDLE_MINUTES * 60);
+  }, TEST_TIMEOUT);
+
+  it('WHEN a follow-up comes without an image THEN the worker that cached the conversation answers it without running the vision model', async () => {
+    const first = await mention('[caption] what is in the picture?');
+    expect(await answers(first.ts)).toHaveLength(1);
+    const owner = (await queue.getJob(first.jobId))?.processedBy;
+    const ownQueue = new Queue(workerQueue(owner!), { connection: client });
+    for (const question of ['[vqa] what colour is it?', '[vqa] and its shape?']) {
+      const before = slack.thread(CHANNEL, first.ts).filter((m) => isFinal(m.text)).length;
+      const followUp = await mention(question, { inThread: first.ts });
+      await slack.waitFor(
+        () => slack.thread(CHANNEL, first.ts).filter((m) => isFinal(m.text)).length > before,
+        'the follow-up answer',
+        90_000,
+      );
+      const job = await Job.fromId(ownQueue, followUp.jobId);
+      expect(job?.processedBy).toBe(owner);
+      expect(job?.returnvalue.result.visionCached).toBe(true);
+    }
+    await ownQueue.close();
+  }, TEST_TIMEOUT);
+
+  it('WHEN an operator looks THEN /healthz reports Redis and live workers, /metrics counts jobs by worker and cache use, and status lists the workers', async () => {
+    const health = await fetch(`${healthUrl}/healthz`);
+    expect(health.status).toBe(200);
+    const checks = ((await health.json()) as { checks: { name: string; ok: boolean }[] }).checks;
+    expect(checks).toEqual(expect.arrayContaining([{ name: 'redis', ok: true }, { name: 'workers', ok: true }]));
+    const metrics = await (await fetch(`${healthUrl}/metrics`)).text();
+    expect(metrics).toMatch(/^minigpt_jobs_total\{worker="[^"]+",vision="cached"\} [1-9]/m);
+    expect(metrics).toMatch(/^minigpt_job_wait_seconds_count [1-9]/m);
+    expect(metrics).toMatch(/^minigpt_workers_live 2$/m);
+    const bin = join(import.meta.dirname, '..', 'bin', 'minigpt-bot.js');
+    const status = await run(process.execPath, [bin, 'status', '--json', '--config', 'bot.yaml'], {
+      cwd: dir,
+      env: { ...process.env, ...env() },
+      timeout: 60_000,
+    });
+    const shown = JSON.parse(status.stdout) as { workers: { id: string }[]; counts: Record<string, number> };
+    expect(shown.workers.map((w) => w.id).sort()).toEqual(workers.map((w) => `${hostname()}-${w.child.pid}`).sort());
+    expect(shown.counts.completed).toBeGreaterThanOrEqual(4); // two first questions, two follow-ups
+  }, TEST_TIMEOUT);
+
+  it('WHEN a worker is pointed at a Redis that does not answer THEN it says so in one line and exits 1', async () => {
+    const bin = join(import.meta.dirname, '..', 'bin', 'minigpt-bot.js');
+    const unreachable = { ...process.env, ...env(), REDIS_URL: 'redis://127.0.0.1:1' }; // nothing listens on port 1
+    const failed = await run(process.execPath, [bin, 'worker', '--config', 'bot.yaml'], { cwd: dir, env: unreachable, timeout: 60_000 })
+      .then(() => undefined, (error: { code: number; stderr: string }) => error);
+    expect(failed?.code).toBe(1);
+    expect(failed?.stderr.trim()).toBe(`minigpt-bot worker: queue.url: cannot reach Redis at redis://127.0.0.1:1 (no answer within 5 s); set REDIS_URL`);
+  }, TEST_TIMEOUT);
+
+  it('WHEN the workers are restarted one by one while questions are answered THEN every question gets exactly one answer', async () => {
+    const asked = [];
+    for (let k = 0; k < 6; k++) asked.push(await mention(`[caption] picture number ${k}`));
+    for (const old of workers.splice(0)) {
+      await old.terminate();
+      await startWorker();
+    }
+    for (const { ts } of asked) expect(await answers(ts, 120_000)).toHaveLength(1);
+  }, TEST_TIMEOUT);
+
+  it('WHEN Slack redelivers the event, to this gateway or to a second one, THEN nothing new is queued, the thread has one answer and goes on through either gateway', async () => {
+    const eventId = 'Ev0SCALEDUP';
+    const { ts, jobId } = await mention('[vqa] what colour is the shape?', { eventId });
+    expect(await answers(ts)).toHaveLength(1);
+    const before = await queue.getJobCounts('completed', 'waiting', 'active');
+    await mention('[vqa] what colour is the shape?', { eventId, ts });
+    const second = startBotProcess(dir, 'bot.yaml', env(), ['gateway']);
+    processes.push(second);
+    const secondPort = (await second.logLine('slack adapter started', 60_000)).port;
+    await mention('[vqa] what colour is the shape?', { eventId, ts, url: `http://127.0.0.1:${String(secondPort)}/slack/events` });
+    // A second gateway (this test process) asking for the same Slack message joins the finished job.
+    const other = await QueueEngine.open({ url: redis.url, imageTtlSeconds: 60 });
+    try {
+      const again = await other.generate({
+        conversation: 'elsewhere',
+        image: png,
+        history: [],
+        task: 'vqa',
+        question: 'what colour is the shape?',
+        requestId: `slack-${slack.team}-${CHANNEL}-${ts}`,
+      });
+      expect(again.raw).toBe((await queue.getJob(jobId))?.returnvalue.result.raw);
+    } finally {
+      await other.close();
+    }
+    expect(await queue.getJobCounts('completed', 'waiting', 'active')).toEqual(before);
+    expect(await answers(ts)).toHaveLength(1);
+    expect(slack.thread(CHANNEL, ts)).toHaveLength(1); // not even a "looking at the image" placeholder
+
+    // The thread goes on through the second gateway: it knows the conversation and its image.
+    const followUp = await mention('[vqa] and its shape?', { inThread: ts, url: `http://127.0.0.1:${String(secondPort)}/slack/events` });
+    await slack.waitFor(() => slack.thread(CHANNEL, ts).filter((m) => isFinal(m.text)).length >= 2, 'the follow-up', 90_000);
+    expect(slack.thread(CHANNEL, ts).map((m) => m.text)).not.toContain(MESSAGES.noImageForMention);
+    const owner = (await queue.getJob(jobId))!.processedBy!;
+    const ownQueue = new Queue(workerQueue(owner), { connection: client });
+    expect((await ownQueue.getJob(followUp.jobId))?.returnvalue.result.visionCached).toBe(true);
+    // Back on the first gateway, the turn the second one recorded is part of the history.
+    const third = await mention('[vqa] how big is it?', { inThread: ts });
+    await slack.waitFor(() => slack.thread(CHANNEL, ts).filter((m) => isFinal(m.text)).length >= 3, 'the third answer', 90_000);
+    const asked = await ownQueue.getJob(third.jobId);
+    expect(asked?.data.history.map((t: { question: string }) => t.question)).toEqual(['what colour is the shape?', 'and its shape?']);
+    await ownQueue.close();
+    await second.terminate();
+  }, TEST_TIMEOUT);
+
+  /** SIGKILLs the worker holding the job as soon as it takes it (polled every 5 ms, at most ~10 s). */
+  async function killWhileHolding(source: Queue, jobId: string): Promise<BotProcess> {
+    for (let polls = 0; polls < 2000; polls++) {
+      const job = await source.getJob(jobId);
+      if (job?.finishedOn) break;
+      const holder = job?.processedBy ? workerOf(job.processedBy) : undefined;
+      if (holder) {
+        holder.child.kill('SIGKILL');
+        workers.splice(workers.indexOf(holder), 1);
+        return holder;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    throw new Error(`job ${jobId} was answered before a worker could be killed while holding it`);
+  }
+
+  it('WHEN the worker holding a question is SIGKILLed mid-answer THEN the other worker answers it and the thread gets exactly one answer', async () => {
+    const { ts, jobId } = await mention('[detection] every shape');
+    const victim = await killWhileHolding(queue, jobId);
+    expect(await answers(ts, 120_000)).toHaveLength(1);
+    const job = await queue.getJob(jobId);
+    expect(workerOf(job!.processedBy ?? '')).toBeDefined();
+    expect(workerOf(job!.processedBy ?? '')).not.toBe(victim);
+    expect(job!.attemptsStarted).toBeGreaterThanOrEqual(2);
+    await startWorker();
+  }, TEST_TIMEOUT);
+
+  it('WHEN the worker caching a conversation is SIGKILLed during a follow-up THEN another worker takes over its queue and the follow-up gets exactly one answer', async () => {
+    const first = await mention('[caption] what is in the picture?');
+    expect(await answers(first.ts)).toHaveLength(1);
+    const owner = (await queue.getJob(first.jobId))!.processedBy!;
+    const ownQueue = new Queue(workerQueue(owner), { connection: client });
+    const followUp = await mention('[vqa] what colour is it?', { inThread: first.ts });
+    const victim = await killWhileHolding(ownQueue, followUp.jobId);
+    expect(`${hostname()}-${victim.child.pid}`).toBe(owner);
+    await slack.waitFor(() => slack.thread(CHANNEL, first.ts).filter((m) => isFinal(m.text)).length >= 2, 'the follow-up', 120_000);
+    expect(await answers(first.ts)).toHaveLength(2);
+    const job = await ownQueue.getJob(followUp.jobId);
+    expect(workerOf(job!.processedBy ?? '')).toBeDefined();
+    expect(job!.attemptsStarted).toBeGreaterThanOrEqual(2);
+    await ownQueue.close();
+    await startWorker();
+  }, TEST_TIMEOUT);
+
+  it('WHEN Redis restarts while a question waits with no worker up THEN the question is answered once a worker returns and the conversation is kept', async () => {
+    const stopped = workers.splice(0);
+    await Promise.all(stopped.map((w) => w.terminate()));
+    await poll(async () => (await client.keys(keys.workerPattern)).length === 0, 'the killed worker\'s heartbeat to expire');
+    const { ts, jobId } = await mention('[caption] describe it');
+    await waitForState(jobId, 'waiting');
+    await redis.restart();
+    expect(await queue.getJobState(jobId)).toBe('waiting');
+    const returned = await startWorker();
+    expect(await answers(ts, 120_000)).toHaveLength(1);
+    expect((await queue.getJob(jobId))?.processedBy).toBe(`${hostname()}-${returned.child.pid}`);
+    const conversation = keys.conversation(conversationId(conversationKey(slack.team, CHANNEL, ts)));
+    expect(await client.ttl(conversation)).toBeGreaterThan(0);
+  }, TEST_TIMEOUT);
+
+  async function waitForState(jobId: string, state: string): Promise<void> {
+    await poll(async () => (await queue.getJobState(jobId)) === state, `job ${jobId} to be ${state}`);
+  }
+
+  /** Polls an async check every 50 ms, at most `timeoutMs`. */
+  async function poll(check: () => Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+});
