@@ -436,7 +436,10 @@ describe('discord adapter past the interaction deadline, configured without answ
       attachments: [attachment],
     });
     late.interaction(interaction);
-    const posted = await late.waitForRequest((r) => r.path === `/channels/${late.channel.id}/messages` && r.method === 'POST', since);
+    // The earlier test's long answer may still be posting its last parts: wait for the message about henry's.
+    const aboutHenry = (r: RecordedRequest) =>
+      r.path === `/channels/${late.channel.id}/messages` && r.method === 'POST' && (r.body?.content ?? '').includes(henry.id);
+    const posted = await late.waitForRequest(aboutHenry, since);
     expect(posted.body.content).toMatch(new RegExp(`^<@${henry.id}> `));
     expect(posted.body.allowed_mentions).toEqual({ users: [henry.id] });
     expect(posted.files[0]!.contentType).toBe('image/png');
