@@ -71,7 +71,7 @@ def ablate(model: MiniGPTv2, tok, scenes: int) -> tuple[tuple[float, float], tor
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog=f"python3 -m {__spec__.name}", description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", required=True, help="a --checkpoint file of train.py")
     p.add_argument("--scenes", type=int, default=60)
     args = p.parse_args(argv)

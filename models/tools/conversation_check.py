@@ -56,7 +56,7 @@ def by_turn(model, cfg, scenes: int, kept: int | None) -> list[tuple[int, int]]:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog=f"python3 -m {__spec__.name}", description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--scenes", type=int, default=60)
     p.add_argument("--threads", type=int, default=1)

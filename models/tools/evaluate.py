@@ -139,7 +139,7 @@ def evaluate(model: MiniGPTv2, cfg: ModelConfig, data: Path, limit: int | None =
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog=f"python3 -m {__spec__.name}", description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", required=True)
     p.add_argument("--data", required=True, action="append", help="eval JSONL (repeatable)")
     p.add_argument("--predictions", help="write cases with the raw answers here (JSONL)")

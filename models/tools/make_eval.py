@@ -65,7 +65,7 @@ def write_set(out_dir: Path, name: str, scenes: list[tuple[int, tuple[int, int] 
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog=f"python3 -m {__spec__.name}", description=__doc__.split("\n")[0])
     p.add_argument("--out", default=str(TOOLS.parent / "eval"), help="folder to write (default models/eval)")
     args = p.parse_args(argv)
     out = Path(args.out)

@@ -99,7 +99,7 @@ def minigptv2_state(r: Random, spelling: str, ln_vision: bool) -> dict:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog=f"python3 -m {__spec__.name}", description=__doc__.splitlines()[0])
     p.add_argument("--out", required=True)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--llama-format", choices=["safetensors", "bin"], default="safetensors")

@@ -241,7 +241,8 @@ def run_request(model: MiniGPTv2, request: dict) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Time the official generation path on a model directory.")
+    parser = argparse.ArgumentParser(prog=f"python3 -m {__spec__.name}",
+                                     description="Time the official generation path on a model directory.")
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", type=Path, help="a model directory exported by the reference")
     source.add_argument("--files", type=Path, help="the official checkpoint files (eva_vit_g.pth, minigptv2_checkpoint.pth, llama/)")

@@ -104,7 +104,7 @@ def pointer_pairs(model: MiniGPTv2, tok, scenes: int) -> dict[str, dict[str, flo
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog=f"python3 -m {__spec__.name}", description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", required=True, help="a --checkpoint file of train.py")
     p.add_argument("--scenes", type=int, default=40)
     args = p.parse_args(argv)

@@ -43,7 +43,7 @@ def convert(refs: list, instances: dict, images: Path, split: str, out: Path) ->
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog=f"python3 -m {__spec__.name}", description=__doc__.splitlines()[0])
     p.add_argument("--refs", required=True, help="refs(unc).p (RefCOCO, RefCOCO+) or refs(umd).p (RefCOCOg)")
     p.add_argument("--instances", required=True, help="the dataset's instances.json")
     p.add_argument("--images", required=True, help="folder of the COCO train2014 images")

@@ -40,7 +40,7 @@ from .training.loop import train  # noqa: E402
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog=f"python3 -m {__spec__.name}", description=__doc__.split("\n")[0])
     p.add_argument("--out", required=True, help="model directory to write")
     p.add_argument("--minutes", type=float, default=60.0, help="time budget of stages 1-3 (default 60)")
     p.add_argument("--steps", type=int, default=None,

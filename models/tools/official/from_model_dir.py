@@ -50,7 +50,7 @@ def convert(model_dir: Path, out: Path) -> str:
 
 
 def main(argv=None) -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog=f"python3 -m {__spec__.name}", description=__doc__.splitlines()[0])
     p.add_argument("--model", required=True, help="model directory")
     p.add_argument("--out", required=True, help="folder for the official-format files")
     args = p.parse_args(argv)
