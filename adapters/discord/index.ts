@@ -5,8 +5,10 @@ import { message } from '../../src/bot/messages.ts';
 import { CallBudget } from '../kit/budget.ts';
 import { InFlight, STOP_GRACE_MS } from '../kit/lifecycle.ts';
 import { guardedRunner } from '../kit/run.ts';
+import { handleAskMenu, handleAskModal, isAskModal, PendingImages } from './ask-image.ts';
 import { commandsPayload, registerCommands } from './commands.ts';
 import { parseConfig, type ConfigInput } from './config.ts';
+import { fatalClose } from './gateway-close.ts';
 import type { Handling } from './handling.ts';
 import { handleInteraction } from './interactions.ts';
 import { handleMessage, isForBot } from './messages.ts';
@@ -27,9 +29,16 @@ export const REQUIRED_PERMISSIONS = [
 
 /**
  * Connects to Discord, registers the slash commands when they changed, logs the invite link, and answers slash
- * commands, mentions, DMs and messages in the configured channels until stopped.
+ * commands, "Ask about this image", mentions, DMs and messages in the configured channels until stopped.
+ * A gateway closed for good (a revoked token, refused intents) fails the start, or later logs one line and calls
+ * `onFatal`, so the process can exit instead of living on deaf.
  */
-export async function start(core: BotCore, input: ConfigInput, log: Log): Promise<DiscordAdapter> {
+export async function start(
+  core: BotCore,
+  input: ConfigInput,
+  log: Log,
+  onFatal: (error: Error) => void = () => undefined,
+): Promise<DiscordAdapter> {
   const parsed = parseConfig(input);
   if (!parsed.ok) throw new Error(parsed.message);
   const config = parsed.config;
@@ -63,25 +72,44 @@ export async function start(core: BotCore, input: ConfigInput, log: Log): Promis
 
   const inFlight = new InFlight((error, what) => log.error({ err: error, ...what }, 'discord: handler failed'));
   const track = (work: Promise<void>, what: object): void => void inFlight.track(work, what);
+  const pending = new PendingImages();
   client.on(Events.InteractionCreate, (interaction) => {
     if (interaction.isChatInputCommand()) {
       track(handleInteraction(interaction, handling), { command: interaction.commandName });
+    } else if (interaction.isMessageContextMenuCommand()) {
+      track(handleAskMenu(interaction, handling, pending), { command: interaction.commandName });
+    } else if (interaction.isModalSubmit() && isAskModal(interaction.customId)) {
+      track(handleAskModal(interaction, handling, pending), { modal: interaction.customId });
     }
   });
   client.on(Events.MessageCreate, (msg) => {
     const botId = client.user?.id;
-    if (botId && isForBot(msg, botId, config.channels)) track(handleMessage(msg, botId, handling), { message: msg.id });
+    if (botId && isForBot(msg, botId, config.channels, config.answerBots)) {
+      track(handleMessage(msg, botId, handling), { message: msg.id });
+    }
   });
   client.on(Events.Error, (error) => log.error({ err: error }, 'discord: client error'));
+  const closedForGood = new Promise<Error>((resolve) => {
+    client.on(Events.ShardDisconnect, ({ code }) => {
+      const why = fatalClose(code);
+      if (why) resolve(new Error(`discord: ${why}`));
+    });
+  });
 
   const ready = once(client, Events.ClientReady);
   try {
     await client.login(config.token);
+    const failed = closedForGood.then((error) => Promise.reject(error));
+    await Promise.race([ready, failed]);
   } catch (error) {
     await client.destroy();
-    throw new Error(`discord: could not log in: ${error instanceof Error ? error.message : String(error)}`);
+    const text = error instanceof Error ? error.message : String(error);
+    throw new Error(text.startsWith('discord: ') ? text : `discord: could not log in: ${text}`);
   }
-  await ready;
+  void closedForGood.then((error) => {
+    log.error({}, error.message);
+    onFatal(error);
+  });
   const applicationId = client.application!.id;
 
   if (config.registerCommands) {

@@ -31,7 +31,8 @@ function printCommands(json: boolean): number {
   }
   for (const command of commands) {
     if (!('description' in command)) {
-      console.log(`"${command.name}"`.padEnd(36) + 'message menu (Apps): asks about the image of that message');
+      const name = `"${command.name}"`.padEnd(36);
+      console.log(`${name}message menu (Apps): asks about the image of that message`);
       continue;
     }
     const options = (command.options ?? []).map((o) => (o.required ? `<${o.name}>` : `[${o.name}]`)).join(' ');

@@ -244,13 +244,14 @@ export function messageCommand(
   return interactionPayload(fields, 2, data);
 }
 
-/** A MODAL_SUBMIT interaction: the modal's custom id and each text input's value, in action rows. */
+/** A MODAL_SUBMIT interaction: the modal's custom id and each text input's value, each inside its label. */
 export function modalSubmit(
   fields: InteractionFields & { customId: string; values: Record<string, string> },
 ): Record<string, unknown> & { id: string; token: string } {
-  const components = Object.entries(fields.values).map(([custom_id, value]) => ({
-    type: 1,
-    components: [{ type: 4, custom_id, value }],
+  const components = Object.entries(fields.values).map(([custom_id, value], i) => ({
+    type: 18,
+    id: 2 * i + 1,
+    component: { type: 4, id: 2 * i + 2, custom_id, value },
   }));
   return interactionPayload(fields, 5, { custom_id: fields.customId, components });
 }
