@@ -32,12 +32,16 @@ interface Running {
   connected(): boolean;
 }
 
-/** The chat adapters the environment enables; each is imported only when enabled, so an unused one costs nothing. */
-async function startChatAdapters(bot: BotCore, config: Config, log: Logger): Promise<Running[]> {
+/**
+ * The chat adapters the environment enables; each is imported only when enabled, so an unused one costs nothing.
+ * `onFatal` ends the process when a connection is closed for good (Discord's revoked token or refused intents).
+ */
+async function startChatAdapters(bot: BotCore, config: Config, log: Logger, onFatal: () => void): Promise<Running[]> {
   const running: Running[] = [];
   if (config.discord.token) {
     const discord = await import('../adapters/discord/index.ts');
-    const adapter = await discord.start(bot, config.discord as Parameters<typeof discord.start>[1], log.child({ adapter: 'discord' }));
+    const section = config.discord as Parameters<typeof discord.start>[1];
+    const adapter = await discord.start(bot, section, log.child({ adapter: 'discord' }), onFatal);
     log.info({ invite: adapter.inviteUrl }, 'discord: connected');
     running.push({ name: 'discord', stop: (graceMs) => adapter.stop(graceMs), connected: () => adapter.connected() });
   }
@@ -169,7 +173,9 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   try {
-    adapters.push(...(await startChatAdapters(core, config, log)));
+    // The adapter has logged why; the exit code tells the supervisor to restart or alert.
+    const exitOnFatal = () => void shutDown().finally(() => process.exit(1));
+    adapters.push(...(await startChatAdapters(core, config, log, exitOnFatal)));
     const typing = withConsole && Boolean(process.stdin.isTTY && process.stdout.isTTY);
     if (webEnabled(config.web, typing)) adapters.push(await startWeb(core, config, loaded.model.name, log));
   } catch (error) {

@@ -89,22 +89,24 @@ export async function start(
     }
   });
   client.on(Events.Error, (error) => log.error({ err: error }, 'discord: client error'));
+  let fatal: Error | undefined;
   const closedForGood = new Promise<Error>((resolve) => {
     client.on(Events.ShardDisconnect, ({ code }) => {
       const why = fatalClose(code);
-      if (why) resolve(new Error(`discord: ${why}`));
+      if (why === undefined || fatal) return;
+      fatal = new Error(`discord: ${why}`);
+      resolve(fatal);
     });
   });
 
   const ready = once(client, Events.ClientReady);
   try {
     await client.login(config.token);
-    const failed = closedForGood.then((error) => Promise.reject(error));
-    await Promise.race([ready, failed]);
+    await Promise.race([ready, closedForGood.then((error) => Promise.reject(error))]);
   } catch (error) {
     await client.destroy();
-    const text = error instanceof Error ? error.message : String(error);
-    throw new Error(text.startsWith('discord: ') ? text : `discord: could not log in: ${text}`);
+    if (fatal) throw fatal;
+    throw new Error(`discord: could not log in: ${error instanceof Error ? error.message : String(error)}`);
   }
   void closedForGood.then((error) => {
     log.error({}, error.message);
