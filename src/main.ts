@@ -14,6 +14,7 @@ import { BotMetrics } from './ops/metrics.ts';
 import { ShutdownGate, shutDownGracefully } from './ops/shutdown.ts';
 import { warmUp } from './ops/warm-up.ts';
 import { SqliteConversationStore } from './state/sqlite-store.ts';
+import { SqliteMemory } from './state/sqlite-memory.ts';
 import type { BotCore } from './bot/types.ts';
 import { PLUGINS } from '../plugins/index.ts';
 import { secretsFrom, webEnabled } from '../adapters/web/config.ts';
@@ -47,9 +48,13 @@ async function startChatAdapters(bot: BotCore, config: Config, log: Logger, onFa
   }
   if (config.slack.botToken) {
     const slack = await import('../adapters/slack/index.ts');
-    const adapter = await slack.start(bot, config.slack as Parameters<typeof slack.start>[1], log.child({ adapter: 'slack' }));
+    // Events already answered and each channel's latest image, kept in the state file across restarts.
+    const memory = new SqliteMemory(config.state.file, 'slack');
+    const section = config.slack as Parameters<typeof slack.start>[1];
+    const adapter = await slack.start(bot, section, log.child({ adapter: 'slack' }), process.env, memory);
     log.info('slack: connected');
-    running.push({ name: 'slack', stop: (graceMs) => adapter.stop(graceMs), connected: () => adapter.connected() });
+    const stop = (graceMs?: number) => adapter.stop(graceMs).finally(() => memory.close());
+    running.push({ name: 'slack', stop, connected: () => adapter.connected() });
   }
   return running;
 }

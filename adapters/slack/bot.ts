@@ -3,11 +3,14 @@ import { message } from '../../src/bot/messages.ts';
 import type { BotCore, BotReply, BotRequest, CommandSpec, ConversationKey, ReplyStream } from '../../src/bot/types.ts';
 import { CallBudget } from '../kit/budget.ts';
 import { argsFromText, parseText } from '../kit/grammar.ts';
+import { MapMemory, type Memory } from '../kit/memory.ts';
 import { guardedRunner, type Runner } from '../kit/run.ts';
-import { conversationKey, isPersonMessage, pickImageFile, plainText, threadOf } from './decode.ts';
+import { textTooLong } from '../kit/text-limit.ts';
+import { conversationKey, isFromBot, isPersonMessage, pickImageFile, plainText, threadOf } from './decode.ts';
 import { SeenEvents } from './dedupe.ts';
 import { downloadFile, type DownloadLimits } from './download.ts';
-import { escapeText, type ReplyPacing, ThreadReply, type ThreadTarget } from './encode.ts';
+import { type ReplyPacing, ThreadReply, type ThreadTarget } from './encode.ts';
+import { decodeEntities, escapeText } from './escape.ts';
 import { downloadMessage, MESSAGES } from './messages.ts';
 import type { Config } from './config.ts';
 import type { Log, SlackMessageEvent } from './types.ts';
@@ -18,30 +21,26 @@ const NEEDS_IMAGE = message('needs-image');
 /** Uploads retry a few times, quickly: a failing upload is reported in seconds, not after the client's 30 minutes. */
 const UPLOAD_RETRIES = { retries: 2, factor: 1, minTimeout: 500, maxTimeout: 1000 };
 
-/** How many channels' "latest image thread" are remembered for slash commands. */
-const MAX_CHANNELS_REMEMBERED = 5000;
+/** How long a channel's latest image thread is remembered for slash commands. */
+const IMAGE_THREAD_TTL_MS = 30 * 24 * 60 * 60 * 1000;
 
 /** The thread of the newest image per channel: where slash commands (which carry no thread) find their image. */
 class LatestImageThreads {
-  private readonly threads = new Map<string, string>();
+  constructor(private readonly memory: Memory) {}
 
   get(team: string, channel: string): string | undefined {
-    return this.threads.get(`${team}/${channel}`);
+    return this.memory.get(`image-thread:${team}/${channel}`);
   }
 
   set(team: string, channel: string, threadTs: string): void {
-    const key = `${team}/${channel}`;
-    this.threads.delete(key);
-    this.threads.set(key, threadTs);
-    const oldest = this.threads.keys().next();
-    if (this.threads.size > MAX_CHANNELS_REMEMBERED && !oldest.done) this.threads.delete(oldest.value);
+    this.memory.set(`image-thread:${team}/${channel}`, threadTs, IMAGE_THREAD_TTL_MS);
   }
 }
 
 /** Mentions, DMs and slash commands turned into core requests, answered in the conversation's thread. */
 export class SlackBot {
-  private readonly seen = new SeenEvents();
-  private readonly imageThreads = new LatestImageThreads();
+  private readonly seen: SeenEvents;
+  private readonly imageThreads: LatestImageThreads;
   private readonly downloadLimits: DownloadLimits;
   /** The workspace's `chat.update` budget, shared by every reply in it. */
   private readonly updates: CallBudget;
@@ -52,7 +51,10 @@ export class SlackBot {
     private readonly core: BotCore,
     private readonly config: Config,
     private readonly log: Log,
+    memory: Memory = new MapMemory(),
   ) {
+    this.seen = new SeenEvents(memory);
+    this.imageThreads = new LatestImageThreads(memory);
     this.updates = CallBudget.perMinute(config.updatesPerMinute);
     this.guarded = guardedRunner(core, MESSAGES.generic, (error, request) =>
       log.error({ err: error, command: request.command, channel: request.key.channel }, 'slack request failed'),
@@ -70,7 +72,9 @@ export class SlackBot {
 
   register(app: App): void {
     app.event('app_mention', async ({ event, body, context, client }) => {
-      await this.onMessage(client, body.event_id, body.team_id, event as SlackMessageEvent, context.botUserId);
+      const mention = event as SlackMessageEvent;
+      if (isFromBot(mention) && !this.config.answerBots) return;
+      await this.onMessage(client, body.event_id, body.team_id, mention, context.botUserId);
     });
     app.event('message', async ({ event, body, context, client }) => {
       const message = event as SlackMessageEvent;
@@ -80,11 +84,13 @@ export class SlackBot {
     for (const spec of this.core.commands()) {
       app.command(`/${spec.name}`, async ({ command, ack, respond, client }) => {
         const team = command.team_id;
+        // Slack sends the typed text HTML-encoded: the model and the heading get what was typed.
+        const text = decodeEntities(command.text.trim());
         const imageThread = this.imageThreads.get(team, command.channel_id);
-        const missingImage = spec.usesImage && imageThread === undefined;
-        await ack(missingImage ? MESSAGES.noImageForCommand(spec.name) : spec.usesImage ? MESSAGES.answeringInThread : undefined);
-        if (missingImage) return;
-        await this.onSlashCommand(client, spec, command, imageThread, respond);
+        const refusal = textTooLong(text) ?? (spec.usesImage && imageThread === undefined ? MESSAGES.noImageForCommand(spec.name) : undefined);
+        await ack(refusal ?? (spec.usesImage ? MESSAGES.answeringInThread : undefined));
+        if (refusal !== undefined) return;
+        await this.onSlashCommand(client, spec, { ...command, text }, imageThread, respond);
       });
     }
     app.error(async (error) => {
@@ -106,6 +112,9 @@ export class SlackBot {
     }
     const thread = threadOf(event);
     const reply = this.threadReply(client, team, { channel: event.channel, threadTs: thread });
+    const text = plainText(event.text ?? '', botUserId);
+    const tooLong = textTooLong(text);
+    if (tooLong !== undefined) return reply.finish(userError(tooLong));
     const file = pickImageFile(event.files);
     if (file === 'not-an-image') return reply.finish(userError(MESSAGES.notAnImage));
     await reply.begin(MESSAGES.working);
@@ -118,9 +127,10 @@ export class SlackBot {
       }
       image = download.image;
     }
-    const { command, args } = parseText(this.core.commands(), plainText(event.text ?? '', botUserId));
+    const { command, args } = parseText(this.core.commands(), text);
     const key = conversationKey(team, event.channel, thread);
-    const request: BotRequest = { key, user: { id: event.user ?? '' }, command, args, ...(image ? { image } : {}) };
+    // The thread is the reply chain: a top-level mention starts one at its own ts.
+    const request: BotRequest = { key, user: { id: event.user ?? '' }, chain: thread, command, args, ...(image ? { image } : {}) };
     const result = await this.run(request, streamTo(reply));
     if (image && result.kind === 'answer') this.imageThreads.set(team, event.channel, thread);
     const needsImage = result.kind === 'user-error' && result.text === NEEDS_IMAGE;
@@ -139,7 +149,8 @@ export class SlackBot {
       key,
       user: { id: command.user_id },
       command: spec.name,
-      args: argsFromText(spec, command.text.trim()),
+      args: argsFromText(spec, command.text),
+      ...(imageThread === undefined ? {} : { chain: imageThread }),
     };
     if (!spec.usesImage || imageThread === undefined) {
       // Commands about the bot or the conversation (help, reset) answer only the person who asked.
@@ -149,7 +160,7 @@ export class SlackBot {
       });
       return;
     }
-    const heading = MESSAGES.askedBy(command.user_id, spec.name, command.text.trim());
+    const heading = MESSAGES.askedBy(command.user_id, spec.name, command.text);
     const target = { channel: command.channel_id, threadTs: imageThread };
     const reply = this.threadReply(client, command.team_id, target, heading);
     await reply.begin(MESSAGES.working);

@@ -1,5 +1,6 @@
 import type { BotCore } from '../../src/bot/types.ts';
 import { InFlight, STOP_GRACE_MS } from '../kit/lifecycle.ts';
+import type { Memory } from '../kit/memory.ts';
 import { SlackBot } from './bot.ts';
 import { parseConfig, withEnvironment, type ConfigInput } from './config.ts';
 import { createTransport } from './transport.ts';
@@ -21,9 +22,16 @@ export interface SlackAdapter {
 /**
  * Starts the Slack bot: Socket Mode when the settings have an app token, otherwise the HTTP receiver on
  * `port` at /slack/events. Answers mentions, DMs and the registry's slash commands until stopped. `input` is the
- * config file's `slack` section; the SLACK_* variables of `env` apply over it.
+ * config file's `slack` section; the SLACK_* variables of `env` apply over it. `memory` keeps the events taken and
+ * each channel's latest image (the state file's, so a restart forgets neither; in memory when not given).
  */
-export async function start(core: BotCore, input: ConfigInput, log: Log, env: NodeJS.ProcessEnv = process.env): Promise<SlackAdapter> {
+export async function start(
+  core: BotCore,
+  input: ConfigInput,
+  log: Log,
+  env: NodeJS.ProcessEnv = process.env,
+  memory?: Memory,
+): Promise<SlackAdapter> {
   const parsed = parseConfig(withEnvironment(input as Record<string, unknown>, env));
   if (!parsed.ok) throw new Error(parsed.message);
   const config = parsed.config;
@@ -36,7 +44,7 @@ export async function start(core: BotCore, input: ConfigInput, log: Log, env: No
     void inFlight.track(work);
     await work;
   });
-  new SlackBot(core, config, log).register(transport.app);
+  new SlackBot(core, config, log, memory).register(transport.app);
   const port = await transport.start();
   log.info({ mode: config.appToken ? 'socket' : 'http', port }, 'slack adapter started');
   return {

@@ -45,6 +45,8 @@ export interface MessageSpec {
   threadTs?: string;
   files?: SlackFile[];
   eventId?: string;
+  /** Set when an app or bot user posted it: Slack then adds `bot_id` (and the bot's profile) to the event. */
+  botId?: string;
 }
 
 let eventCounter = 0;
@@ -61,6 +63,7 @@ export function messageEnvelope(spec: MessageSpec, type: 'app_mention' | 'messag
     team: spec.team,
     ...(type === 'message' ? { channel_type: 'im' } : {}),
     ...(spec.threadTs ? { thread_ts: spec.threadTs } : {}),
+    ...(spec.botId ? { bot_id: spec.botId, bot_profile: { id: spec.botId, name: 'another bot', deleted: false } } : {}),
     ...(spec.files ? { files: spec.files, ...(type === 'message' ? { subtype: 'file_share' } : {}) } : {}),
   };
   return JSON.stringify({
