@@ -155,3 +155,35 @@ describe('GIVEN text and senders a bot must not trust', () => {
     expect(engine.requests.at(-1)!.history.map((t) => t.question)).toEqual(['first']);
   });
 });
+
+describe('GIVEN user groups as roles (slack.userGroups) and a blocked group', () => {
+  it('WHEN a member of the blocked group asks THEN the bot refuses; others are answered, the groups read once', async () => {
+    fake.userGroups.push({ id: 'S0MUTED', handle: 'muted', users: ['U0MALLORY'] }, { id: 'S0ART', handle: 'art', users: [USER] });
+    const bot = createBot({ engine, plugins: PLUGINS, settings: { access: { blockRoles: ['S0MUTED'] } } });
+    const config = {
+      botToken: fake.botToken,
+      signingSecret: SECRET,
+      port: 0,
+      host: '127.0.0.1',
+      apiUrl: fake.apiUrl,
+      apiRetries: 0,
+      userGroups: true,
+    };
+    const grouped = await start(bot, config, log, {});
+    const url = `http://127.0.0.1:${grouped.port}/slack/events`;
+    try {
+      const send = (spec: MessageSpec) => sendSigned(url, SECRET, messageEnvelope(spec), 'application/json');
+      const blocked = mention('C0GROUPS', 'what is this?', { user: 'U0MALLORY', files: [fake.addFile(scene.png)] });
+      await send(blocked);
+      const [refusal] = await settledThread('C0GROUPS', blocked.ts);
+      expect(refusal!.text).toBe('You are not allowed to use this bot.');
+      const allowed = mention('C0GROUPS', 'what is this?', { files: [fake.addFile(scene.png)] });
+      await send(allowed);
+      const [answer] = await settledThread('C0GROUPS', allowed.ts);
+      expect(answer!.text).toContain('an answer about what is this?');
+      expect(fake.callsTo('usergroups.list').map((c) => c.params.include_users)).toEqual(['true']);
+    } finally {
+      await grouped.stop();
+    }
+  });
+});

@@ -14,6 +14,7 @@ import { decodeEntities, escapeText } from './escape.ts';
 import { downloadMessage, MESSAGES } from './messages.ts';
 import type { Config } from './config.ts';
 import type { Log, SlackMessageEvent } from './types.ts';
+import { UserGroups } from './user-groups.ts';
 
 /** The framework's "needs an image" reply, which Slack users get in Slack's own words. */
 const NEEDS_IMAGE = message('needs-image');
@@ -46,6 +47,7 @@ export class SlackBot {
   private readonly updates: CallBudget;
   private readonly uploads: webApi.WebClient;
   private readonly guarded: Runner;
+  private readonly userGroups?: UserGroups;
 
   constructor(
     private readonly core: BotCore,
@@ -54,6 +56,7 @@ export class SlackBot {
     memory: Memory = new MapMemory(),
   ) {
     this.seen = new SeenEvents(memory);
+    if (config.userGroups) this.userGroups = new UserGroups(log);
     this.imageThreads = new LatestImageThreads(memory);
     this.updates = CallBudget.perMinute(config.updatesPerMinute);
     this.guarded = guardedRunner(core, MESSAGES.generic, (error, request) =>
@@ -130,7 +133,8 @@ export class SlackBot {
     const { command, args } = parseText(this.core.commands(), text);
     const key = conversationKey(team, event.channel, thread);
     // The thread is the reply chain: a top-level mention starts one at its own ts.
-    const request: BotRequest = { key, user: { id: event.user ?? '' }, chain: thread, command, args, ...(image ? { image } : {}) };
+    const user = await this.user(client, team, event.user ?? '');
+    const request: BotRequest = { key, user, chain: thread, command, args, ...(image ? { image } : {}) };
     const result = await this.run(request, streamTo(reply));
     if (image && result.kind === 'answer') this.imageThreads.set(team, event.channel, thread);
     const needsImage = result.kind === 'user-error' && result.text === NEEDS_IMAGE;
@@ -147,7 +151,7 @@ export class SlackBot {
     const key: ConversationKey = conversationKey(command.team_id, command.channel_id, imageThread);
     const request: BotRequest = {
       key,
-      user: { id: command.user_id },
+      user: await this.user(client, command.team_id, command.user_id),
       command: spec.name,
       args: argsFromText(spec, command.text),
       ...(imageThread === undefined ? {} : { chain: imageThread }),
@@ -165,6 +169,12 @@ export class SlackBot {
     const reply = this.threadReply(client, command.team_id, target, heading);
     await reply.begin(MESSAGES.working);
     await reply.finish(await this.run(request, streamTo(reply)));
+  }
+
+  /** The asker, with their user groups as roles when `userGroups` is on. */
+  private async user(client: webApi.WebClient, team: string, id: string): Promise<BotRequest['user']> {
+    if (!this.userGroups) return { id };
+    return { id, roles: await this.userGroups.of(client, team, id) };
   }
 
   private run(request: BotRequest, stream: ReplyStream): Promise<BotReply> {

@@ -61,6 +61,8 @@ export class FakeSlack {
   /** Calls answered 429 because they went over a method's budget (see `limit`). */
   readonly rateLimited: RecordedCall[] = [];
   private readonly faults = new Map<string, { fault: Fault; times: number }>();
+  /** The workspace's user groups (usergroups.list), each with its members' ids. */
+  readonly userGroups: { id: string; handle: string; users: string[] }[] = [];
   private readonly budgets = new Map<string, { calls: number; windowMs: number; sent: number[] }>();
   private readonly files = new Map<
     string,
@@ -229,6 +231,19 @@ export class FakeSlack {
 
   private apiMethod(method: string, params: Record<string, string>): object {
     switch (method) {
+      case 'usergroups.list': {
+        // Members are listed only when asked for with include_users, as Slack does.
+        const withUsers = params.include_users === 'true';
+        const usergroups = this.userGroups.map((g) => ({
+          id: g.id,
+          team_id: this.team,
+          handle: g.handle,
+          name: g.handle,
+          user_count: g.users.length,
+          ...(withUsers ? { users: g.users } : {}),
+        }));
+        return { ok: true, usergroups };
+      }
       case 'auth.test':
         return {
           ok: true,
