@@ -9,7 +9,7 @@ import { createBot } from '../src/bot/core.ts';
 import { SqliteMemory } from '../src/state/sqlite-memory.ts';
 import { SqliteConversationStore } from '../src/state/sqlite-store.ts';
 import { FakeSlack } from './fakes/slack/server.ts';
-import { messageEnvelope, sendSigned, slashCommandBody, type MessageSpec } from './fakes/slack/requests.ts';
+import { messageEnvelope, messageShortcut, sendSigned, slashCommandBody, viewSubmission, type MessageSpec } from './fakes/slack/requests.ts';
 import { drawScene } from './helpers/scene.ts';
 import { ScriptedEngine } from './helpers/scripted-engine.ts';
 
@@ -185,5 +185,36 @@ describe('GIVEN user groups as roles (slack.userGroups) and a blocked group', ()
     } finally {
       await grouped.stop();
     }
+  });
+});
+
+describe('GIVEN the "Ask about this image" message shortcut', () => {
+  it('WHEN used on someone’s image THEN a modal asks the question and the answer, about that image, lands in its thread', async () => {
+    const file = fake.addFile(scene.png);
+    const message = { user: 'U0BOB', text: 'my drawing', ts: nextTs(), files: [file] };
+    const shortcut = messageShortcut({ team: fake.team, user: USER, channel: 'C0MENU', callbackId: 'ask_about_image', message });
+    expect((await sendSigned(eventsUrl, SECRET, shortcut, 'application/x-www-form-urlencoded')).status).toBe(200);
+    const opened = await fake.waitFor(() => fake.callsTo('views.open').at(-1), 'the modal');
+    const view = JSON.parse(opened.params.view!) as { callback_id: string; private_metadata: string; blocks: unknown[] };
+    expect(JSON.stringify(view.blocks)).toMatch(/"max_length":1000/);
+
+    const before = engine.requests.length;
+    const submission = viewSubmission({ team: fake.team, user: USER, view, values: { question: { text: 'what <b> is it?' } } });
+    expect((await sendSigned(eventsUrl, SECRET, submission, 'application/x-www-form-urlencoded')).status).toBe(200);
+    const [answer] = await settledThread('C0MENU', message.ts);
+    expect(answer!.text.split('\n')[0]).toBe(`<@${USER}> asked about this image: what &lt;b&gt; is it?`);
+    expect(answer!.text).toContain('an answer about what &lt;b&gt; is it?');
+    expect(engine.requests.slice(before).map((r) => r.question)).toEqual(['what <b> is it?']);
+    expect(fake.callsTo('download').at(-1)?.path).toBe(new URL(file.url_private_download!).pathname);
+  });
+
+  it('WHEN used on a message without an image THEN only the asker is told, and no modal opens', async () => {
+    const opened = fake.callsTo('views.open').length;
+    const message = { user: 'U0BOB', text: 'just words', ts: nextTs() };
+    const shortcut = messageShortcut({ team: fake.team, user: USER, channel: 'C0MENU', callbackId: 'ask_about_image', message });
+    await sendSigned(eventsUrl, SECRET, shortcut, 'application/x-www-form-urlencoded');
+    const told = await fake.waitFor(() => fake.callsTo('chat.postEphemeral').at(-1), 'the ephemeral note');
+    expect(told.params).toMatchObject({ channel: 'C0MENU', user: USER, text: expect.stringMatching(/no image/) });
+    expect(fake.callsTo('views.open')).toHaveLength(opened);
   });
 });

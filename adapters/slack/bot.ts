@@ -13,7 +13,8 @@ import { type ReplyPacing, ThreadReply, type ThreadTarget } from './encode.ts';
 import { decodeEntities, escapeText } from './escape.ts';
 import { downloadMessage, MESSAGES } from './messages.ts';
 import type { Config } from './config.ts';
-import type { Log, SlackMessageEvent } from './types.ts';
+import type { Log, SlackFile, SlackMessageEvent } from './types.ts';
+import { ASK_ABOUT_IMAGE, askModal, readSubmission } from './ask-image.ts';
 import { UserGroups } from './user-groups.ts';
 
 /** The framework's "needs an image" reply, which Slack users get in Slack's own words. */
@@ -96,6 +97,7 @@ export class SlackBot {
         await this.onSlashCommand(client, spec, { ...command, text }, imageThread, respond);
       });
     }
+    this.registerAskAboutImage(app);
     app.error(async (error) => {
       this.log.error({ err: error }, 'slack listener failed');
     });
@@ -113,32 +115,69 @@ export class SlackBot {
       this.log.debug({ eventId, channel: event.channel }, 'slack event already taken');
       return;
     }
-    const thread = threadOf(event);
-    const reply = this.threadReply(client, team, { channel: event.channel, threadTs: thread });
     const text = plainText(event.text ?? '', botUserId);
+    const target = { channel: event.channel, threadTs: threadOf(event) };
+    await this.answer(client, team, event.user ?? '', target, text, pickImageFile(event.files));
+  }
+
+  /** A question about a message's image (or the thread's), answered in the message's thread. */
+  private async answer(
+    client: webApi.WebClient,
+    team: string,
+    userId: string,
+    target: ThreadTarget,
+    text: string,
+    file: SlackFile | 'not-an-image' | undefined,
+    heading?: string,
+  ): Promise<void> {
+    const reply = this.threadReply(client, team, target, heading);
     const tooLong = textTooLong(text);
     if (tooLong !== undefined) return reply.finish(userError(tooLong));
-    const file = pickImageFile(event.files);
     if (file === 'not-an-image') return reply.finish(userError(MESSAGES.notAnImage));
     await reply.begin(MESSAGES.working);
     let image: BotRequest['image'];
     if (file) {
       const download = await downloadFile(file, this.config.botToken, this.downloadLimits);
       if (!download.ok) {
-        this.log.warn({ channel: event.channel, file: file.id, reason: download.reason, detail: download.detail }, 'slack download failed');
+        this.log.warn({ channel: target.channel, file: file.id, reason: download.reason, detail: download.detail }, 'slack download failed');
         return reply.finish(userError(downloadMessage(download.reason, this.config.downloadMaxBytes)));
       }
       image = download.image;
     }
     const { command, args } = parseText(this.core.commands(), text);
-    const key = conversationKey(team, event.channel, thread);
+    const key = conversationKey(team, target.channel, target.threadTs);
     // The thread is the reply chain: a top-level mention starts one at its own ts.
-    const user = await this.user(client, team, event.user ?? '');
-    const request: BotRequest = { key, user, chain: thread, command, args, ...(image ? { image } : {}) };
+    const user = await this.user(client, team, userId);
+    const request: BotRequest = { key, user, chain: target.threadTs, command, args, ...(image ? { image } : {}) };
     const result = await this.run(request, streamTo(reply));
-    if (image && result.kind === 'answer') this.imageThreads.set(team, event.channel, thread);
+    if (image && result.kind === 'answer') this.imageThreads.set(team, target.channel, target.threadTs);
     const needsImage = result.kind === 'user-error' && result.text === NEEDS_IMAGE;
     await reply.finish(needsImage ? userError(MESSAGES.noImageForMention) : result);
+  }
+
+  /** "Ask about this image" on a message: a modal asks the question, sent with the message's image. */
+  private registerAskAboutImage(app: App): void {
+    app.shortcut(ASK_ABOUT_IMAGE.callbackId, async ({ shortcut, ack, client }) => {
+      await ack();
+      if (shortcut.type !== 'message_action') return;
+      const message = shortcut.message as { ts: string; thread_ts?: string; files?: SlackFile[] };
+      const file = pickImageFile(message.files);
+      if (file === undefined || file === 'not-an-image') {
+        const text = file === undefined ? MESSAGES.noImageInMessage : MESSAGES.notAnImage;
+        await client.chat.postEphemeral({ channel: shortcut.channel.id, user: shortcut.user.id, text });
+        return;
+      }
+      const target = { channel: shortcut.channel.id, threadTs: message.thread_ts ?? message.ts, file };
+      await client.views.open({ trigger_id: shortcut.trigger_id, view: askModal(target) });
+    });
+    app.view(ASK_ABOUT_IMAGE.callbackId, async ({ ack, view, body, client }) => {
+      await ack();
+      const { target, question } = readSubmission(view);
+      const team = body.team?.id ?? body.user.team_id ?? '';
+      const heading = MESSAGES.askedAboutImage(body.user.id, question);
+      const where = { channel: target.channel, threadTs: target.threadTs };
+      await this.answer(client, team, body.user.id, where, question, target.file, heading);
+    });
   }
 
   private async onSlashCommand(

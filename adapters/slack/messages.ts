@@ -16,6 +16,8 @@ export const MESSAGES = {
   /** The typed text is echoed escaped (no mentions, links or broadcasts), its backticks unable to end the code span. */
   askedBy: (user: string, command: string, text: string) =>
     `<@${user}> asked \`/${command}${text ? ` ${escapeText(text).replace(/`/g, 'ˋ')}` : ''}\``,
+  askedAboutImage: (user: string, text: string) => `<@${user}> asked about this image: ${escapeText(text)}`,
+  noImageInMessage: 'That message has no image I can read. Use "Ask about this image" on a message with a picture.',
   uploadFailed: '(I could not upload the annotated image.)',
   notDelivered: (reason: string) => `:warning: I could not post my answer here (${reason}). Please ask again.`,
   generic: 'Something went wrong while answering. Please try again.',

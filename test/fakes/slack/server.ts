@@ -231,6 +231,14 @@ export class FakeSlack {
 
   private apiMethod(method: string, params: Record<string, string>): object {
     switch (method) {
+      case 'views.open': {
+        // A modal opens for the user who triggered it; the view comes back with Slack's id.
+        if (!params.trigger_id) return { ok: false, error: 'invalid_trigger_id' };
+        const view = JSON.parse(params.view ?? '{}') as Record<string, unknown>;
+        return { ok: true, view: { id: `V${this.clock++}`, ...view } };
+      }
+      case 'chat.postEphemeral':
+        return params.channel && params.user ? { ok: true, message_ts: `${this.clock++}.000200` } : { ok: false, error: 'user_not_in_channel' };
       case 'usergroups.list': {
         // Members are listed only when asked for with include_users, as Slack does.
         const withUsers = params.include_users === 'true';
