@@ -164,4 +164,10 @@ describe('GIVEN access lists by role, conversations per reply chain, and other b
     const long = asked({ content: `${mention} ${'why '.repeat(300)}`, attachments: wide });
     expect(await replyTo(long, /limit/)).toBe('Your message is 1199 characters long; the limit is 1000. Please shorten it.');
   });
+
+  it('WHEN a refusal repeats typed markdown THEN it shows as typed, not as a masked link', async () => {
+    const typed = asked({ content: `${mention} /identify box=[free](https://evil.test)`, attachments: wide });
+    const refusal = await replyTo(typed, /could not read/);
+    expect(refusal).toContain('I could not read "\\[free](https://evil.test)" as a box.');
+  });
 });

@@ -12,7 +12,7 @@ import { TEXT_MAX_CHARS } from '../kit/text-limit.ts';
 import { ASK_ABOUT_IMAGE } from './commands.ts';
 import { conversationKey, memberRoles, pickAttachment } from './decode.ts';
 import { precheck } from './download.ts';
-import { NO_PINGS } from './encode.ts';
+import { NO_PINGS, refusalText } from './encode.ts';
 import type { Handling } from './handling.ts';
 import { answerInteraction } from './interactions.ts';
 import type { AttachmentRef } from './types.ts';
@@ -65,7 +65,7 @@ export async function handleAskMenu(
   const ref = pickAttachment(interaction.targetMessage);
   const checked = ref ? precheck(ref, h.downloadLimits) : { ok: false as const, text: NO_IMAGE_IN_MESSAGE };
   if (!ref || !checked.ok) {
-    await interaction.reply({ content: checked.ok ? NO_IMAGE_IN_MESSAGE : checked.text, flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
+    await interaction.reply({ content: checked.ok ? NO_IMAGE_IN_MESSAGE : refusalText(checked.text), flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
     return;
   }
   pending.put(interaction.id, ref);

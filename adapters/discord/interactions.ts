@@ -4,7 +4,7 @@ import type { BotReply, BotRequest, InputImage } from '../../src/bot/types.ts';
 import { deliver, LiveReply } from '../kit/live-reply.ts';
 import { decodeInteraction } from './decode.ts';
 import { downloadAttachment, precheck } from './download.ts';
-import { DEFAULT_UPLOAD_LIMIT, NO_PINGS, encodeReply, notDelivered, preview } from './encode.ts';
+import { DEFAULT_UPLOAD_LIMIT, NO_PINGS, encodeReply, notDelivered, preview, refusalText } from './encode.ts';
 import type { Handling } from './handling.ts';
 import type { AttachmentRef } from './types.ts';
 
@@ -32,7 +32,7 @@ export async function answerInteraction(
   const deadline = Date.now() + h.config.interactionDeadlineMs;
   const checked = attachment ? precheck(attachment, h.downloadLimits) : { ok: true as const };
   if (!checked.ok) {
-    await interaction.reply({ content: checked.text, flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
+    await interaction.reply({ content: refusalText(checked.text), flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
     return;
   }
   await interaction.deferReply();
@@ -89,7 +89,7 @@ export async function answerInteraction(
 
 /** A refusal after deferring: the public "thinking…" reply goes away and only the asker sees why. */
 async function refuse(interaction: AskingInteraction, text: string): Promise<void> {
-  await interaction.followUp({ content: text, flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
+  await interaction.followUp({ content: refusalText(text), flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
   await interaction.deleteReply();
 }
 

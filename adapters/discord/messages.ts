@@ -5,7 +5,7 @@ import { deliver, LiveReply } from '../kit/live-reply.ts';
 import { textTooLong } from '../kit/text-limit.ts';
 import { chainRoot, decodeMessage, looksBlank, pickAttachment, stripMention } from './decode.ts';
 import { downloadAttachment } from './download.ts';
-import { DEFAULT_UPLOAD_LIMIT, NO_PINGS, encodeReply, notDelivered, preview } from './encode.ts';
+import { DEFAULT_UPLOAD_LIMIT, NO_PINGS, encodeReply, notDelivered, preview, refusalText } from './encode.ts';
 import type { Handling } from './handling.ts';
 import type { AttachmentRef } from './types.ts';
 
@@ -59,7 +59,7 @@ export async function handleMessage(msg: Message, botId: string, h: Handling): P
   if (attachment) {
     const downloaded = await downloadAttachment(attachment, h.downloadLimits);
     if (!downloaded.ok) {
-      await msg.reply({ content: downloaded.text, allowedMentions: NO_PINGS });
+      await msg.reply({ content: refusalText(downloaded.text), allowedMentions: NO_PINGS });
       return;
     }
     image = downloaded.image;
