@@ -10,7 +10,7 @@ import {
 import { parseText } from '../kit/grammar.ts';
 import { TEXT_MAX_CHARS } from '../kit/text-limit.ts';
 import { ASK_ABOUT_IMAGE } from './commands.ts';
-import { conversationKey, memberRoles, pickAttachment } from './decode.ts';
+import { chainRoot, conversationKey, memberRoles, pickAttachment } from './decode.ts';
 import { precheck } from './download.ts';
 import { NO_PINGS, refusalText } from './encode.ts';
 import type { Handling } from './handling.ts';
@@ -29,25 +29,34 @@ export const QUESTION_EXPIRED =
   'I no longer know which image this question is about (it waited too long, or I restarted). Please use ' +
   `"${ASK_ABOUT_IMAGE}" on the message again.`;
 
+/**
+ * An image pointed at, and the reply chain its message belongs to: followed while the user types, so the modal
+ * opens within Discord's 3 seconds however long the chain.
+ */
+export interface PointedImage {
+  ref: AttachmentRef;
+  chain: Promise<string>;
+}
+
 /** The images users pointed at whose modal is still open, oldest first. */
 export class PendingImages {
-  private readonly waiting = new Map<string, { ref: AttachmentRef; until: number }>();
+  private readonly waiting = new Map<string, { image: PointedImage; until: number }>();
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  put(id: string, ref: AttachmentRef): void {
+  put(id: string, image: PointedImage): void {
     const now = this.now();
     for (const [key, entry] of this.waiting) {
       if (entry.until > now && this.waiting.size < MAX_PENDING) break;
       this.waiting.delete(key);
     }
-    this.waiting.set(id, { ref, until: now + PENDING_MS });
+    this.waiting.set(id, { image, until: now + PENDING_MS });
   }
 
-  take(id: string): AttachmentRef | undefined {
+  take(id: string): PointedImage | undefined {
     const entry = this.waiting.get(id);
     this.waiting.delete(id);
-    return entry && entry.until > this.now() ? entry.ref : undefined;
+    return entry && entry.until > this.now() ? entry.image : undefined;
   }
 }
 
@@ -68,7 +77,8 @@ export async function handleAskMenu(
     await interaction.reply({ content: checked.ok ? NO_IMAGE_IN_MESSAGE : refusalText(checked.text), flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
     return;
   }
-  pending.put(interaction.id, ref);
+  const target = interaction.targetMessage;
+  pending.put(interaction.id, { ref, chain: chainRoot(target).catch(() => target.id) });
   const question = new TextInputBuilder()
     .setCustomId(QUESTION_FIELD)
     .setStyle(TextInputStyle.Paragraph)
@@ -84,8 +94,8 @@ export async function handleAskMenu(
 
 /** The modal's question, asked about the image pointed at, read like a mention (`/refer …`, `[task] …`, chat). */
 export async function handleAskModal(interaction: ModalSubmitInteraction, h: Handling, pending: PendingImages): Promise<void> {
-  const ref = pending.take(interaction.customId.slice(MODAL_PREFIX.length));
-  if (!ref) {
+  const pointed = pending.take(interaction.customId.slice(MODAL_PREFIX.length));
+  if (!pointed) {
     await interaction.reply({ content: QUESTION_EXPIRED, flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
     return;
   }
@@ -98,7 +108,8 @@ export async function handleAskModal(interaction: ModalSubmitInteraction, h: Han
       name: interaction.user.username,
       roles: memberRoles(interaction.member, interaction.guildId),
     },
+    chain: await pointed.chain,
     ...parseText(h.commands, text),
   };
-  await answerInteraction(interaction, request, ref, h);
+  await answerInteraction(interaction, request, pointed.ref, h);
 }
