@@ -2,6 +2,7 @@ import type { EventClaims } from '../adapters/slack/dedupe.ts';
 import type { BotCore } from '../src/bot/types.ts';
 import type { Config } from '../src/config/schema.ts';
 import type { Logger } from '../src/log.ts';
+import { SqliteMemory } from '../src/state/sqlite-memory.ts';
 
 /** A started chat adapter, as the health check and the shutdown see it. */
 export interface Running {
@@ -10,26 +11,38 @@ export interface Running {
   connected(): boolean;
 }
 
+export interface ChatAdapterOptions {
+  /** Ends the process when a connection is closed for good (Discord's revoked token or refused intents). */
+  onFatal?: () => void;
+  /** Where Slack's taken events are claimed when several gateways share them (Redis); the state file otherwise. */
+  slackClaims?: EventClaims;
+}
+
 /** The chat adapters the environment enables; each is imported only when enabled, so an unused one costs nothing. */
 export async function startChatAdapters(
   bot: BotCore,
   config: Config,
   log: Logger,
-  shared: { slackClaims?: EventClaims } = {},
+  options: ChatAdapterOptions = {},
 ): Promise<Running[]> {
   const running: Running[] = [];
   if (config.discord.token) {
     const discord = await import('../adapters/discord/index.ts');
-    const adapter = await discord.start(bot, config.discord as Parameters<typeof discord.start>[1], log.child({ adapter: 'discord' }));
+    const section = config.discord as Parameters<typeof discord.start>[1];
+    const adapter = await discord.start(bot, section, log.child({ adapter: 'discord' }), options.onFatal);
     log.info({ invite: adapter.inviteUrl }, 'discord: connected');
     running.push({ name: 'discord', stop: (graceMs) => adapter.stop(graceMs), connected: () => adapter.connected() });
   }
   if (config.slack.botToken) {
     const slack = await import('../adapters/slack/index.ts');
-    const settings = config.slack as Parameters<typeof slack.start>[1];
-    const adapter = await slack.start(bot, settings, log.child({ adapter: 'slack' }), process.env, shared.slackClaims);
+    // Events already answered and each channel's latest image, kept in the state file across restarts.
+    const memory = new SqliteMemory(config.state.file, 'slack');
+    const section = config.slack as Parameters<typeof slack.start>[1];
+    const child = log.child({ adapter: 'slack' });
+    const adapter = await slack.start(bot, section, child, process.env, memory, options.slackClaims);
     log.info('slack: connected');
-    running.push({ name: 'slack', stop: (graceMs) => adapter.stop(graceMs), connected: () => adapter.connected() });
+    const stop = (graceMs?: number) => adapter.stop(graceMs).finally(() => memory.close());
+    running.push({ name: 'slack', stop, connected: () => adapter.connected() });
   }
   return running;
 }

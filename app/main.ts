@@ -151,7 +151,9 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   try {
-    adapters.push(...(await startChatAdapters(core, config, log)));
+    // The adapter has logged why; the exit code tells the supervisor to restart or alert.
+    const exitOnFatal = () => void shutDown().finally(() => process.exit(1));
+    adapters.push(...(await startChatAdapters(core, config, log, { onFatal: exitOnFatal })));
     const typing = withConsole && Boolean(process.stdin.isTTY && process.stdout.isTTY);
     if (webEnabled(config.web, typing)) adapters.push(await startWeb(core, config, loaded.model.name, log));
   } catch (error) {

@@ -368,7 +368,8 @@ const identifiedIntents = (discord: FakeDiscord): number =>
 describe('discord adapter start-up', () => {
 
   it('registered the commands and made an invite link with both scopes and the permissions it needs', () => {
-    expect(fake.commands.get('global')!.map((c) => c.name)).toEqual(bot().commands().map((c) => c.name));
+    const names = [...bot().commands().map((c) => c.name), 'Ask about this image'];
+    expect(fake.commands.get('global')!.map((c) => c.name)).toEqual(names);
     const invite = new URL(adapter.inviteUrl);
     expect(invite.searchParams.get('client_id')).toBe(fake.application.id);
     expect(invite.searchParams.get('scope')!.split(' ').sort()).toEqual(['applications.commands', 'bot']);

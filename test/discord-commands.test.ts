@@ -1,3 +1,4 @@
+import type { RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -17,12 +18,12 @@ const NAME = /^[-_\p{Ll}\p{N}]{1,32}$/u;
 const Type = { String: 3, Number: 10, Attachment: 11 } as const;
 
 const payload = commandsPayload(createRegistry(PLUGINS).commands());
+const slash = payload.filter((c) => c.type === 1) as RESTPostAPIChatInputApplicationCommandsJSONBody[];
 
 describe('slash command payload', () => {
   it('has the nine commands, each valid by Discord’s schema, image commands taking an attachment', () => {
-    expect(payload.map((c) => c.name)).toEqual(['vqa', 'caption', 'ground', 'refer', 'identify', 'detect', 'chat', 'reset', 'help']);
-    for (const command of payload) {
-      expect(command.type).toBe(1);
+    expect(slash.map((c) => c.name)).toEqual(['vqa', 'caption', 'ground', 'refer', 'identify', 'detect', 'chat', 'reset', 'help']);
+    for (const command of slash) {
       expect(command.name).toMatch(NAME);
       expect(command.description.length).toBeGreaterThan(0);
       expect(command.description.length).toBeLessThanOrEqual(100);
@@ -36,13 +37,20 @@ describe('slash command payload', () => {
         expect(option.description.length).toBeGreaterThan(0);
         expect(option.description.length).toBeLessThanOrEqual(100);
         expect(Object.values(Type)).toContain(option.type);
+        // Typed text is capped by Discord itself; numbers and attachments have no length.
+        expect((option as { max_length?: number }).max_length).toBe(option.type === Type.String ? 1000 : undefined);
       }
       const image = options.find((o) => o.name === 'image');
       if (['reset', 'help'].includes(command.name)) expect(image).toBeUndefined();
       else expect(image).toMatchObject({ type: Type.Attachment, required: false });
     }
-    const refer = payload.find((c) => c.name === 'refer')!;
+    const refer = slash.find((c) => c.name === 'refer')!;
     expect(refer.options![0]).toMatchObject({ name: 'phrase', type: Type.String, required: true });
+  });
+
+  it('adds the message menu command "Ask about this image", which Discord wants without a description', () => {
+    expect(payload).toHaveLength(10);
+    expect(payload[9]).toEqual({ type: 3, name: 'Ask about this image', contexts: [0, 1], integration_types: [0] });
   });
 
   it('is what `discord commands --json` prints', async () => {
@@ -51,7 +59,7 @@ describe('slash command payload', () => {
   });
 
   it('compares equal to the commands as Discord returns them, and notices a changed description', () => {
-    const asStored = payload.map((c) => ({
+    const asStored = slash.map((c) => ({
       ...c,
       id: '1',
       application_id: '2',
@@ -59,9 +67,12 @@ describe('slash command payload', () => {
       default_member_permissions: null,
       options: c.options?.map(({ required, ...o }) => (required ? { ...o, required } : o)),
     }));
-    expect(commandDifferences(asStored, payload)).toEqual([]);
+    const menu = { ...payload[9]!, id: '4', application_id: '2', version: '3', description: '' };
+    expect(commandDifferences([...asStored, menu], payload)).toEqual([]);
+    const unlimited = asStored.map((c) => ({ ...c, options: c.options?.map((o) => ({ ...o, max_length: undefined })) }));
+    expect(commandDifferences([...unlimited, menu], payload)).toContain('/vqa changed');
     const edited = asStored.map((c) => (c.name === 'vqa' ? { ...c, description: 'old text' } : c));
-    expect(commandDifferences(edited.filter((c) => c.name !== 'help'), payload)).toEqual(['/vqa changed', '/help is new']);
+    expect(commandDifferences([...edited.filter((c) => c.name !== 'help'), menu], payload)).toEqual(['/vqa changed', '/help is new']);
   });
 });
 
@@ -90,7 +101,7 @@ describe('`discord register` against a local Discord', () => {
 
   it('overwrites the commands once from the command line, then skips when nothing changed', async () => {
     const first = await cli(['discord', 'register'], env());
-    expect(first.stdout).toMatch(/Registered 9 commands globally/);
+    expect(first.stdout).toMatch(/Registered 10 commands globally/);
     expect(puts()).toHaveLength(1);
     expect(puts()[0]!.path).toBe(`/applications/${fake.application.id}/commands`);
     expect(puts()[0]!.body).toEqual(JSON.parse(JSON.stringify(payload)));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig, withEnvironment } from '../adapters/slack/config.ts';
+import { MapMemory } from '../adapters/kit/memory.ts';
 import { SeenEvents } from '../adapters/slack/dedupe.ts';
 
 describe('Slack settings', () => {
@@ -26,7 +27,7 @@ describe('Slack settings', () => {
 describe('remembering events already taken', () => {
   it('takes an event once within the TTL, by any of its keys, and again after it expires', () => {
     let now = 0;
-    const seen = new SeenEvents(10 * 60_000, () => now);
+    const seen = new SeenEvents(new MapMemory(100, () => now), 10 * 60_000);
     expect(seen.claim('event:Ev1', 'message:C1:1.0')).toBe(true);
     expect(seen.claim('event:Ev1', 'message:C1:1.0')).toBe(false);
     expect(seen.claim('event:Ev2', 'message:C1:1.0')).toBe(false);

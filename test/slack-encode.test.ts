@@ -1,7 +1,8 @@
 import { webApi } from '@slack/bolt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CallBudget } from '../adapters/kit/budget.ts';
-import { escapeText, MESSAGE_MAX_BYTES, ThreadReply, type ThreadTarget } from '../adapters/slack/encode.ts';
+import { MESSAGE_MAX_BYTES, ThreadReply, type ThreadTarget } from '../adapters/slack/encode.ts';
+import { escapeText } from '../adapters/slack/escape.ts';
 import { MESSAGES } from '../adapters/slack/messages.ts';
 import { FakeSlack } from './fakes/slack/server.ts';
 

@@ -73,6 +73,16 @@ describe('slack manifest', () => {
     expect(manifest.settings.event_subscriptions.request_url).toBe(url);
     expect(manifest.features.slash_commands.every((c) => c.url === url)).toBe(true);
     expect(manifest.display_information.name).toBe('Vision');
+    const raw = manifest as unknown as { settings: { interactivity: unknown } };
+    expect(raw.settings.interactivity).toEqual({ is_enabled: true, request_url: url });
+  });
+
+  it('declares the "Ask about this image" message shortcut, with interactivity on for its modal', () => {
+    const manifest = buildManifest(commands) as unknown as { features: { shortcuts: unknown[] }; settings: { interactivity: unknown } };
+    expect(manifest.features.shortcuts).toEqual([
+      { name: 'Ask about this image', type: 'message', callback_id: 'ask_about_image', description: 'Ask the bot about the image in this message' },
+    ]);
+    expect(manifest.settings.interactivity).toEqual({ is_enabled: true });
   });
 
   it('prints YAML (or JSON) that reads back as the same manifest', async () => {

@@ -5,17 +5,27 @@ import {
   InteractionContextType,
   Routes,
   type RESTPostAPIChatInputApplicationCommandsJSONBody,
+  type RESTPostAPIContextMenuApplicationCommandsJSONBody,
   type APIApplicationCommandBasicOption,
 } from 'discord.js';
 import type { REST } from 'discord.js';
 import type { CommandSpec, PluginOption } from '../../src/bot/types.ts';
+import { TEXT_MAX_CHARS } from '../kit/text-limit.ts';
 
 /** Discord's limits for command and option descriptions, and the option name every image command carries. */
 const DESCRIPTION_MAX = 100;
 export const IMAGE_OPTION = 'image';
 const IMAGE_DESCRIPTION = 'The image to look at (optional once this conversation has one)';
 
-export type CommandPayload = RESTPostAPIChatInputApplicationCommandsJSONBody;
+/**
+ * The message context-menu command (right-click or long-press a message → Apps): it receives the target message
+ * with its attachments even without the Message Content intent, and asks for the question in a modal.
+ */
+export const ASK_ABOUT_IMAGE = 'Ask about this image';
+
+export type CommandPayload = RESTPostAPIChatInputApplicationCommandsJSONBody | RESTPostAPIContextMenuApplicationCommandsJSONBody;
+
+const CONTEXTS = [InteractionContextType.Guild, InteractionContextType.BotDM];
 
 const OPTION_TYPES: Record<PluginOption['type'], ApplicationCommandOptionType> = {
   text: ApplicationCommandOptionType.String,
@@ -28,12 +38,15 @@ function clip(text: string): string {
   return text.length <= DESCRIPTION_MAX ? text : `${text.slice(0, DESCRIPTION_MAX - 1)}…`;
 }
 
+/** Typed text is capped where Discord can do it: a string option's `max_length`. */
 function optionPayload(option: PluginOption): APIApplicationCommandBasicOption {
+  const type = OPTION_TYPES[option.type];
   return {
-    type: OPTION_TYPES[option.type],
+    type,
     name: option.name,
     description: clip(option.description),
     required: option.required ?? false,
+    ...(type === ApplicationCommandOptionType.String ? { max_length: TEXT_MAX_CHARS } : {}),
   } as APIApplicationCommandBasicOption;
 }
 
@@ -42,7 +55,7 @@ function optionPayload(option: PluginOption): APIApplicationCommandBasicOption {
  * because a conversation that already has an image can be asked again without one (the framework refuses when
  * there is none). Discord wants required options first, so they are moved ahead, keeping their order.
  */
-export function commandPayload(spec: CommandSpec): CommandPayload {
+export function commandPayload(spec: CommandSpec): RESTPostAPIChatInputApplicationCommandsJSONBody {
   const options = spec.options.map(optionPayload);
   const declaresImage = spec.options.some((o) => o.type === 'image');
   if (spec.usesImage && !declaresImage) {
@@ -59,13 +72,22 @@ export function commandPayload(spec: CommandSpec): CommandPayload {
     name: spec.name,
     description: clip(spec.description),
     options: ordered,
-    contexts: [InteractionContextType.Guild, InteractionContextType.BotDM],
+    contexts: CONTEXTS,
     integration_types: [ApplicationIntegrationType.GuildInstall],
   };
 }
 
+/** The slash commands, and "Ask about this image" when some command works on an image. */
 export function commandsPayload(specs: readonly CommandSpec[]): CommandPayload[] {
-  return specs.map(commandPayload);
+  const slash: CommandPayload[] = specs.map(commandPayload);
+  if (!specs.some((s) => s.usesImage)) return slash;
+  const askAboutImage: CommandPayload = {
+    type: ApplicationCommandType.Message,
+    name: ASK_ABOUT_IMAGE,
+    contexts: CONTEXTS,
+    integration_types: [ApplicationIntegrationType.GuildInstall],
+  };
+  return [...slash, askAboutImage];
 }
 
 /** The fields that decide what users see; Discord adds ids, versions and defaults that do not. */
@@ -73,7 +95,7 @@ interface Comparable {
   name: string;
   type: number;
   description: string;
-  options: { type: number; name: string; description: string; required: boolean }[];
+  options: { type: number; name: string; description: string; required: boolean; max_length?: number }[];
   contexts: number[];
   integration_types: number[];
 }
@@ -82,7 +104,7 @@ type RemoteCommand = {
   name: string;
   type?: number;
   description?: string;
-  options?: { type: number; name: string; description?: string; required?: boolean }[];
+  options?: { type: number; name: string; description?: string; required?: boolean; max_length?: number }[];
   contexts?: number[] | null;
   integration_types?: number[] | null;
 };
@@ -97,6 +119,7 @@ function comparable(command: RemoteCommand): Comparable {
       name: o.name,
       description: o.description ?? '',
       required: o.required ?? false,
+      ...(o.max_length === undefined ? {} : { max_length: o.max_length }),
     })),
     contexts: [...(command.contexts ?? [])].sort(),
     integration_types: [...(command.integration_types ?? [ApplicationIntegrationType.GuildInstall])].sort(),

@@ -9,6 +9,8 @@ export const Config = z.strictObject({
   apiUrl: z.url().optional(),
   /** Channel ids where the bot answers every message, without a mention (threads under them included). */
   channels: z.array(z.string()).default([]),
+  /** Answer messages from other bots too (off by default: two bots answering each other would never stop). */
+  answerBots: z.boolean().default(false),
   /** Largest image the bot downloads, in bytes. */
   maxImageBytes: z.number().int().positive().default(20 * MiB),
   /** How long one image download may take. */

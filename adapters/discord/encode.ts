@@ -1,5 +1,5 @@
 import { shownText } from '../../src/bot/reply-text.ts';
-import type { AttachmentPayload } from 'discord.js';
+import { type AttachmentPayload, escapeMarkdown } from 'discord.js';
 import type { BotReply } from '../../src/bot/types.ts';
 import { characters, type MessageLimit, splitMessage } from '../kit/split.ts';
 
@@ -12,6 +12,13 @@ export const DEFAULT_UPLOAD_LIMIT = 10 * 1024 * 1024;
 
 /** Replies never ping anyone: the bot answers, it does not summon. */
 export const NO_PINGS = { parse: [], repliedUser: false } as const;
+
+/**
+ * A refusal as Discord shows it: refusals repeat what was typed (a box, a number, a file name), so markdown in it
+ * (masked links, headings, lists, code, bold) shows as typed instead of formatting the bot's message.
+ */
+export const refusalText = (text: string): string =>
+  escapeMarkdown(text, { maskedLink: true, heading: true, bulletedList: true, numberedList: true });
 
 /** What users read when an answer could not be posted at all. */
 export const notDelivered = (reason: string): string =>
@@ -36,7 +43,8 @@ export function preview(text: string): string {
 export function encodeReply(reply: BotReply, uploadLimit: number, prefix = ''): EncodedReply {
   const imageFits = reply.image !== undefined && reply.image.bytes.byteLength <= uploadLimit;
   const note = reply.image && !imageFits ? '\n(The annotated image is over the upload limit, so it is not attached.)' : '';
-  const text = `${shownText(reply)}${note}`.trim() || '(The model gave an empty answer.)';
+  const shown = reply.kind === 'user-error' ? refusalText(reply.text) : shownText(reply);
+  const text = `${shown}${note}`.trim() || '(The model gave an empty answer.)';
   const [head = '', ...rest] = splitMessage(text, { ...DISCORD_MESSAGE, limit: MESSAGE_LIMIT - prefix.length });
   const files: AttachmentPayload[] =
     reply.image && imageFits ? [{ attachment: Buffer.from(reply.image.bytes), name: reply.image.name }] : [];

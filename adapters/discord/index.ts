@@ -6,8 +6,10 @@ import { StartupError } from '../../src/config/startup-error.ts';
 import { CallBudget } from '../kit/budget.ts';
 import { InFlight, STOP_GRACE_MS } from '../kit/lifecycle.ts';
 import { guardedRunner } from '../kit/run.ts';
+import { handleAskMenu, handleAskModal, isAskModal, PendingImages } from './ask-image.ts';
 import { commandsPayload, registerCommands } from './commands.ts';
 import { parseConfig, type ConfigInput } from './config.ts';
+import { fatalClose } from './gateway-close.ts';
 import type { Handling } from './handling.ts';
 import { handleInteraction } from './interactions.ts';
 import { handleMessage, isForBot } from './messages.ts';
@@ -28,9 +30,16 @@ export const REQUIRED_PERMISSIONS = [
 
 /**
  * Connects to Discord, registers the slash commands when they changed, logs the invite link, and answers slash
- * commands, mentions, DMs and messages in the configured channels until stopped.
+ * commands, "Ask about this image", mentions, DMs and messages in the configured channels until stopped.
+ * A gateway closed for good (a revoked token, refused intents) fails the start, or later logs one line and calls
+ * `onFatal`, so the process can exit instead of living on deaf.
  */
-export async function start(core: BotCore, input: ConfigInput, log: Log): Promise<DiscordAdapter> {
+export async function start(
+  core: BotCore,
+  input: ConfigInput,
+  log: Log,
+  onFatal: (error: Error) => void = () => undefined,
+): Promise<DiscordAdapter> {
   const parsed = parseConfig(input);
   if (!parsed.ok) throw new StartupError(parsed.message);
   const config = parsed.config;
@@ -64,25 +73,46 @@ export async function start(core: BotCore, input: ConfigInput, log: Log): Promis
 
   const inFlight = new InFlight((error, what) => log.error({ err: error, ...what }, 'discord: handler failed'));
   const track = (work: Promise<void>, what: object): void => void inFlight.track(work, what);
+  const pending = new PendingImages();
   client.on(Events.InteractionCreate, (interaction) => {
     if (interaction.isChatInputCommand()) {
       track(handleInteraction(interaction, handling), { command: interaction.commandName });
+    } else if (interaction.isMessageContextMenuCommand()) {
+      track(handleAskMenu(interaction, handling, pending), { command: interaction.commandName });
+    } else if (interaction.isModalSubmit() && isAskModal(interaction.customId)) {
+      track(handleAskModal(interaction, handling, pending), { modal: interaction.customId });
     }
   });
   client.on(Events.MessageCreate, (msg) => {
     const botId = client.user?.id;
-    if (botId && isForBot(msg, botId, config.channels)) track(handleMessage(msg, botId, handling), { message: msg.id });
+    if (botId && isForBot(msg, botId, config.channels, config.answerBots)) {
+      track(handleMessage(msg, botId, handling), { message: msg.id });
+    }
   });
   client.on(Events.Error, (error) => log.error({ err: error }, 'discord: client error'));
+  let fatal: Error | undefined;
+  const closedForGood = new Promise<Error>((resolve) => {
+    client.on(Events.ShardDisconnect, ({ code }) => {
+      const why = fatalClose(code);
+      if (why === undefined || fatal) return;
+      fatal = new Error(`discord: ${why}`);
+      resolve(fatal);
+    });
+  });
 
   const ready = once(client, Events.ClientReady);
   try {
     await client.login(config.token);
+    await Promise.race([ready, closedForGood.then((error) => Promise.reject(error))]);
   } catch (error) {
     await client.destroy();
+    if (fatal) throw fatal;
     throw new StartupError(`discord: could not log in: ${error instanceof Error ? error.message : String(error)}`);
   }
-  await ready;
+  void closedForGood.then((error) => {
+    log.error({}, error.message);
+    onFatal(error);
+  });
   const applicationId = client.application!.id;
 
   if (config.registerCommands) {

@@ -1,27 +1,43 @@
-import { MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
+import { MessageFlags, type ChatInputCommandInteraction, type ModalSubmitInteraction } from 'discord.js';
 import { message } from '../../src/bot/messages.ts';
-import type { BotReply, InputImage } from '../../src/bot/types.ts';
+import type { BotReply, BotRequest, InputImage } from '../../src/bot/types.ts';
 import { deliver, LiveReply } from '../kit/live-reply.ts';
 import { decodeInteraction } from './decode.ts';
 import { downloadAttachment, precheck } from './download.ts';
-import { DEFAULT_UPLOAD_LIMIT, NO_PINGS, encodeReply, notDelivered, preview } from './encode.ts';
+import { DEFAULT_UPLOAD_LIMIT, NO_PINGS, encodeReply, notDelivered, preview, refusalText } from './encode.ts';
 import type { Handling } from './handling.ts';
+import type { AttachmentRef } from './types.ts';
+
+/** An interaction that asks the model: a slash command, or the question typed into "Ask about this image". */
+export type AskingInteraction = ChatInputCommandInteraction | ModalSubmitInteraction;
+
+/** A slash command, answered by `answerInteraction`. */
+export function handleInteraction(interaction: ChatInputCommandInteraction, h: Handling): Promise<void> {
+  const { request, attachment } = decodeInteraction(interaction);
+  return answerInteraction(interaction, request, attachment, h);
+}
 
 /**
- * A slash command: refusals that need no download are answered at once (ephemeral); everything else is deferred
- * first, so Discord's 3-second window never depends on the model, then answered by editing the deferred reply.
+ * Refusals that need no download are answered at once (ephemeral); everything else is deferred first, so
+ * Discord's 3-second window never depends on the model, then answered by editing the deferred reply.
  */
-export async function handleInteraction(interaction: ChatInputCommandInteraction, h: Handling): Promise<void> {
+export async function answerInteraction(
+  interaction: AskingInteraction,
+  request: Omit<BotRequest, 'image'>,
+  attachment: AttachmentRef | undefined,
+  h: Handling,
+): Promise<void> {
   // Counted from receipt rather than from the id's timestamp: the gateway delivers within moments, and a clock
   // that disagrees with Discord's must not expire every answer.
   const deadline = Date.now() + h.config.interactionDeadlineMs;
-  const { request, attachment } = decodeInteraction(interaction);
   const checked = attachment ? precheck(attachment, h.downloadLimits) : { ok: true as const };
   if (!checked.ok) {
-    await interaction.reply({ content: checked.text, flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
+    await interaction.reply({ content: refusalText(checked.text), flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
     return;
   }
   await interaction.deferReply();
+  // The channel (or thread) the interaction came from: the lane its edits share.
+  const channelId = request.key.thread ?? request.key.channel;
   const pastDeadline = (): boolean => Date.now() > deadline;
 
   let image: InputImage | undefined;
@@ -33,7 +49,7 @@ export async function handleInteraction(interaction: ChatInputCommandInteraction
 
   const live = new LiveReply({
     budget: h.edits,
-    lane: interaction.channelId,
+    lane: channelId,
     show: (text) => interaction.editReply({ content: preview(text), allowedMentions: NO_PINGS }),
     onError: (error) => h.log.warn({ err: error, command: request.command }, 'discord: streaming edit failed'),
   });
@@ -45,7 +61,7 @@ export async function handleInteraction(interaction: ChatInputCommandInteraction
   await live.finish();
 
   if (reply.kind === 'user-error' && !pastDeadline()) return refuse(interaction, reply.text);
-  if (pastDeadline()) return postInChannel(interaction, reply, uploadLimit, h);
+  if (pastDeadline()) return postInChannel(interaction, channelId, request.command, reply, uploadLimit, h);
   const encoded = encodeReply(reply, uploadLimit);
   const first = { ...encoded.first, allowedMentions: NO_PINGS };
   const onError = (error: unknown, step: string) =>
@@ -54,7 +70,7 @@ export async function handleInteraction(interaction: ChatInputCommandInteraction
     interaction.followUp({ content: notDelivered(reason), allowedMentions: NO_PINGS });
   const delivered = await deliver({
     edit: async () => {
-      await h.edits.take(interaction.channelId, { urgent: true });
+      await h.edits.take(channelId, { urgent: true });
       await interaction.editReply(first);
     },
     post: () => interaction.followUp(first),
@@ -72,28 +88,30 @@ export async function handleInteraction(interaction: ChatInputCommandInteraction
 }
 
 /** A refusal after deferring: the public "thinking…" reply goes away and only the asker sees why. */
-async function refuse(interaction: ChatInputCommandInteraction, text: string): Promise<void> {
-  await interaction.followUp({ content: text, flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
+async function refuse(interaction: AskingInteraction, text: string): Promise<void> {
+  await interaction.followUp({ content: refusalText(text), flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
   await interaction.deleteReply();
 }
 
 /** The interaction token no longer allows an edit: answer with a normal message that names the asker. */
 async function postInChannel(
-  interaction: ChatInputCommandInteraction,
+  interaction: AskingInteraction,
+  channelId: string,
+  command: string,
   reply: BotReply,
   uploadLimit: number,
   h: Handling,
 ): Promise<void> {
-  const channel = interaction.channel ?? (await interaction.client.channels.fetch(interaction.channelId));
+  const channel = interaction.channel ?? (await interaction.client.channels.fetch(channelId));
   if (!channel?.isSendable()) {
-    h.log.warn({ command: interaction.commandName }, 'discord: answer came after the interaction expired, no channel to post in');
+    h.log.warn({ command }, 'discord: answer came after the interaction expired, no channel to post in');
     return;
   }
   const prefix = `<@${interaction.user.id}> `;
   const encoded = encodeReply(reply, uploadLimit, prefix);
   const mention = { users: [interaction.user.id] };
   const onError = (error: unknown, step: string) =>
-    h.log.warn({ err: error, command: interaction.commandName, step }, 'discord: late answer not delivered that way');
+    h.log.warn({ err: error, command, step }, 'discord: late answer not delivered that way');
   const apologise = (reason: string) =>
     channel.send({ content: `${prefix}${notDelivered(reason)}`, allowedMentions: mention });
   const post = () => channel.send({ ...encoded.first, allowedMentions: mention });

@@ -2,14 +2,25 @@ import type { Message } from 'discord.js';
 import { message } from '../../src/bot/messages.ts';
 import type { InputImage } from '../../src/bot/types.ts';
 import { deliver, LiveReply } from '../kit/live-reply.ts';
-import { decodeMessage, pickAttachment } from './decode.ts';
+import { textTooLong } from '../kit/text-limit.ts';
+import { chainRoot, decodeMessage, looksBlank, pickAttachment, stripMention } from './decode.ts';
 import { downloadAttachment } from './download.ts';
-import { DEFAULT_UPLOAD_LIMIT, NO_PINGS, encodeReply, notDelivered, preview } from './encode.ts';
+import { DEFAULT_UPLOAD_LIMIT, NO_PINGS, encodeReply, notDelivered, preview, refusalText } from './encode.ts';
 import type { Handling } from './handling.ts';
+import type { AttachmentRef } from './types.ts';
 
-/** Whether a message is for the bot: a DM, a mention, or any message in a configured channel (or its threads). */
-export function isForBot(msg: Message, botId: string, channels: readonly string[]): boolean {
-  if (msg.author.bot || msg.author.id === botId) return false;
+/** A reply to a message Discord hid from the bot: said so, never answered about the conversation's last image. */
+export const CANNOT_SEE_REPLIED =
+  'I cannot see the message you replied to: Discord shows me only messages that mention me. To ask about its ' +
+  'image, right-click (or long-press) that message → Apps → "Ask about this image", or attach the image to ' +
+  'your message.';
+
+/**
+ * Whether a message is for the bot: a DM, a mention, or any message in a configured channel (or its threads).
+ * Other bots are answered only when `answerBots` says so: two bots answering each other would never stop.
+ */
+export function isForBot(msg: Message, botId: string, channels: readonly string[], answerBots = false): boolean {
+  if (msg.author.id === botId || (msg.author.bot && !answerBots)) return false;
   const isDirect = !msg.inGuild();
   const mentionsBot = msg.mentions.users.has(botId);
   const parentId = msg.channel.isThread() ? msg.channel.parentId : null;
@@ -17,27 +28,38 @@ export function isForBot(msg: Message, botId: string, channels: readonly string[
   return isDirect || mentionsBot || inAnswerChannel;
 }
 
-/** The image a message brings: its own attachment, else one on the message it replies to. */
-async function findAttachment(msg: Message) {
+/**
+ * The image a message brings: its own attachment, else one on the message it replies to; 'unseen' when that
+ * message is gone or Discord showed it blank. A reply to the bot's own answer brings none: it continues the
+ * conversation about the image the answer was about, not about the annotated copy.
+ */
+async function findAttachment(msg: Message, botId: string): Promise<AttachmentRef | 'unseen' | undefined> {
   const own = pickAttachment(msg);
   if (own || !msg.reference?.messageId) return own;
+  let replied: Message;
   try {
-    return pickAttachment(await msg.fetchReference());
+    replied = await msg.fetchReference();
   } catch {
-    // The replied-to message is gone or unreadable: carry on without its image.
-    return undefined;
+    return 'unseen';
   }
+  if (replied.author.id === botId) return undefined;
+  return looksBlank(replied) ? 'unseen' : pickAttachment(replied);
 }
 
 /** A mention or DM: its queue place and the answer streamed by editing one reply, split when long. */
 export async function handleMessage(msg: Message, botId: string, h: Handling): Promise<void> {
-  const request = decodeMessage(msg, botId, h.commands);
-  const attachment = await findAttachment(msg);
+  const refusal = textTooLong(stripMention(msg.content, botId));
+  const attachment = refusal === undefined ? await findAttachment(msg, botId) : undefined;
+  if (refusal !== undefined || attachment === 'unseen') {
+    await msg.reply({ content: refusal ?? CANNOT_SEE_REPLIED, allowedMentions: NO_PINGS });
+    return;
+  }
+  const request = decodeMessage(msg, botId, h.commands, await chainRoot(msg));
   let image: InputImage | undefined;
   if (attachment) {
     const downloaded = await downloadAttachment(attachment, h.downloadLimits);
     if (!downloaded.ok) {
-      await msg.reply({ content: downloaded.text, allowedMentions: NO_PINGS });
+      await msg.reply({ content: refusalText(downloaded.text), allowedMentions: NO_PINGS });
       return;
     }
     image = downloaded.image;

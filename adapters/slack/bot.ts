@@ -2,53 +2,60 @@ import { type App, webApi } from '@slack/bolt';
 import type { BotCore, BotReply, BotRequest, CommandSpec, ConversationKey, ReplyStream } from '../../src/bot/types.ts';
 import { CallBudget } from '../kit/budget.ts';
 import { argsFromText, parseText } from '../kit/grammar.ts';
+import { MapMemory, type Memory } from '../kit/memory.ts';
 import { guardedRunner, type Runner } from '../kit/run.ts';
-import { conversationKey, isPersonMessage, pickImageFile, plainText, threadOf } from './decode.ts';
+import { textTooLong } from '../kit/text-limit.ts';
+import { conversationKey, isFromBot, isPersonMessage, pickImageFile, plainText, threadOf } from './decode.ts';
 import { type EventClaims, SeenEvents } from './dedupe.ts';
 import { downloadFile, type DownloadLimits } from './download.ts';
-import { escapeText, type ReplyPacing, ThreadReply, type ThreadTarget } from './encode.ts';
+import { type ReplyPacing, ThreadReply, type ThreadTarget } from './encode.ts';
+import { decodeEntities, escapeText } from './escape.ts';
 import { downloadMessage, MESSAGES } from './messages.ts';
 import type { Config } from './config.ts';
-import type { Log, SlackMessageEvent } from './types.ts';
+import type { Log, SlackFile, SlackMessageEvent } from './types.ts';
+import { ASK_ABOUT_IMAGE, askModal, readSubmission } from './ask-image.ts';
+import { UserGroups } from './user-groups.ts';
 
 /** Uploads retry a few times, quickly: a failing upload is reported in seconds, not after the client's 30 minutes. */
 const UPLOAD_RETRIES = { retries: 2, factor: 1, minTimeout: 500, maxTimeout: 1000 };
 
-/** How many channels' "latest image thread" are remembered for slash commands. */
-const MAX_CHANNELS_REMEMBERED = 5000;
+/** How long a channel's latest image thread is remembered for slash commands. */
+const IMAGE_THREAD_TTL_MS = 30 * 24 * 60 * 60 * 1000;
 
 /** The thread of the newest image per channel: where slash commands (which carry no thread) find their image. */
 class LatestImageThreads {
-  private readonly threads = new Map<string, string>();
+  constructor(private readonly memory: Memory) {}
 
   get(team: string, channel: string): string | undefined {
-    return this.threads.get(`${team}/${channel}`);
+    return this.memory.get(`image-thread:${team}/${channel}`);
   }
 
   set(team: string, channel: string, threadTs: string): void {
-    const key = `${team}/${channel}`;
-    this.threads.delete(key);
-    this.threads.set(key, threadTs);
-    const oldest = this.threads.keys().next();
-    if (this.threads.size > MAX_CHANNELS_REMEMBERED && !oldest.done) this.threads.delete(oldest.value);
+    this.memory.set(`image-thread:${team}/${channel}`, threadTs, IMAGE_THREAD_TTL_MS);
   }
 }
 
 /** Mentions, DMs and slash commands turned into core requests, answered in the conversation's thread. */
 export class SlackBot {
-  private readonly imageThreads = new LatestImageThreads();
+  private readonly seen: EventClaims;
+  private readonly imageThreads: LatestImageThreads;
   private readonly downloadLimits: DownloadLimits;
   /** The workspace's `chat.update` budget, shared by every reply in it. */
   private readonly updates: CallBudget;
   private readonly uploads: webApi.WebClient;
   private readonly guarded: Runner;
+  private readonly userGroups?: UserGroups;
 
   constructor(
     private readonly core: BotCore,
     private readonly config: Config,
     private readonly log: Log,
-    private readonly seen: EventClaims = new SeenEvents(),
+    memory: Memory = new MapMemory(),
+    claims?: EventClaims,
   ) {
+    this.seen = claims ?? new SeenEvents(memory);
+    if (config.userGroups) this.userGroups = new UserGroups(log);
+    this.imageThreads = new LatestImageThreads(memory);
     this.updates = CallBudget.perMinute(config.updatesPerMinute);
     this.guarded = guardedRunner(core, MESSAGES.generic, (error, request) =>
       log.error({ err: error, command: request.command, channel: request.key.channel }, 'slack request failed'),
@@ -66,7 +73,9 @@ export class SlackBot {
 
   register(app: App): void {
     app.event('app_mention', async ({ event, body, context, client }) => {
-      await this.onMessage(client, body.event_id, body.team_id, event as SlackMessageEvent, context.botUserId);
+      const mention = event as SlackMessageEvent;
+      if (isFromBot(mention) && !this.config.answerBots) return;
+      await this.onMessage(client, body.event_id, body.team_id, mention, context.botUserId);
     });
     app.event('message', async ({ event, body, context, client }) => {
       const message = event as SlackMessageEvent;
@@ -76,13 +85,16 @@ export class SlackBot {
     for (const spec of this.core.commands()) {
       app.command(`/${spec.name}`, async ({ command, ack, respond, client }) => {
         const team = command.team_id;
+        // Slack sends the typed text HTML-encoded: the model and the heading get what was typed.
+        const text = decodeEntities(command.text.trim());
         const imageThread = this.imageThreads.get(team, command.channel_id);
-        const missingImage = spec.usesImage && imageThread === undefined;
-        await ack(missingImage ? MESSAGES.noImageForCommand(spec.name) : spec.usesImage ? MESSAGES.answeringInThread : undefined);
-        if (missingImage) return;
-        await this.onSlashCommand(client, spec, command, imageThread, respond);
+        const refusal = textTooLong(text) ?? (spec.usesImage && imageThread === undefined ? MESSAGES.noImageForCommand(spec.name) : undefined);
+        await ack(refusal ?? (spec.usesImage ? MESSAGES.answeringInThread : undefined));
+        if (refusal !== undefined) return;
+        await this.onSlashCommand(client, spec, { ...command, text }, imageThread, respond);
       });
     }
+    this.registerAskAboutImage(app);
     app.error(async (error) => {
       this.log.error({ err: error }, 'slack listener failed');
     });
@@ -100,35 +112,79 @@ export class SlackBot {
       this.log.debug({ eventId, channel: event.channel }, 'slack event already taken');
       return;
     }
-    const thread = threadOf(event);
-    const reply = this.threadReply(client, team, { channel: event.channel, threadTs: thread });
-    const file = pickImageFile(event.files);
+    const text = plainText(event.text ?? '', botUserId);
+    const target = { channel: event.channel, threadTs: threadOf(event) };
+    const asked = { eventId: `slack-${team}-${event.channel}-${event.ts}` }; // the message, whichever event delivered it
+    await this.answer(client, team, event.user ?? '', target, text, pickImageFile(event.files), asked);
+  }
+
+  /** A question about a message's image (or the thread's), answered in the message's thread. */
+  private async answer(
+    client: webApi.WebClient,
+    team: string,
+    userId: string,
+    target: ThreadTarget,
+    text: string,
+    file: SlackFile | 'not-an-image' | undefined,
+    { heading, eventId }: { heading?: string; eventId?: string } = {},
+  ): Promise<void> {
+    const reply = this.threadReply(client, team, target, heading);
+    const tooLong = textTooLong(text);
+    if (tooLong !== undefined) return reply.finish(userError(tooLong));
     if (file === 'not-an-image') return reply.finish(userError(MESSAGES.notAnImage));
     await reply.begin(MESSAGES.working);
     let image: BotRequest['image'];
     if (file) {
       const download = await downloadFile(file, this.config.botToken, this.downloadLimits);
       if (!download.ok) {
-        this.log.warn({ channel: event.channel, file: file.id, reason: download.reason, detail: download.detail }, 'slack download failed');
+        this.log.warn({ channel: target.channel, file: file.id, reason: download.reason, detail: download.detail }, 'slack download failed');
         return reply.finish(userError(downloadMessage(download.reason, this.config.downloadMaxBytes)));
       }
       image = download.image;
     }
-    const { command, args } = parseText(this.core.commands(), plainText(event.text ?? '', botUserId));
-    const key = conversationKey(team, event.channel, thread);
+    const { command, args } = parseText(this.core.commands(), text);
+    const key = conversationKey(team, target.channel, target.threadTs);
+    // The thread is the reply chain: a top-level mention starts one at its own ts.
+    const user = await this.user(client, team, userId);
     const request: BotRequest = {
       key,
-      user: { id: event.user ?? '' },
+      user,
+      chain: target.threadTs,
       command,
       args,
-      eventId: `slack-${team}-${event.channel}-${event.ts}`, // the message, whichever event delivered it
+      ...(eventId ? { eventId } : {}),
       ...(image ? { image } : {}),
     };
     const result = await this.run(request, streamTo(reply));
-    if (image && result.kind === 'answer') this.imageThreads.set(team, event.channel, thread);
+    if (image && result.kind === 'answer') this.imageThreads.set(team, target.channel, target.threadTs);
     // the framework's "needs an image", which Slack users get in Slack's own words
     const needsImage = result.error === 'needs-image';
     await reply.finish(needsImage ? userError(MESSAGES.noImageForMention) : result);
+  }
+
+  /** "Ask about this image" on a message: a modal asks the question, sent with the message's image. */
+  private registerAskAboutImage(app: App): void {
+    app.shortcut(ASK_ABOUT_IMAGE.callbackId, async ({ shortcut, ack, client }) => {
+      await ack();
+      if (shortcut.type !== 'message_action') return;
+      const message = shortcut.message as { ts: string; thread_ts?: string; files?: SlackFile[] };
+      const file = pickImageFile(message.files);
+      if (file === undefined || file === 'not-an-image') {
+        const text = file === undefined ? MESSAGES.noImageInMessage : MESSAGES.notAnImage;
+        await client.chat.postEphemeral({ channel: shortcut.channel.id, user: shortcut.user.id, text });
+        return;
+      }
+      const target = { channel: shortcut.channel.id, threadTs: message.thread_ts ?? message.ts, file };
+      await client.views.open({ trigger_id: shortcut.trigger_id, view: askModal(target) });
+    });
+    app.view(ASK_ABOUT_IMAGE.callbackId, async ({ ack, view, body, client }) => {
+      await ack();
+      const { target, question } = readSubmission(view);
+      const team = body.team?.id ?? body.user.team_id ?? '';
+      const heading = MESSAGES.askedAboutImage(body.user.id, question);
+      const where = { channel: target.channel, threadTs: target.threadTs };
+      await this.answer(client, team, body.user.id, where, question, target.file, { heading, eventId: `slack-view-${view.id}` });
+    });
   }
 
   private async onSlashCommand(
@@ -141,9 +197,10 @@ export class SlackBot {
     const key: ConversationKey = conversationKey(command.team_id, command.channel_id, imageThread);
     const request: BotRequest = {
       key,
-      user: { id: command.user_id },
+      user: await this.user(client, command.team_id, command.user_id),
       command: spec.name,
-      args: argsFromText(spec, command.text.trim()),
+      args: argsFromText(spec, command.text),
+      ...(imageThread === undefined ? {} : { chain: imageThread }),
     };
     if (!spec.usesImage || imageThread === undefined) {
       // Commands about the bot or the conversation (help, reset) answer only the person who asked.
@@ -153,11 +210,17 @@ export class SlackBot {
       });
       return;
     }
-    const heading = MESSAGES.askedBy(command.user_id, spec.name, command.text.trim());
+    const heading = MESSAGES.askedBy(command.user_id, spec.name, command.text);
     const target = { channel: command.channel_id, threadTs: imageThread };
     const reply = this.threadReply(client, command.team_id, target, heading);
     await reply.begin(MESSAGES.working);
     await reply.finish(await this.run(request, streamTo(reply)));
+  }
+
+  /** The asker, with their user groups as roles when `userGroups` is on. */
+  private async user(client: webApi.WebClient, team: string, id: string): Promise<BotRequest['user']> {
+    if (!this.userGroups) return { id };
+    return { id, roles: await this.userGroups.of(client, team, id) };
   }
 
   private run(request: BotRequest, stream: ReplyStream): Promise<BotReply> {

@@ -25,6 +25,13 @@ export const Config = z
     apiRetries: z.number().int().min(0).optional(),
     /** Shortest gap between two streaming edits of one message (chat.update is rate limited). */
     updateIntervalMs: z.number().int().min(0).default(1000),
+    /** Answer mentions from other apps and bots too (off by default: two bots answering each other never stop). */
+    answerBots: z.boolean().default(false),
+    /**
+     * Look up each asker's user groups (usergroups.list, scope `usergroups:read`) for `access.allowRoles` and
+     * `blockRoles`, which then hold group ids (S…).
+     */
+    userGroups: z.boolean().default(false),
     /** `chat.update` calls a minute for the whole workspace, shared by every reply (Slack allows about 50). */
     updatesPerMinute: z.number().int().positive().default(50),
   })

@@ -1,4 +1,5 @@
 import type { ConversationKey } from '../../src/bot/types.ts';
+import { decodeEntities } from './escape.ts';
 import type { SlackFile, SlackMessageEvent } from './types.ts';
 
 const MENTION = /<@([UW][A-Z0-9]+)(?:\|[^>]*)?>/g;
@@ -16,11 +17,7 @@ export function threadOf(event: Pick<SlackMessageEvent, 'ts' | 'thread_ts'>): st
 
 /** Removes mentions of the bot and turns Slack's escapes back into the characters the user typed. */
 export function plainText(text: string, botUserId: string | undefined): string {
-  return text
-    .replace(MENTION, (whole, id: string) => (id === botUserId ? ' ' : whole))
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&')
+  return decodeEntities(text.replace(MENTION, (whole, id: string) => (id === botUserId ? ' ' : whole)))
     .replace(/\s+/g, ' ')
     .trim();
 }
@@ -35,5 +32,10 @@ export function pickImageFile(files: readonly SlackFile[] | undefined): SlackFil
 /** Messages the bot answers: people's messages, plain or with files; not edits, joins or other bots. */
 export function isPersonMessage(event: SlackMessageEvent): boolean {
   const plainOrFile = event.subtype === undefined || event.subtype === 'file_share';
-  return plainOrFile && event.bot_id === undefined && event.user !== undefined;
+  return plainOrFile && !isFromBot(event) && event.user !== undefined;
+}
+
+/** Whether an app or bot user posted it: mentions from one are ignored unless configured, or bots loop. */
+export function isFromBot(event: SlackMessageEvent): boolean {
+  return event.bot_id !== undefined || event.subtype === 'bot_message';
 }

@@ -4,6 +4,7 @@ import type { BotReply } from '../../src/bot/types.ts';
 import type { CallBudget } from '../kit/budget.ts';
 import { deliver, LiveReply } from '../kit/live-reply.ts';
 import { splitMessage, utf8Bytes } from '../kit/split.ts';
+import { escapeText } from './escape.ts';
 import { MESSAGES } from './messages.ts';
 import type { Log } from './types.ts';
 
@@ -12,10 +13,6 @@ export const MESSAGE_MAX_BYTES = 3500;
 /** Slack's limit for a file's alt text. */
 const ALT_TEXT_MAX_CHARS = 1000;
 
-/** Slack reads `&`, `<` and `>` as markup; answers and the framework's replies must show as written. */
-export function escapeText(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
 
 export interface ThreadTarget {
   channel: string;

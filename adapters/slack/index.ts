@@ -1,6 +1,7 @@
 import type { BotCore } from '../../src/bot/types.ts';
 import { StartupError } from '../../src/config/startup-error.ts';
 import { InFlight, STOP_GRACE_MS } from '../kit/lifecycle.ts';
+import type { Memory } from '../kit/memory.ts';
 import { SlackBot } from './bot.ts';
 import type { EventClaims } from './dedupe.ts';
 import { parseConfig, withEnvironment, type ConfigInput } from './config.ts';
@@ -23,14 +24,16 @@ export interface SlackAdapter {
 /**
  * Starts the Slack bot: Socket Mode when the settings have an app token, otherwise the HTTP receiver on
  * `port` at /slack/events. Answers mentions, DMs and the registry's slash commands until stopped. `input` is the
- * config file's `slack` section; the SLACK_* variables of `env` apply over it.
+ * config file's `slack` section; the SLACK_* variables of `env` apply over it. `memory` keeps the events taken and
+ * each channel's latest image (the state file's, so a restart forgets neither; in memory when not given).
  */
-/** `claims` is where taken events are remembered: this process by default, Redis behind several gateways. */
 export async function start(
   core: BotCore,
   input: ConfigInput,
   log: Log,
   env: NodeJS.ProcessEnv = process.env,
+  memory?: Memory,
+  /** Where taken events are remembered: `memory` by default, Redis behind several gateways. */
   claims?: EventClaims,
 ): Promise<SlackAdapter> {
   const parsed = parseConfig(withEnvironment(input as Record<string, unknown>, env));
@@ -45,7 +48,7 @@ export async function start(
     void inFlight.track(work);
     await work;
   });
-  new SlackBot(core, config, log, claims).register(transport.app);
+  new SlackBot(core, config, log, memory, claims).register(transport.app);
   const port = await transport.start();
   log.info({ mode: config.appToken ? 'socket' : 'http', port }, 'slack adapter started');
   return {

@@ -1,4 +1,5 @@
 import type { CommandSpec } from '../../src/bot/types.ts';
+import { ASK_ABOUT_IMAGE } from './ask-image.ts';
 
 /** What the bot needs: read mentions and DMs, answer, read the images people post, upload the annotated ones. */
 export const BOT_SCOPES = ['app_mentions:read', 'chat:write', 'files:read', 'files:write', 'commands', 'im:history'];
@@ -52,11 +53,19 @@ export function buildManifest(commands: readonly CommandSpec[], options: Manifes
       app_home: { home_tab_enabled: false, messages_tab_enabled: true, messages_tab_read_only_enabled: false },
       bot_user: { display_name: name, always_online: true },
       slash_commands: slashCommands,
+      shortcuts: [
+        {
+          name: ASK_ABOUT_IMAGE.title,
+          type: 'message',
+          callback_id: ASK_ABOUT_IMAGE.callbackId,
+          description: 'Ask the bot about the image in this message',
+        },
+      ],
     },
     oauth_config: { scopes: { bot: BOT_SCOPES } },
     settings: {
       event_subscriptions: { ...(socketMode ? {} : { request_url: options.requestUrl }), bot_events: BOT_EVENTS },
-      interactivity: { is_enabled: false },
+      interactivity: { is_enabled: true, ...(socketMode ? {} : { request_url: options.requestUrl }) },
       org_deploy_enabled: false,
       socket_mode_enabled: socketMode,
       token_rotation_enabled: false,

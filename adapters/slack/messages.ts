@@ -1,4 +1,5 @@
 import type { DownloadFailure } from './download.ts';
+import { escapeText } from './escape.ts';
 
 /** Everything the adapter itself says in Slack, in one place so handlers read as flow. */
 export const MESSAGES = {
@@ -12,7 +13,11 @@ export const MESSAGES = {
     `There is no image in this channel yet. Post one with a mention (for example \`@me /${command} …\` with the ` +
     `picture attached), then try \`/${command}\` again or reply in that image's thread.`,
   answeringInThread: 'Answering in the thread of the latest image.',
-  askedBy: (user: string, command: string, text: string) => `<@${user}> asked \`/${command}${text ? ` ${text}` : ''}\``,
+  /** The typed text is echoed escaped (no mentions, links or broadcasts), its backticks unable to end the code span. */
+  askedBy: (user: string, command: string, text: string) =>
+    `<@${user}> asked \`/${command}${text ? ` ${escapeText(text).replace(/`/g, 'ˋ')}` : ''}\``,
+  askedAboutImage: (user: string, text: string) => `<@${user}> asked about this image: ${escapeText(text)}`,
+  noImageInMessage: 'That message has no image I can read. Use "Ask about this image" on a message with a picture.',
   uploadFailed: '(I could not upload the annotated image.)',
   notDelivered: (reason: string) => `:warning: I could not post my answer here (${reason}). Please ask again.`,
   generic: 'Something went wrong while answering. Please try again.',

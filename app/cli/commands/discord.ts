@@ -30,6 +30,11 @@ function printCommands(json: boolean): number {
     return 0;
   }
   for (const command of commands) {
+    if (!('description' in command)) {
+      const name = `"${command.name}"`.padEnd(36);
+      console.log(`${name}message menu (Apps): asks about the image of that message`);
+      continue;
+    }
     const options = (command.options ?? []).map((o) => (o.required ? `<${o.name}>` : `[${o.name}]`)).join(' ');
     console.log(`/${command.name} ${options}`.trimEnd().padEnd(36) + command.description);
   }

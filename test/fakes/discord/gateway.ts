@@ -5,8 +5,10 @@ import { snowflake } from './payloads.ts';
 
 /** Gateway opcodes the fake speaks. */
 const Op = { Dispatch: 0, Heartbeat: 1, Identify: 2, Resume: 6, InvalidSession: 9, Hello: 10, HeartbeatAck: 11 } as const;
-/** Close code Discord uses for a bad token. */
-const AUTHENTICATION_FAILED = 4004;
+/** Close codes Discord ends a session with for good: a bad token, and privileged intents the app may not use. */
+export const CloseCode = { AuthenticationFailed: 4004, DisallowedIntents: 4014 } as const;
+/** The privileged intents (GuildMembers, GuildPresences, MessageContent), switched on in the developer portal. */
+const PRIVILEGED_INTENTS = (1 << 1) | (1 << 8) | (1 << 15);
 
 export interface GatewayEvents {
   /** Called on IDENTIFY with a valid token; returns the dispatches that follow (READY first). */
@@ -15,6 +17,8 @@ export interface GatewayEvents {
   onReceive(): void;
   token: string;
   heartbeatIntervalMs: number;
+  /** Whether the portal allows the privileged intents; without it an IDENTIFY asking for one is closed with 4014. */
+  privilegedIntents: boolean;
 }
 
 /**
@@ -27,6 +31,8 @@ export class FakeGateway {
   private sequence = 0;
   readonly received: { op: number; d: unknown }[] = [];
   heartbeats = 0;
+  /** The intents of the last IDENTIFY. */
+  intents = 0;
 
   constructor(private readonly events: GatewayEvents) {
     this.wss.on('connection', (socket) => this.accept(socket));
@@ -38,6 +44,11 @@ export class FakeGateway {
 
   dispatch(t: string, d: unknown): void {
     for (const socket of this.sockets) this.send(socket, { op: Op.Dispatch, t, s: ++this.sequence, d });
+  }
+
+  /** Ends every session with a close code, as Discord does when it revokes a token or refuses intents. */
+  closeWith(code: number, reason: string): void {
+    for (const socket of this.sockets) socket.close(code, reason);
   }
 
   close(): void {
@@ -64,10 +75,16 @@ export class FakeGateway {
       this.send(socket, { op: Op.HeartbeatAck });
     } else if (payload.op === Op.Identify) {
       if (payload.d.token !== this.events.token) {
-        socket.close(AUTHENTICATION_FAILED, 'Authentication failed.');
+        socket.close(CloseCode.AuthenticationFailed, 'Authentication failed.');
         return;
       }
-      for (const { t, d } of this.events.onIdentify({ token: payload.d.token, intents: payload.d.intents ?? 0 })) {
+      const intents = payload.d.intents ?? 0;
+      if (!this.events.privilegedIntents && (intents & PRIVILEGED_INTENTS) !== 0) {
+        socket.close(CloseCode.DisallowedIntents, 'Disallowed intent(s).');
+        return;
+      }
+      this.intents = intents;
+      for (const { t, d } of this.events.onIdentify({ token: payload.d.token, intents })) {
         this.send(socket, { op: Op.Dispatch, t, s: ++this.sequence, d });
       }
     } else if (payload.op === Op.Resume) {

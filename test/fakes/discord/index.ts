@@ -3,7 +3,11 @@ import type { AddressInfo } from 'node:net';
 import { FakeGateway, sessionId } from './gateway.ts';
 import {
   guildCreate,
+  memberPayload,
   messagePayload,
+  role,
+  messageCommand,
+  modalSubmit,
   slashCommand,
   snowflake,
   textChannel,
@@ -19,6 +23,10 @@ import { decodeRequest, type RecordedRequest } from './rest.ts';
 
 export * from './payloads.ts';
 export type { RecordedRequest } from './rest.ts';
+
+/** The Message Content intent's bit, and the interaction callback that opens a modal. */
+const MESSAGE_CONTENT_INTENT = 1 << 15;
+const MODAL_CALLBACK = 9;
 
 /** Longest any wait in a test may take: every loop on the fake is bounded. */
 const WAIT_LIMIT_MS = 10_000;
@@ -62,16 +70,26 @@ export class FakeDiscord {
   private readonly faults: { method: string; path: RegExp; fault: Fault; times: number }[] = [];
   private readonly originals = new Map<string, FakeMessage>();
 
-  private constructor(readonly url: string, server: Server, heartbeatIntervalMs: number) {
+  /** Modals the bot opened (interaction callback type 9), by interaction token. */
+  readonly modals = new Map<string, { custom_id: string; title: string; components: unknown[] }>();
+
+  private constructor(readonly url: string, server: Server, heartbeatIntervalMs: number, privilegedIntents: boolean) {
     this.server = server;
     const guildId = snowflake();
     this.channel = textChannel(guildId, 'general');
     this.quiet = textChannel(guildId, 'quiet');
     this.thread = thread(this.channel, 'a thread', this.botUser.id);
-    this.guild = { id: guildId, name: 'Test guild', channels: [this.channel, this.quiet], threads: [this.thread] };
+    this.guild = {
+      id: guildId,
+      name: 'Test guild',
+      channels: [this.channel, this.quiet],
+      threads: [this.thread],
+      roles: [role('artists'), role('muted')],
+    };
     this.gateway = new FakeGateway({
       token: this.token,
       heartbeatIntervalMs,
+      privilegedIntents,
       onReceive: () => this.notify(),
       onIdentify: () => {
         this.ready = true;
@@ -97,12 +115,20 @@ export class FakeDiscord {
     this.routes = this.makeRoutes();
   }
 
-  /** `heartbeatIntervalMs`: Discord's is about 41 s; a test that wants to see heartbeats asks for less. */
-  static async start(options: { heartbeatIntervalMs?: number } = {}): Promise<FakeDiscord> {
+  /**
+   * `heartbeatIntervalMs`: Discord's is about 41 s; a test that wants to see heartbeats asks for less.
+   * `privilegedIntents`: whether the app may use them (the portal's switches); on unless a test says otherwise.
+   */
+  static async start(options: { heartbeatIntervalMs?: number; privilegedIntents?: boolean } = {}): Promise<FakeDiscord> {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    const fake = new FakeDiscord(`http://127.0.0.1:${port}`, server, options.heartbeatIntervalMs ?? 41_250);
+    const fake = new FakeDiscord(
+      `http://127.0.0.1:${port}`,
+      server,
+      options.heartbeatIntervalMs ?? 41_250,
+      options.privilegedIntents ?? true,
+    );
     server.on('request', (req, res) => void fake.serve(req, res));
     server.on('upgrade', (req, socket, head) => {
       if (req.url?.startsWith('/gateway')) fake.gateway.upgrade(req, socket, head);
@@ -137,13 +163,33 @@ export class FakeDiscord {
     this.faults.length = 0;
   }
 
-  /** A user's message arriving over the gateway; returns what was sent. */
-  userMessage(fields: Parameters<typeof messagePayload>[0]): FakeMessage {
+  /**
+   * A user's message arriving over the gateway; returns what was sent. `roles` are the author's role ids in the
+   * guild, carried by the event's `member` as Discord does.
+   */
+  userMessage(fields: Parameters<typeof messagePayload>[0] & { roles?: string[] }): FakeMessage {
     const message = messagePayload(fields);
     this.messages.set(message.id, message);
+    const member = message.guild_id ? { member: memberPayload(fields.roles ?? []) } : {};
+    const seen = this.asBotSees(message);
+    const referenced = seen.referenced_message ? { referenced_message: this.asBotSees(seen.referenced_message as FakeMessage) } : {};
     // The gateway event names the channel's type (REST message objects do not): a DM is known by it.
-    this.gateway.dispatch('MESSAGE_CREATE', { ...message, channel_type: fields.channel.type });
+    this.gateway.dispatch('MESSAGE_CREATE', { ...seen, ...referenced, ...member, channel_type: fields.channel.type });
     return message;
+  }
+
+  /**
+   * A message as the bot receives it. Without the Message Content intent Discord sends empty content, embeds and
+   * attachments for guild messages that neither mention the bot nor come from it, over the gateway and over REST.
+   */
+  asBotSees(message: FakeMessage): FakeMessage {
+    const contentIntent = (this.gateway.intents & MESSAGE_CONTENT_INTENT) !== 0;
+    const visible =
+      contentIntent ||
+      message.guild_id === undefined ||
+      message.author.id === this.botUser.id ||
+      message.mentions.some((u) => u.id === this.botUser.id);
+    return visible ? message : { ...message, content: '', embeds: [], attachments: [] };
   }
 
   /** Waits for a request matching `predicate`, made after `since` (ms timestamp). */
@@ -241,8 +287,7 @@ export class FakeDiscord {
       proxy_url: `${this.url}/attachments/${channelId}/uploaded/${f.name}`,
       content_type: f.contentType,
     }));
-    const known = [this.channel, this.quiet, this.thread].find((c) => c.id === channelId);
-    const channel = known ?? { id: channelId, type: 1 };
+    const channel = this.knownChannel(channelId);
     const message = existing ?? messagePayload({ channel, author: this.botUser, content: '' });
     message.content = body.content ?? message.content;
     if (request.files.length > 0) message.attachments = attachments;
@@ -269,7 +314,12 @@ export class FakeDiscord {
       }],
       ['POST', /^\/interactions\/(\d+)\/([^/]+)\/callback$/, (r, m) => {
         const token = m[2]!;
-        const data = (r.body as { data?: { content?: string; flags?: number } }).data ?? {};
+        const { type, data = {} } = r.body as { type: number; data?: { content?: string; flags?: number } };
+        if (type === MODAL_CALLBACK) {
+          // A modal is shown to the user and creates no message.
+          this.modals.set(token, data as { custom_id: string; title: string; components: unknown[] });
+          return { status: 204 };
+        }
         const channelId = interactionChannel.get(token) ?? this.channel.id;
         originals.set(token, this.botMessage(channelId, { ...r, body: data }));
         return { status: 204 };
@@ -306,7 +356,8 @@ export class FakeDiscord {
       }],
       ['GET', /^\/channels\/(\d+)\/messages\/(\d+)$/, (_r, m) => {
         const message = this.messages.get(m[2]!);
-        return message ? { status: 200, body: message } : { status: 404, body: { message: 'Unknown Message', code: 10008 } };
+        if (!message) return { status: 404, body: { message: 'Unknown Message', code: 10008 } };
+        return { status: 200, body: this.asBotSees(message) };
       }],
       ['POST', /^\/channels\/(\d+)\/typing$/, () => ({ status: 204 })],
     ];
@@ -315,6 +366,21 @@ export class FakeDiscord {
   /** A slash command by `user` in the general channel unless another is named. */
   interactionPayload(fields: Omit<Parameters<typeof slashCommand>[0], 'applicationId' | 'channel'> & { channel?: FakeChannel }) {
     return slashCommand({ applicationId: this.application.id, channel: this.channel, ...fields });
+  }
+
+  /** A message context-menu command by `user` on `target` (in its channel), as Discord resolves it. */
+  messageCommandPayload(fields: { name: string; user: FakeUser; target: FakeMessage; roles?: string[] }) {
+    const channel = this.knownChannel(fields.target.channel_id);
+    return messageCommand({ applicationId: this.application.id, channel, ...fields });
+  }
+
+  /** The user's answer to a modal the bot opened, in `channel` (the general one unless named). */
+  modalSubmitPayload(fields: { user: FakeUser; customId: string; values: Record<string, string>; channel?: FakeChannel }) {
+    return modalSubmit({ applicationId: this.application.id, channel: this.channel, ...fields });
+  }
+
+  private knownChannel(id: string): FakeChannel {
+    return [this.channel, this.quiet, this.thread].find((c) => c.id === id) ?? { id, type: 1 };
   }
 
   /** Sends a slash command over the gateway, as Discord does when a user runs it. */

@@ -51,12 +51,39 @@ export function thread(parent: FakeChannel, name: string, ownerId: string): Fake
   };
 }
 
+export interface FakeRole {
+  id: string;
+  name: string;
+}
+
+export function role(name: string): FakeRole {
+  return { id: snowflake(), name };
+}
+
 export interface FakeGuild {
   id: string;
   name: string;
   channels: FakeChannel[];
   threads: FakeChannel[];
+  roles: FakeRole[];
 }
+
+/** A guild member as events carry it (the user apart): its role ids. */
+export function memberPayload(roles: string[]): Record<string, unknown> {
+  return { roles, joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 };
+}
+
+const rolePayload = (r: FakeRole, position: number) => ({
+  id: r.id,
+  name: r.name,
+  color: 0,
+  hoist: false,
+  position,
+  permissions: '0',
+  managed: false,
+  mentionable: false,
+  flags: 0,
+});
 
 /** GUILD_CREATE's payload: the @everyone role (id = guild id) lets everyone read and write. */
 export function guildCreate(guild: FakeGuild, botUser: FakeUser): Record<string, unknown> {
@@ -74,7 +101,10 @@ export function guildCreate(guild: FakeGuild, botUser: FakeUser): Record<string,
     premium_tier: 0,
     preferred_locale: 'en-US',
     nsfw_level: 0,
-    roles: [{ id: guild.id, name: '@everyone', color: 0, hoist: false, position: 0, permissions: '559623605571137', managed: false, mentionable: false, flags: 0 }],
+    roles: [
+      { id: guild.id, name: '@everyone', color: 0, hoist: false, position: 0, permissions: '559623605571137', managed: false, mentionable: false, flags: 0 },
+      ...guild.roles.map((r, i) => rolePayload(r, i + 1)),
+    ],
     emojis: [],
     stickers: [],
     channels: guild.channels,
@@ -156,33 +186,30 @@ export function messagePayload(fields: {
 
 export type CommandOption = { name: string; type: number; value: string | number };
 
-/** An APPLICATION_COMMAND interaction as INTERACTION_CREATE carries it. */
-export function slashCommand(fields: {
-  applicationId: string;
-  name: string;
-  user: FakeUser;
-  channel: FakeChannel;
-  options?: CommandOption[];
-  attachments?: FakeAttachment[];
-  attachmentSizeLimit?: number;
-}): Record<string, unknown> & { id: string; token: string } {
+type InteractionFields = { applicationId: string; user: FakeUser; channel: FakeChannel; roles?: string[]; attachmentSizeLimit?: number };
+
+/** What every interaction carries: ids, token, where and by whom (a member with roles in a guild, a user in a DM). */
+function interactionPayload(
+  fields: InteractionFields,
+  type: number,
+  data: Record<string, unknown>,
+): Record<string, unknown> & { id: string; token: string } {
   const { channel } = fields;
   const inGuild = channel.guild_id !== undefined;
-  const attachments = Object.fromEntries((fields.attachments ?? []).map((a) => [a.id, a]));
   return {
     id: snowflake(),
     application_id: fields.applicationId,
-    type: 2,
+    type,
     token: `interaction-token-${snowflake()}`,
     version: 1,
-    data: { id: snowflake(), name: fields.name, type: 1, options: fields.options ?? [], resolved: { attachments } },
+    data,
     channel_id: channel.id,
     channel,
     ...(inGuild
       ? {
           guild_id: channel.guild_id,
           guild_locale: 'en-US',
-          member: { user: fields.user, roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0, permissions: '559623605571137' },
+          member: { ...memberPayload(fields.roles ?? []), user: fields.user, permissions: '559623605571137' },
           context: 0,
         }
       : { user: fields.user, context: 1 }),
@@ -192,4 +219,39 @@ export function slashCommand(fields: {
     authorizing_integration_owners: inGuild ? { '0': channel.guild_id } : { '1': fields.user.id },
     attachment_size_limit: fields.attachmentSizeLimit ?? 10 * 1024 * 1024,
   };
+}
+
+/** An APPLICATION_COMMAND interaction as INTERACTION_CREATE carries it. */
+export function slashCommand(
+  fields: InteractionFields & { name: string; options?: CommandOption[]; attachments?: FakeAttachment[] },
+): Record<string, unknown> & { id: string; token: string } {
+  const attachments = Object.fromEntries((fields.attachments ?? []).map((a) => [a.id, a]));
+  const data = { id: snowflake(), name: fields.name, type: 1, options: fields.options ?? [], resolved: { attachments } };
+  return interactionPayload(fields, 2, data);
+}
+
+/** A message context-menu command: Discord resolves the target message in full, attachments included. */
+export function messageCommand(
+  fields: InteractionFields & { name: string; target: FakeMessage },
+): Record<string, unknown> & { id: string; token: string } {
+  const data = {
+    id: snowflake(),
+    name: fields.name,
+    type: 3,
+    target_id: fields.target.id,
+    resolved: { messages: { [fields.target.id]: fields.target } },
+  };
+  return interactionPayload(fields, 2, data);
+}
+
+/** A MODAL_SUBMIT interaction: the modal's custom id and each text input's value, each inside its label. */
+export function modalSubmit(
+  fields: InteractionFields & { customId: string; values: Record<string, string> },
+): Record<string, unknown> & { id: string; token: string } {
+  const components = Object.entries(fields.values).map(([custom_id, value], i) => ({
+    type: 18,
+    id: 2 * i + 1,
+    component: { type: 4, id: 2 * i + 2, custom_id, value },
+  }));
+  return interactionPayload(fields, 5, { custom_id: fields.customId, components });
 }

@@ -45,6 +45,8 @@ export interface MessageSpec {
   threadTs?: string;
   files?: SlackFile[];
   eventId?: string;
+  /** Set when an app or bot user posted it: Slack then adds `bot_id` (and the bot's profile) to the event. */
+  botId?: string;
 }
 
 let eventCounter = 0;
@@ -61,6 +63,7 @@ export function messageEnvelope(spec: MessageSpec, type: 'app_mention' | 'messag
     team: spec.team,
     ...(type === 'message' ? { channel_type: 'im' } : {}),
     ...(spec.threadTs ? { thread_ts: spec.threadTs } : {}),
+    ...(spec.botId ? { bot_id: spec.botId, bot_profile: { id: spec.botId, name: 'another bot', deleted: false } } : {}),
     ...(spec.files ? { files: spec.files, ...(type === 'message' ? { subtype: 'file_share' } : {}) } : {}),
   };
   return JSON.stringify({
@@ -99,4 +102,41 @@ export function slashCommandBody(spec: CommandPayload): string {
     response_url: spec.responseUrl,
     trigger_id: '123.456.abc',
   }).toString();
+}
+
+/** An interactivity payload (a shortcut, a modal's submission) as Slack posts it: form-encoded `payload` JSON. */
+export function interactionBody(payload: Record<string, unknown>): string {
+  return new URLSearchParams({ payload: JSON.stringify({ token: 'unused-verification-token', api_app_id: 'A0APP', ...payload }) }).toString();
+}
+
+/** A message shortcut on `message` (its ⋯ menu), with Slack's trigger for opening a modal. */
+export function messageShortcut(spec: { team: string; user: string; channel: string; callbackId: string; message: Record<string, unknown> }) {
+  return interactionBody({
+    type: 'message_action',
+    callback_id: spec.callbackId,
+    trigger_id: `${Date.now()}.trigger`,
+    team: { id: spec.team, domain: 'fake' },
+    user: { id: spec.user, name: 'someone', team_id: spec.team },
+    channel: { id: spec.channel, name: 'general' },
+    message_ts: spec.message.ts,
+    message: { type: 'message', ...spec.message },
+    response_url: 'https://hooks.slack.test/unused',
+  });
+}
+
+/** The submission of a modal the bot opened: its view with each input's value by block and action id. */
+export function viewSubmission(spec: { team: string; user: string; view: Record<string, unknown>; values: Record<string, Record<string, string>> }) {
+  const values = Object.fromEntries(
+    Object.entries(spec.values).map(([block, actions]) => [
+      block,
+      Object.fromEntries(Object.entries(actions).map(([action, value]) => [action, { type: 'plain_text_input', value }])),
+    ]),
+  );
+  return interactionBody({
+    type: 'view_submission',
+    team: { id: spec.team, domain: 'fake' },
+    user: { id: spec.user, name: 'someone', team_id: spec.team },
+    trigger_id: `${Date.now()}.trigger`,
+    view: { ...spec.view, state: { values } },
+  });
 }

@@ -61,6 +61,8 @@ export class FakeSlack {
   /** Calls answered 429 because they went over a method's budget (see `limit`). */
   readonly rateLimited: RecordedCall[] = [];
   private readonly faults = new Map<string, { fault: Fault; times: number }>();
+  /** The workspace's user groups (usergroups.list), each with its members' ids. */
+  readonly userGroups: { id: string; handle: string; users: string[] }[] = [];
   private readonly budgets = new Map<string, { calls: number; windowMs: number; sent: number[] }>();
   private readonly files = new Map<
     string,
@@ -229,6 +231,27 @@ export class FakeSlack {
 
   private apiMethod(method: string, params: Record<string, string>): object {
     switch (method) {
+      case 'views.open': {
+        // A modal opens for the user who triggered it; the view comes back with Slack's id.
+        if (!params.trigger_id) return { ok: false, error: 'invalid_trigger_id' };
+        const view = JSON.parse(params.view ?? '{}') as Record<string, unknown>;
+        return { ok: true, view: { id: `V${this.clock++}`, ...view } };
+      }
+      case 'chat.postEphemeral':
+        return params.channel && params.user ? { ok: true, message_ts: `${this.clock++}.000200` } : { ok: false, error: 'user_not_in_channel' };
+      case 'usergroups.list': {
+        // Members are listed only when asked for with include_users, as Slack does.
+        const withUsers = params.include_users === 'true';
+        const usergroups = this.userGroups.map((g) => ({
+          id: g.id,
+          team_id: this.team,
+          handle: g.handle,
+          name: g.handle,
+          user_count: g.users.length,
+          ...(withUsers ? { users: g.users } : {}),
+        }));
+        return { ok: true, usergroups };
+      }
       case 'auth.test':
         return {
           ok: true,
