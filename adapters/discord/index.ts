@@ -4,7 +4,7 @@ import type { BotCore } from '../../src/bot/types.ts';
 import { message } from '../../src/bot/messages.ts';
 import { StartupError } from '../../src/config/startup-error.ts';
 import { CallBudget } from '../kit/budget.ts';
-import { InFlight, STOP_GRACE_MS } from '../kit/lifecycle.ts';
+import { InFlight, STOP_GRACE_MS } from '../../src/ops/in-flight.ts';
 import { guardedRunner } from '../kit/run.ts';
 import { handleAskMenu, handleAskModal, isAskModal, PendingImages } from './ask-image.ts';
 import { commandsPayload, registerCommands } from './commands.ts';

@@ -1,6 +1,6 @@
 import type { BotCore } from '../../src/bot/types.ts';
 import { StartupError } from '../../src/config/startup-error.ts';
-import { InFlight, STOP_GRACE_MS } from '../kit/lifecycle.ts';
+import { InFlight, STOP_GRACE_MS } from '../../src/ops/in-flight.ts';
 import type { Memory } from '../kit/memory.ts';
 import { SlackBot } from './bot.ts';
 import type { EventClaims } from './dedupe.ts';

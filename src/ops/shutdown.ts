@@ -1,3 +1,4 @@
+import { settleWithin } from './in-flight.ts';
 import { message } from '../bot/messages.ts';
 import type { BotCore, BotReply } from '../bot/types.ts';
 
@@ -65,10 +66,7 @@ export class ShutdownGate {
    */
   async settle(graceMs: number): Promise<number> {
     this.closing = true;
-    let timer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
-    await Promise.race([Promise.allSettled([...this.inFlight].map((r) => r.work)), graceOver]);
-    clearTimeout(timer);
+    await settleWithin([...this.inFlight].map((r) => r.work), graceMs);
     const left = [...this.inFlight];
     for (const request of left) request.cancel();
     return left.length;

@@ -25,12 +25,17 @@ export class InFlight {
   }
 
   /** Resolves when every tracked request has finished, or after `graceMs`, whichever comes first. */
-  async settle(graceMs = STOP_GRACE_MS): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const graceOver = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, graceMs);
-    });
-    await Promise.race([Promise.allSettled([...this.work]), graceOver]);
-    clearTimeout(timer);
+  settle(graceMs = STOP_GRACE_MS): Promise<void> {
+    return settleWithin(this.work, graceMs);
   }
+}
+
+/** Waits for every piece of `work` to settle, or `graceMs`, whichever comes first: a stop's grace period. */
+export async function settleWithin(work: Iterable<Promise<unknown>>, graceMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const graceOver = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, graceMs);
+  });
+  await Promise.race([Promise.allSettled([...work]), graceOver]);
+  clearTimeout(timer);
 }
