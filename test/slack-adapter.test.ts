@@ -214,22 +214,29 @@ describe('Slack adapter against a local Slack', () => {
     expect((await sendEvent(body, 1)).status).toBe(200);
     expect((await sendEvent(messageEnvelope({ ...event, eventId: 'Ev0RETRY02' }), 2)).status).toBe(200);
     await settledThread(CHANNEL, event.ts);
-    // Give a duplicate every chance to show up before counting.
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(engine.requests.length).toBe(before + 1);
+    // A later question, answered: any duplicate taken before it would have reached the model first.
+    const later = mention('[vqa] and the colours?', { eventId: 'Ev0RETRY03', files: [fake.addFile(scene.png)] });
+    await sendEvent(messageEnvelope(later));
+    await settledThread(CHANNEL, later.ts);
+    expect(engine.requests.slice(before).map((r) => r.question)).toEqual(['how many shapes?', 'and the colours?']);
     expect(fake.thread(CHANNEL, event.ts)).toHaveLength(1);
   });
 
   it('rejects unsigned, badly signed and stale requests before doing anything', async () => {
-    const calls = fake.calls.length;
-    const body = messageEnvelope(mention('hello'));
+    const before = engine.requests.length;
+    const refused = mention('hello');
+    const body = messageEnvelope(refused);
     const unsigned = await sendSigned(eventsUrl, SECRET, body, 'application/json', { signature: null });
     const wrongSecret = await sendSigned(eventsUrl, 'not-the-secret', body, 'application/json');
     const tampered = await sendSigned(eventsUrl, SECRET, body, 'application/json', { signature: `v0=${'0'.repeat(64)}` });
     const stale = await sendSigned(eventsUrl, SECRET, body, 'application/json', { timestamp: Math.floor(Date.now() / 1000) - 10 * 60 });
     for (const res of [unsigned, wrongSecret, tampered, stale]) expect(res.status).toBe(401);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(fake.calls.length).toBe(calls);
+    // A signed question sent after them is answered; none of the refused ones got that far.
+    const later = mention('[vqa] signed?', { files: [fake.addFile(scene.png)] });
+    await sendEvent(messageEnvelope(later));
+    await settledThread(CHANNEL, later.ts);
+    expect(engine.requests.slice(before).map((r) => r.question)).toEqual(['signed?']);
+    expect(fake.thread(CHANNEL, refused.ts)).toEqual([]);
   });
 
   it('says the files:read scope is missing when Slack answers the download with its login page', async () => {

@@ -54,8 +54,24 @@ describe('Slack over Socket Mode', () => {
       'the answer',
     );
     expect(answer.threadTs).toBe(ts);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // A later question, answered: a retry taken before it would have reached the model first.
+    const laterTs = '1850000000.000200';
+    link.sendEvent(
+      messageEnvelope({
+        team: fake.team,
+        channel: 'C0SOCKET',
+        user: 'U0ALICE',
+        text: `<@${fake.botUserId}> and now?`,
+        ts: laterTs,
+        files: [fake.addFile(drawScene(12).png)],
+        eventId: 'Ev0SOCKET2',
+      }),
+    );
+    await fake.waitFor(
+      () => fake.thread('C0SOCKET', laterTs).find((m) => m.text.includes('an answer about and now?') && !m.text.endsWith(MESSAGES.streamingMark)),
+      'the later answer',
+    );
     expect(fake.thread('C0SOCKET', ts)).toHaveLength(1);
-    expect(engine.requests).toHaveLength(1);
+    expect(engine.requests.map((r) => r.question)).toEqual(['what is this?', 'and now?']);
   });
 });
