@@ -82,7 +82,8 @@ describe('GIVEN the Discord slash commands', () => {
     expect(asked.task).toBe('identify');
     // The blue square's box on the 100-grid is <56><50><87><91>; #1 comes back through whole pixels, within 1.
     const grid = /\{<(\d+)><(\d+)><(\d+)><(\d+)>\}/.exec(asked.question)!.slice(1).map(Number);
-    [56, 50, 87, 91].forEach((expected, i) => expect(Math.abs(grid[i]! - expected)).toBeLessThanOrEqual(1));
+    expect(grid).toHaveLength(4);
+    for (const [i, expected] of [56, 50, 87, 91].entries()) expect(Math.abs(grid[i]! - expected)).toBeLessThanOrEqual(1);
   });
 
   it('WHEN someone else runs /reset THEN the conversation stays; its starter clears it', async () => {
