@@ -14,7 +14,7 @@ import { BotMetrics } from './ops/metrics.ts';
 import { ShutdownGate, shutDownGracefully } from './ops/shutdown.ts';
 import { warmUp } from './ops/warm-up.ts';
 import { SqliteConversationStore } from './state/sqlite-store.ts';
-import type { BotCore } from './bot/types.ts';
+import type { BotCore, RequestJournal } from './bot/types.ts';
 import { PLUGINS } from '../plugins/index.ts';
 import { secretsFrom, webEnabled } from '../adapters/web/config.ts';
 
@@ -33,17 +33,17 @@ interface Running {
 }
 
 /** The chat adapters the environment enables; each is imported only when enabled, so an unused one costs nothing. */
-async function startChatAdapters(bot: BotCore, config: Config, log: Logger): Promise<Running[]> {
+async function startChatAdapters(bot: BotCore, config: Config, log: Logger, journal: RequestJournal): Promise<Running[]> {
   const running: Running[] = [];
   if (config.discord.token) {
     const discord = await import('../adapters/discord/index.ts');
-    const adapter = await discord.start(bot, config.discord as Parameters<typeof discord.start>[1], log.child({ adapter: 'discord' }));
+    const adapter = await discord.start(bot, config.discord as Parameters<typeof discord.start>[1], log.child({ adapter: 'discord' }), journal);
     log.info({ invite: adapter.inviteUrl }, 'discord: connected');
     running.push({ name: 'discord', stop: (graceMs) => adapter.stop(graceMs), connected: () => adapter.connected() });
   }
   if (config.slack.botToken) {
     const slack = await import('../adapters/slack/index.ts');
-    const adapter = await slack.start(bot, config.slack as Parameters<typeof slack.start>[1], log.child({ adapter: 'slack' }));
+    const adapter = await slack.start(bot, config.slack as Parameters<typeof slack.start>[1], log.child({ adapter: 'slack' }), process.env, journal);
     log.info('slack: connected');
     running.push({ name: 'slack', stop: (graceMs) => adapter.stop(graceMs), connected: () => adapter.connected() });
   }
@@ -169,7 +169,7 @@ async function main(argv: string[]): Promise<number> {
     );
   }
   try {
-    adapters.push(...(await startChatAdapters(core, config, log)));
+    adapters.push(...(await startChatAdapters(core, config, log, store.journal())));
     const typing = withConsole && Boolean(process.stdin.isTTY && process.stdout.isTTY);
     if (webEnabled(config.web, typing)) adapters.push(await startWeb(core, config, loaded.model.name, log));
   } catch (error) {

@@ -1,8 +1,9 @@
 import { once } from 'node:events';
 import { Client, Events, GatewayIntentBits, OAuth2Scopes, Partials, PermissionFlagsBits, Status } from 'discord.js';
-import type { BotCore } from '../../src/bot/types.ts';
+import type { BotCore, RequestJournal } from '../../src/bot/types.ts';
 import { message } from '../../src/bot/messages.ts';
 import { CallBudget } from '../kit/budget.ts';
+import { Journal } from '../kit/journal.ts';
 import { InFlight, STOP_GRACE_MS } from '../kit/lifecycle.ts';
 import { guardedRunner } from '../kit/run.ts';
 import { commandsPayload, registerCommands } from './commands.ts';
@@ -10,6 +11,7 @@ import { parseConfig, type ConfigInput } from './config.ts';
 import type { Handling } from './handling.ts';
 import { handleInteraction } from './interactions.ts';
 import { handleMessage, isForBot } from './messages.ts';
+import { answerPrevious } from './recover.ts';
 import type { DiscordAdapter, Log } from './types.ts';
 
 export { Config, parseConfig, type ConfigInput } from './config.ts';
@@ -27,9 +29,10 @@ export const REQUIRED_PERMISSIONS = [
 
 /**
  * Connects to Discord, registers the slash commands when they changed, logs the invite link, and answers slash
- * commands, mentions, DMs and messages in the configured channels until stopped.
+ * commands, mentions, DMs and messages in the configured channels until stopped. With a `journal`, accepted
+ * requests are kept in it until answered, and those a killed run left are answered once connected.
  */
-export async function start(core: BotCore, input: ConfigInput, log: Log): Promise<DiscordAdapter> {
+export async function start(core: BotCore, input: ConfigInput, log: Log, journal?: RequestJournal): Promise<DiscordAdapter> {
   const parsed = parseConfig(input);
   if (!parsed.ok) throw new Error(parsed.message);
   const config = parsed.config;
@@ -59,6 +62,7 @@ export async function start(core: BotCore, input: ConfigInput, log: Log): Promis
     run: guardedRunner(core, message('unexpected'), (error, request) =>
       log.error({ err: error, command: request.command, key: request.key }, 'discord: request failed'),
     ),
+    journal: new Journal(journal, 'discord', log),
   };
 
   const inFlight = new InFlight((error, what) => log.error({ err: error, ...what }, 'discord: handler failed'));
@@ -93,6 +97,7 @@ export async function start(core: BotCore, input: ConfigInput, log: Log): Promis
     permissions: REQUIRED_PERMISSIONS,
   });
   log.info({ inviteUrl, user: client.user?.tag }, 'discord: ready; invite the bot with this link');
+  track(answerPrevious(client as Client<true>, handling), { previousRun: true });
 
   return {
     inviteUrl,

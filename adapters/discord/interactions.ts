@@ -1,7 +1,8 @@
 import { MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
 import { message } from '../../src/bot/messages.ts';
 import type { BotReply, InputImage } from '../../src/bot/types.ts';
-import { deliver, LiveReply } from '../kit/live-reply.ts';
+import type { Ticket } from '../kit/journal.ts';
+import { type Delivered, deliver, LiveReply } from '../kit/live-reply.ts';
 import { decodeInteraction } from './decode.ts';
 import { downloadAttachment, precheck } from './download.ts';
 import { DEFAULT_UPLOAD_LIMIT, NO_PINGS, encodeReply, notDelivered, preview } from './encode.ts';
@@ -30,6 +31,9 @@ export async function handleInteraction(interaction: ChatInputCommandInteraction
     if (!downloaded.ok) return refuse(interaction, downloaded.text);
     image = downloaded.image;
   }
+  // The deferred reply says "thinking…" until edited: where it is, and for how long its token may edit it.
+  const place = { kind: 'interaction', channel: interaction.channelId, token: interaction.token, user: interaction.user.id };
+  const ticket = h.journal.accept({ ...request, image }, { ...place, expires: deadline });
 
   const live = new LiveReply({
     budget: h.edits,
@@ -44,8 +48,11 @@ export async function handleInteraction(interaction: ChatInputCommandInteraction
   }, { imageBytes: uploadLimit });
   await live.finish();
 
-  if (reply.kind === 'user-error' && !pastDeadline()) return refuse(interaction, reply.text);
-  if (pastDeadline()) return postInChannel(interaction, reply, uploadLimit, h);
+  if (reply.kind === 'user-error' && !pastDeadline()) {
+    await refuse(interaction, reply.text);
+    return ticket.done();
+  }
+  if (pastDeadline()) return finished(ticket, await postInChannel(interaction, reply, uploadLimit, h), h);
   const encoded = encodeReply(reply, uploadLimit);
   const first = { ...encoded.first, allowedMentions: NO_PINGS };
   const onError = (error: unknown, step: string) =>
@@ -61,14 +68,21 @@ export async function handleInteraction(interaction: ChatInputCommandInteraction
     apologise,
     onError,
   });
-  if (delivered === 'apologised' || delivered === 'lost') return;
   // The answer went out as a follow-up: the deferred reply would otherwise say "thinking…" for good.
   if (delivered === 'posted') await interaction.deleteReply().catch((error: unknown) => onError(error, 'delete'));
+  finished(ticket, delivered, h);
+  if (delivered === 'apologised' || delivered === 'lost') return;
   for (const content of encoded.rest) {
     const post = () => interaction.followUp({ content, allowedMentions: NO_PINGS });
     const sent = await deliver({ post, apologise, onError });
     if (sent !== 'posted') return;
   }
+}
+
+/** A request leaves the journal once its user heard back; an answer that reached no one stays for the next start. */
+function finished(ticket: Ticket, delivered: Delivered, h: Handling): void {
+  if (delivered === 'lost') h.log.error({ request: ticket.id }, 'discord: answer not delivered; kept for the next start');
+  else ticket.done();
 }
 
 /** A refusal after deferring: the public "thinking…" reply goes away and only the asker sees why. */
@@ -83,11 +97,11 @@ async function postInChannel(
   reply: BotReply,
   uploadLimit: number,
   h: Handling,
-): Promise<void> {
+): Promise<Delivered> {
   const channel = interaction.channel ?? (await interaction.client.channels.fetch(interaction.channelId));
   if (!channel?.isSendable()) {
     h.log.warn({ command: interaction.commandName }, 'discord: answer came after the interaction expired, no channel to post in');
-    return;
+    return 'lost';
   }
   const prefix = `<@${interaction.user.id}> `;
   const encoded = encodeReply(reply, uploadLimit, prefix);
@@ -98,10 +112,11 @@ async function postInChannel(
     channel.send({ content: `${prefix}${notDelivered(reason)}`, allowedMentions: mention });
   const post = () => channel.send({ ...encoded.first, allowedMentions: mention });
   const delivered = await deliver({ post, apologise, onError });
-  if (delivered !== 'posted') return;
+  if (delivered !== 'posted') return delivered;
   for (const content of encoded.rest) {
     const next = () => channel.send({ content, allowedMentions: NO_PINGS });
     const sent = await deliver({ post: next, apologise, onError });
-    if (sent !== 'posted') return;
+    if (sent !== 'posted') break;
   }
+  return delivered;
 }

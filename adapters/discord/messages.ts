@@ -43,12 +43,18 @@ export async function handleMessage(msg: Message, botId: string, h: Handling): P
     image = downloaded.image;
   }
   if (msg.channel.isSendable()) void msg.channel.sendTyping().catch(() => undefined);
+  const ticket = h.journal.accept({ ...request, image }, { kind: 'message', channel: msg.channelId, asked: msg.id });
 
   // The reply message, once the first streamed text has created it; later text edits it.
   const answer: { message?: Message } = {};
   const show = async (content: string): Promise<void> => {
     const options = { content, allowedMentions: NO_PINGS };
-    answer.message = answer.message ? await answer.message.edit(options) : await msg.reply(options);
+    if (answer.message) {
+      await answer.message.edit(options);
+      return;
+    }
+    answer.message = await msg.reply(options);
+    ticket.moved({ reply: answer.message.id });
   };
   const live = new LiveReply({
     budget: h.edits,
@@ -84,6 +90,8 @@ export async function handleMessage(msg: Message, botId: string, h: Handling): P
   });
   // The answer went out as a new reply: the one that could not be edited would otherwise show a stale state.
   if (delivered === 'posted' && shown) await shown.delete().catch((error: unknown) => onError(error, 'delete'));
+  if (delivered === 'lost') h.log.error({ message: msg.id }, 'discord: answer not delivered; kept for the next start');
+  else ticket.done();
   if (delivered === 'apologised' || delivered === 'lost' || !msg.channel.isSendable()) return;
   const channel = msg.channel;
   for (const content of encoded.rest) {

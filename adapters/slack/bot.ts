@@ -1,12 +1,23 @@
 import { type App, webApi } from '@slack/bolt';
 import { message } from '../../src/bot/messages.ts';
-import type { BotCore, BotReply, BotRequest, CommandSpec, ConversationKey, ReplyStream } from '../../src/bot/types.ts';
+import type {
+  BotCore,
+  BotReply,
+  BotRequest,
+  CommandSpec,
+  ConversationKey,
+  PendingRequest,
+  ReplyStream,
+  RequestJournal,
+} from '../../src/bot/types.ts';
 import { CallBudget } from '../kit/budget.ts';
 import { argsFromText, parseText } from '../kit/grammar.ts';
+import { answerLeftovers, Journal, type Ticket } from '../kit/journal.ts';
 import { guardedRunner, type Runner } from '../kit/run.ts';
 import { conversationKey, isPersonMessage, pickImageFile, plainText, threadOf } from './decode.ts';
 import { SeenEvents } from './dedupe.ts';
 import { downloadFile, type DownloadLimits } from './download.ts';
+import type { Delivered } from '../kit/live-reply.ts';
 import { escapeText, type ReplyPacing, ThreadReply, type ThreadTarget } from './encode.ts';
 import { downloadMessage, MESSAGES } from './messages.ts';
 import type { Config } from './config.ts';
@@ -47,12 +58,15 @@ export class SlackBot {
   private readonly updates: CallBudget;
   private readonly uploads: webApi.WebClient;
   private readonly guarded: Runner;
+  private readonly journal: Journal;
 
   constructor(
     private readonly core: BotCore,
     private readonly config: Config,
     private readonly log: Log,
+    journal?: RequestJournal,
   ) {
+    this.journal = new Journal(journal, 'slack', log);
     this.updates = CallBudget.perMinute(config.updatesPerMinute);
     this.guarded = guardedRunner(core, MESSAGES.generic, (error, request) =>
       log.error({ err: error, command: request.command, channel: request.key.channel }, 'slack request failed'),
@@ -92,6 +106,21 @@ export class SlackBot {
     });
   }
 
+  /**
+   * Answers the requests a killed run accepted and never answered: each is run again and its answer replaces
+   * the "Looking at the image…" message it left (or is posted in the thread when there is none).
+   */
+  answerPrevious(client: webApi.WebClient): Promise<void> {
+    const lost: BotReply = { kind: 'error', text: message('lost') };
+    const run = (request: BotRequest) => this.run(request, {});
+    return answerLeftovers(this.journal, run, async (entry: PendingRequest, reply) => {
+      const { team, channel, threadTs, ts, heading } = entry.place as Record<string, string | undefined>;
+      const target = { channel: channel ?? '', threadTs: threadTs ?? '' };
+      const thread = this.threadReply(client, team ?? '', target, heading, ts);
+      return (await thread.finish(reply)) !== 'lost';
+    }, lost);
+  }
+
   private async onMessage(
     client: webApi.WebClient,
     eventId: string,
@@ -107,24 +136,29 @@ export class SlackBot {
     const thread = threadOf(event);
     const reply = this.threadReply(client, team, { channel: event.channel, threadTs: thread });
     const file = pickImageFile(event.files);
-    if (file === 'not-an-image') return reply.finish(userError(MESSAGES.notAnImage));
+    if (file === 'not-an-image') {
+      await reply.finish(userError(MESSAGES.notAnImage));
+      return;
+    }
     await reply.begin(MESSAGES.working);
     let image: BotRequest['image'];
     if (file) {
       const download = await downloadFile(file, this.config.botToken, this.downloadLimits);
       if (!download.ok) {
         this.log.warn({ channel: event.channel, file: file.id, reason: download.reason, detail: download.detail }, 'slack download failed');
-        return reply.finish(userError(downloadMessage(download.reason, this.config.downloadMaxBytes)));
+        await reply.finish(userError(downloadMessage(download.reason, this.config.downloadMaxBytes)));
+        return;
       }
       image = download.image;
     }
     const { command, args } = parseText(this.core.commands(), plainText(event.text ?? '', botUserId));
     const key = conversationKey(team, event.channel, thread);
     const request: BotRequest = { key, user: { id: event.user ?? '' }, command, args, ...(image ? { image } : {}) };
+    const ticket = this.accept(request, team, reply);
     const result = await this.run(request, streamTo(reply));
     if (image && result.kind === 'answer') this.imageThreads.set(team, event.channel, thread);
     const needsImage = result.kind === 'user-error' && result.text === NEEDS_IMAGE;
-    await reply.finish(needsImage ? userError(MESSAGES.noImageForMention) : result);
+    this.finished(ticket, await reply.finish(needsImage ? userError(MESSAGES.noImageForMention) : result));
   }
 
   private async onSlashCommand(
@@ -153,17 +187,32 @@ export class SlackBot {
     const target = { channel: command.channel_id, threadTs: imageThread };
     const reply = this.threadReply(client, command.team_id, target, heading);
     await reply.begin(MESSAGES.working);
-    await reply.finish(await this.run(request, streamTo(reply)));
+    const ticket = this.accept(request, command.team_id, reply, heading);
+    this.finished(ticket, await reply.finish(await this.run(request, streamTo(reply))));
+  }
+
+  /** Journals a request whose placeholder is up: where it is (thread, message) and the heading kept above it. */
+  private accept(request: BotRequest, team: string, reply: ThreadReply, heading?: string): Ticket {
+    const { channel, threadTs } = reply.target;
+    const ts = reply.messageTs;
+    return this.journal.accept(request, { team, channel, threadTs, ...(ts ? { ts } : {}), ...(heading ? { heading } : {}) });
+  }
+
+  /** A request leaves the journal once its thread heard back; one that reached no one stays for the next start. */
+  private finished(ticket: Ticket, delivered: Delivered): void {
+    if (delivered === 'lost') this.log.error({ request: ticket.id }, 'slack answer not delivered; kept for the next start');
+    else ticket.done();
   }
 
   private run(request: BotRequest, stream: ReplyStream): Promise<BotReply> {
     return this.guarded(request, stream, { imageBytes: this.config.uploadMaxBytes });
   }
 
-  private threadReply(client: webApi.WebClient, team: string, target: ThreadTarget, heading?: string): ThreadReply {
+  private threadReply(client: webApi.WebClient, team: string, target: ThreadTarget, heading?: string, ts?: string): ThreadReply {
     const pacing: ReplyPacing = { budget: this.updates, lane: team, minIntervalMs: this.config.updateIntervalMs };
     const uploads = this.uploads;
-    return new ThreadReply({ client, uploads, target, pacing, log: this.log, ...(heading ? { heading } : {}) });
+    const optional = { ...(heading ? { heading } : {}), ...(ts ? { ts } : {}) };
+    return new ThreadReply({ client, uploads, target, pacing, log: this.log, ...optional });
   }
 }
 

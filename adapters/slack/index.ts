@@ -1,4 +1,4 @@
-import type { BotCore } from '../../src/bot/types.ts';
+import type { BotCore, RequestJournal } from '../../src/bot/types.ts';
 import { InFlight, STOP_GRACE_MS } from '../kit/lifecycle.ts';
 import { SlackBot } from './bot.ts';
 import { parseConfig, withEnvironment, type ConfigInput } from './config.ts';
@@ -21,9 +21,16 @@ export interface SlackAdapter {
 /**
  * Starts the Slack bot: Socket Mode when the settings have an app token, otherwise the HTTP receiver on
  * `port` at /slack/events. Answers mentions, DMs and the registry's slash commands until stopped. `input` is the
- * config file's `slack` section; the SLACK_* variables of `env` apply over it.
+ * config file's `slack` section; the SLACK_* variables of `env` apply over it. With a `journal`, accepted requests
+ * are kept in it until answered, and those a killed run left are answered once started.
  */
-export async function start(core: BotCore, input: ConfigInput, log: Log, env: NodeJS.ProcessEnv = process.env): Promise<SlackAdapter> {
+export async function start(
+  core: BotCore,
+  input: ConfigInput,
+  log: Log,
+  env: NodeJS.ProcessEnv = process.env,
+  journal?: RequestJournal,
+): Promise<SlackAdapter> {
   const parsed = parseConfig(withEnvironment(input as Record<string, unknown>, env));
   if (!parsed.ok) throw new Error(parsed.message);
   const config = parsed.config;
@@ -36,9 +43,11 @@ export async function start(core: BotCore, input: ConfigInput, log: Log, env: No
     void inFlight.track(work);
     await work;
   });
-  new SlackBot(core, config, log).register(transport.app);
+  const bot = new SlackBot(core, config, log, journal);
+  bot.register(transport.app);
   const port = await transport.start();
   log.info({ mode: config.appToken ? 'socket' : 'http', port }, 'slack adapter started');
+  void inFlight.track(bot.answerPrevious(transport.app.client));
   return {
     ...(port === undefined ? {} : { port }),
     // Replies go through the Web API client, which stays usable after the receiver stops taking events.

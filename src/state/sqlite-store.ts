@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Conversation, ConversationStore } from '../bot/conversations.ts';
+import { SqliteRequestJournal } from './journal.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS conversations (
@@ -134,6 +135,11 @@ export class SqliteConversationStore implements ConversationStore {
     }
     this.probed = { at: now, ok };
     return ok;
+  }
+
+  /** The journal of accepted requests, in the same file (see journal.ts). */
+  journal(): SqliteRequestJournal {
+    return new SqliteRequestJournal(this.db);
   }
 
   close(): void {

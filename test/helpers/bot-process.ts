@@ -15,6 +15,8 @@ export interface BotProcess {
   logLine(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** Sends SIGTERM and resolves with the exit code (bounded: a process that hangs fails the test). */
   terminate(timeoutMs?: number): Promise<number | null>;
+  /** Sends SIGKILL (no shutdown of any kind, as a crash or the OOM killer) and resolves once the process is gone. */
+  kill(): Promise<void>;
 }
 
 export function startBotProcess(cwd: string, configFile: string, env: NodeJS.ProcessEnv): BotProcess {
@@ -49,6 +51,10 @@ export function startBotProcess(cwd: string, configFile: string, env: NodeJS.Pro
       );
       const [code] = await Promise.race([exited, timer]);
       return code;
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
     },
   };
 }

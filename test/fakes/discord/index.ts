@@ -304,6 +304,13 @@ export class FakeDiscord {
         if (!this.messages.delete(m[2]!)) return { status: 404, body: { message: 'Unknown Message', code: 10008 } };
         return { status: 204 };
       }],
+      ['GET', /^\/channels\/(\d+)\/messages$/, (r, m) => {
+        // Discord's "Get Channel Messages" with `after`: the newest first, at most `limit` (50 unless given).
+        const after = BigInt(r.query.get('after') ?? '0');
+        const limit = Number(r.query.get('limit') ?? '50');
+        const inChannel = [...this.messages.values()].filter((message) => message.channel_id === m[1] && BigInt(message.id) > after);
+        return { status: 200, body: inChannel.sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1)).slice(0, limit) };
+      }],
       ['GET', /^\/channels\/(\d+)\/messages\/(\d+)$/, (_r, m) => {
         const message = this.messages.get(m[2]!);
         return message ? { status: 200, body: message } : { status: 404, body: { message: 'Unknown Message', code: 10008 } };
@@ -315,6 +322,11 @@ export class FakeDiscord {
   /** A slash command by `user` in the general channel unless another is named. */
   interactionPayload(fields: Omit<Parameters<typeof slashCommand>[0], 'applicationId' | 'channel'> & { channel?: FakeChannel }) {
     return slashCommand({ applicationId: this.application.id, channel: this.channel, ...fields });
+  }
+
+  /** The reply an interaction's callback created ("thinking…" while deferred: no content), as edited since. */
+  original(token: string): FakeMessage | undefined {
+    return this.originals.get(token);
   }
 
   /** Sends a slash command over the gateway, as Discord does when a user runs it. */
