@@ -78,6 +78,23 @@ describe('the request journal in the state file', () => {
     expect(warnings).toHaveLength(2);
   });
 
+  it('tells a request killed during its image download that it was lost, and runs it once the image is in', async () => {
+    const path = join(mkdtempSync(join(tmpdir(), 'journal-')), 'bot.sqlite');
+    const journal = new Journal(open(path).journal(), 'discord', log);
+    journal.hold(request('still downloading'), { channel: 'C1' });
+    journal.hold(request('downloaded'), { channel: 'C1' }).ready(request('downloaded', drawScene(4).png));
+    const ran: string[] = [];
+    const delivered: string[] = [];
+    const run = async (r: BotRequest): Promise<BotReply> => {
+      ran.push(`${String(r.args.text)} with ${r.image ? 'its image' : 'no image'}`);
+      return { kind: 'answer', text: 'an answer' };
+    };
+    await answerLeftovers(journal, run, async (entry, reply) => delivered.push(`${String(entry.request.args.text)}: ${reply.text}`) > 0, LOST);
+    expect(ran).toEqual(['downloaded with its image']);
+    expect(delivered.sort()).toEqual(['downloaded: an answer', 'still downloading: lost']);
+    expect(journal.pending()).toEqual([]);
+  });
+
   it('answers requests all the same when the state file cannot be written', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'journal-')), 'bot.sqlite');
     const store = open(path);

@@ -25,15 +25,22 @@ export async function handleInteraction(interaction: ChatInputCommandInteraction
   await interaction.deferReply();
   const pastDeadline = (): boolean => Date.now() > deadline;
 
+  // The deferred reply says "thinking…" until edited: where it is, and for how long its token may edit it. It is
+  // journaled before the download, so a kill during it still reaches this user.
+  const place = { kind: 'interaction', channel: interaction.channelId, token: interaction.token, user: interaction.user.id };
+  const ticket = attachment
+    ? h.journal.hold(request, { ...place, expires: deadline })
+    : h.journal.accept(request, { ...place, expires: deadline });
   let image: InputImage | undefined;
   if (attachment) {
     const downloaded = await downloadAttachment(attachment, h.downloadLimits);
-    if (!downloaded.ok) return refuse(interaction, downloaded.text);
+    if (!downloaded.ok) {
+      await refuse(interaction, downloaded.text);
+      return ticket.done();
+    }
     image = downloaded.image;
+    ticket.ready({ ...request, image });
   }
-  // The deferred reply says "thinking…" until edited: where it is, and for how long its token may edit it.
-  const place = { kind: 'interaction', channel: interaction.channelId, token: interaction.token, user: interaction.user.id };
-  const ticket = h.journal.accept({ ...request, image }, { ...place, expires: deadline });
 
   const live = new LiveReply({
     budget: h.edits,

@@ -33,17 +33,20 @@ async function findAttachment(msg: Message) {
 export async function handleMessage(msg: Message, botId: string, h: Handling): Promise<void> {
   const request = decodeMessage(msg, botId, h.commands);
   const attachment = await findAttachment(msg);
+  // Journaled before the download, so a kill during it still reaches this user.
+  const place = { kind: 'message', channel: msg.channelId, asked: msg.id };
+  const ticket = attachment ? h.journal.hold(request, place) : h.journal.accept(request, place);
   let image: InputImage | undefined;
   if (attachment) {
     const downloaded = await downloadAttachment(attachment, h.downloadLimits);
     if (!downloaded.ok) {
       await msg.reply({ content: downloaded.text, allowedMentions: NO_PINGS });
-      return;
+      return ticket.done();
     }
     image = downloaded.image;
+    ticket.ready({ ...request, image });
   }
   if (msg.channel.isSendable()) void msg.channel.sendTyping().catch(() => undefined);
-  const ticket = h.journal.accept({ ...request, image }, { kind: 'message', channel: msg.channelId, asked: msg.id });
 
   // The reply message, once the first streamed text has created it; later text edits it.
   const answer: { message?: Message } = {};

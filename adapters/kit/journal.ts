@@ -21,6 +21,17 @@ export class Ticket {
     private place: Place,
   ) {}
 
+  /**
+   * The request is ready to be answered (its image downloaded): journaled in full, so a restart runs it again.
+   * Until then a restart tells its user it was lost: run without its image it would answer about another one.
+   */
+  ready(request: BotRequest): void {
+    const { awaitingImage: _, ...place } = this.place;
+    this.place = place;
+    const entry = { id: this.id, platform: this.owner.platform, place, request, acceptedAt: Date.now() };
+    this.owner.write('add', () => this.owner.journal?.add(entry));
+  }
+
   /** Where the user waits changed (the placeholder was posted): fields given replace the old ones. */
   moved(fields: Place): void {
     this.place = { ...this.place, ...fields };
@@ -37,9 +48,14 @@ export class Ticket {
 export class Journal {
   constructor(
     readonly journal: RequestJournal | undefined,
-    private readonly platform: string,
+    readonly platform: string,
     readonly log: JournalLog,
   ) {}
+
+  /** Journals a request whose image is still downloading; `ready` completes it. */
+  hold(request: BotRequest, place: Place): Ticket {
+    return this.accept(request, { ...place, awaitingImage: 1 });
+  }
 
   accept(request: BotRequest, place: Place): Ticket {
     const id = randomUUID();
@@ -70,7 +86,8 @@ export class Journal {
 
 /**
  * Answers what a previous run left unanswered: each journaled request is run again and its reply delivered
- * where the user waits, or, when older than `ANSWER_AGAIN_WITHIN_MS`, the user is told that it was lost.
+ * where the user waits, or, when older than `ANSWER_AGAIN_WITHIN_MS` or killed before its image was in, the user
+ * is told that it was lost.
  * `deliver` says whether the reply reached the user; one that did not stays journaled for the next start, unless
  * it was already too old to answer (its place is gone: the channel deleted, the bot removed).
  */
@@ -85,7 +102,7 @@ export async function answerLeftovers(
   await Promise.all(
     leftovers.map(async (entry) => {
       const tooOld = now - entry.acceptedAt > ANSWER_AGAIN_WITHIN_MS;
-      const reply = tooOld ? lost : await run(entry.request);
+      const reply = tooOld || entry.place.awaitingImage ? lost : await run(entry.request);
       const reached = await deliver(entry, reply);
       if (!reached) journal.log.warn({ request: entry.id, place: entry.place, dropped: tooOld }, 'journal: reply not delivered');
       if (reached || tooOld) new Ticket(journal, entry.id, entry.place).done();

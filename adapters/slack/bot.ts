@@ -141,20 +141,23 @@ export class SlackBot {
       return;
     }
     await reply.begin(MESSAGES.working);
+    const { command, args } = parseText(this.core.commands(), plainText(event.text ?? '', botUserId));
+    const key = conversationKey(team, event.channel, thread);
+    const asked: BotRequest = { key, user: { id: event.user ?? '' }, command, args };
+    // Journaled from the placeholder on, so a kill during the download still reaches this user.
+    const ticket = this.accept(asked, team, reply, undefined, file !== undefined);
     let image: BotRequest['image'];
     if (file) {
       const download = await downloadFile(file, this.config.botToken, this.downloadLimits);
       if (!download.ok) {
         this.log.warn({ channel: event.channel, file: file.id, reason: download.reason, detail: download.detail }, 'slack download failed');
-        await reply.finish(userError(downloadMessage(download.reason, this.config.downloadMaxBytes)));
+        this.finished(ticket, await reply.finish(userError(downloadMessage(download.reason, this.config.downloadMaxBytes))));
         return;
       }
       image = download.image;
+      ticket.ready({ ...asked, image });
     }
-    const { command, args } = parseText(this.core.commands(), plainText(event.text ?? '', botUserId));
-    const key = conversationKey(team, event.channel, thread);
-    const request: BotRequest = { key, user: { id: event.user ?? '' }, command, args, ...(image ? { image } : {}) };
-    const ticket = this.accept(request, team, reply);
+    const request: BotRequest = { ...asked, ...(image ? { image } : {}) };
     const result = await this.run(request, streamTo(reply));
     if (image && result.kind === 'answer') this.imageThreads.set(team, event.channel, thread);
     const needsImage = result.kind === 'user-error' && result.text === NEEDS_IMAGE;
@@ -192,10 +195,11 @@ export class SlackBot {
   }
 
   /** Journals a request whose placeholder is up: where it is (thread, message) and the heading kept above it. */
-  private accept(request: BotRequest, team: string, reply: ThreadReply, heading?: string): Ticket {
+  private accept(request: BotRequest, team: string, reply: ThreadReply, heading?: string, downloading = false): Ticket {
     const { channel, threadTs } = reply.target;
     const ts = reply.messageTs;
-    return this.journal.accept(request, { team, channel, threadTs, ...(ts ? { ts } : {}), ...(heading ? { heading } : {}) });
+    const place = { team, channel, threadTs, ...(ts ? { ts } : {}), ...(heading ? { heading } : {}) };
+    return downloading ? this.journal.hold(request, place) : this.journal.accept(request, place);
   }
 
   /** A request leaves the journal once its thread heard back; one that reached no one stays for the next start. */
