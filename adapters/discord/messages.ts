@@ -32,10 +32,9 @@ async function findAttachment(msg: Message) {
 /** A mention or DM: its queue place and the answer streamed by editing one reply, split when long. */
 export async function handleMessage(msg: Message, botId: string, h: Handling): Promise<void> {
   const request = decodeMessage(msg, botId, h.commands);
+  // Discord sends an event once: journaled before anything else, so a kill from here on still reaches this user.
+  const ticket = h.journal.hold(request, { kind: 'message', channel: msg.channelId, asked: msg.id });
   const attachment = await findAttachment(msg);
-  // Journaled before the download, so a kill during it still reaches this user.
-  const place = { kind: 'message', channel: msg.channelId, asked: msg.id };
-  const ticket = attachment ? h.journal.hold(request, place) : h.journal.accept(request, place);
   let image: InputImage | undefined;
   if (attachment) {
     const downloaded = await downloadAttachment(attachment, h.downloadLimits);
@@ -44,8 +43,8 @@ export async function handleMessage(msg: Message, botId: string, h: Handling): P
       return ticket.done();
     }
     image = downloaded.image;
-    ticket.ready({ ...request, image });
   }
+  ticket.ready({ ...request, ...(image ? { image } : {}) });
   if (msg.channel.isSendable()) void msg.channel.sendTyping().catch(() => undefined);
 
   // The reply message, once the first streamed text has created it; later text edits it.

@@ -52,7 +52,7 @@ export class Journal {
     readonly log: JournalLog,
   ) {}
 
-  /** Journals a request whose image is still downloading; `ready` completes it. */
+  /** Journals a request not ready to be answered yet (its image not in yet); `ready` completes it. */
   hold(request: BotRequest, place: Place): Ticket {
     return this.accept(request, { ...place, awaitingImage: 1 });
   }

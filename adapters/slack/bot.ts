@@ -135,17 +135,18 @@ export class SlackBot {
     }
     const thread = threadOf(event);
     const reply = this.threadReply(client, team, { channel: event.channel, threadTs: thread });
-    const file = pickImageFile(event.files);
-    if (file === 'not-an-image') {
-      await reply.finish(userError(MESSAGES.notAnImage));
-      return;
-    }
-    await reply.begin(MESSAGES.working);
     const { command, args } = parseText(this.core.commands(), plainText(event.text ?? '', botUserId));
     const key = conversationKey(team, event.channel, thread);
     const asked: BotRequest = { key, user: { id: event.user ?? '' }, command, args };
-    // Journaled from the placeholder on, so a kill during the download still reaches this user.
-    const ticket = this.accept(asked, team, reply, undefined, file !== undefined);
+    // Slack has its acknowledgement already and will not send the event again: journaled before anything else.
+    const ticket = this.journal.hold(asked, { team, channel: event.channel, threadTs: thread });
+    const file = pickImageFile(event.files);
+    if (file === 'not-an-image') {
+      this.finished(ticket, await reply.finish(userError(MESSAGES.notAnImage)));
+      return;
+    }
+    await reply.begin(MESSAGES.working);
+    if (reply.messageTs) ticket.moved({ ts: reply.messageTs });
     let image: BotRequest['image'];
     if (file) {
       const download = await downloadFile(file, this.config.botToken, this.downloadLimits);
@@ -155,8 +156,8 @@ export class SlackBot {
         return;
       }
       image = download.image;
-      ticket.ready({ ...asked, image });
     }
+    ticket.ready({ ...asked, ...(image ? { image } : {}) });
     const request: BotRequest = { ...asked, ...(image ? { image } : {}) };
     const result = await this.run(request, streamTo(reply));
     if (image && result.kind === 'answer') this.imageThreads.set(team, event.channel, thread);
@@ -195,11 +196,10 @@ export class SlackBot {
   }
 
   /** Journals a request whose placeholder is up: where it is (thread, message) and the heading kept above it. */
-  private accept(request: BotRequest, team: string, reply: ThreadReply, heading?: string, downloading = false): Ticket {
+  private accept(request: BotRequest, team: string, reply: ThreadReply, heading: string): Ticket {
     const { channel, threadTs } = reply.target;
     const ts = reply.messageTs;
-    const place = { team, channel, threadTs, ...(ts ? { ts } : {}), ...(heading ? { heading } : {}) };
-    return downloading ? this.journal.hold(request, place) : this.journal.accept(request, place);
+    return this.journal.accept(request, { team, channel, threadTs, ...(ts ? { ts } : {}), heading });
   }
 
   /** A request leaves the journal once its thread heard back; one that reached no one stays for the next start. */

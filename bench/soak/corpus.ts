@@ -63,6 +63,9 @@ export async function hostileImages(): Promise<HostileImage[]> {
     ['scene.tiff', 'image/tiff', await sharp(png).tiff().toBuffer()],
     ['scene.bmp', 'image/bmp', bmp(120, 80)],
     ['tiny-1x1.png', 'image/png', await solid(1, 1).png().toBuffer()],
+    ['grey-alpha.png', 'image/png', await sharp(png).greyscale().ensureAlpha(0.5).png().toBuffer()],
+    ['lies-about-type.jpg', 'image/jpeg', png],
+    ['padded.png', 'image/png', Buffer.concat([png, Buffer.alloc(2 * 1024 * 1024)])],
     ['sliver-4000x2.png', 'image/png', await solid(4000, 2).png().toBuffer()],
     [
       'local-file.svg',
@@ -96,6 +99,8 @@ export function hostilePrompts(): string[] {
     '[identify] 10,20',
     '[identify] 200%,-5%,1e309,NaN',
     '[identify] #0',
+    '[identify] {<10><20><30>}',
+    `[refer] ${'#1 '.repeat(2_000)}`,
     '[refer]',
     '[nope] an unknown tag',
     '/identify 5,5,5,5',

@@ -4,41 +4,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { MESSAGES as SLACK_MESSAGES } from '../../adapters/slack/messages.ts';
 import { MINI_MODEL_DIR } from '../../src/inference/model-dir.ts';
-import { FakeDiscord, user, type FakeChannel } from '../../test/fakes/discord/index.ts';
-import { messageEnvelope, sendSigned } from '../../test/fakes/slack/requests.ts';
+import { FakeDiscord } from '../../test/fakes/discord/index.ts';
 import { FakeSlack } from '../../test/fakes/slack/server.ts';
-import { hostileImages, hostilePrompts, type HostileImage } from './corpus.ts';
+import { hostileImages, hostilePrompts } from './corpus.ts';
 import { Fleet } from './fleet.ts';
-import { classify, type Outcome, percentile } from './outcome.ts';
+import { smallDisk } from './full-disk.ts';
+import { percentile } from './outcome.ts';
 import { startupFaults } from './startup.ts';
+import { SECRET, Traffic } from './traffic.ts';
 
 const USAGE = `usage: npm run soak -- [--channels N] [--rounds N] [--json]
   --channels N  channels per platform sending at once (default 3)
-  --rounds N    rounds of one request per channel and platform (default 4; at least 3: the first ends with a
+  --rounds N    rounds of one request per channel and platform (default 10; at least 3: the first ends with a
                 SIGKILL and a restart, the second with a SIGTERM and a restart)
   --json        one JSON object instead of the table`;
 
-const SECRET = 'soak-signing-secret';
 /** How long the run waits, after the last request, for every one to reach its final state. */
-const SETTLE_MS = 180_000;
-
-interface Sent {
-  platform: 'discord' | 'slack';
-  /** Discord: the asking message's id; Slack: the thread (the asking message's ts). */
-  id: string;
-  channel: string;
-  sentAt: number;
-  /** The replies as last seen, and when they last changed. */
-  seen: string;
-  changedAt: number;
-}
+const SETTLE_MS = Number(process.env.SOAK_SETTLE_MS ?? 180_000);
 
 const { values: flags } = parseArgs({
   options: {
     channels: { type: 'string', default: '3' },
-    rounds: { type: 'string', default: '4' },
+    rounds: { type: 'string', default: '10' },
     json: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
@@ -103,51 +91,14 @@ async function main(): Promise<void> {
   const startup = await startupFaults(env);
 
   injectFaults(discord, slack);
-  const fleet = new Fleet(dir, env);
   const began = Date.now();
+  const traffic = new Traffic(discord, slack, images, prompts);
+  const fleet = new Fleet(dir, env);
   let eventsUrl = await fleet.start();
-  const sent: Sent[] = [];
-  const discordChannels: FakeChannel[] = [discord.channel, discord.quiet, discord.thread];
-  let n = 0;
-
-  const send = async (channelIndex: number): Promise<void> => {
-    const image: HostileImage = images[n % images.length]!;
-    const prompt = prompts[n % prompts.length]!;
-    n += 1;
-    const channel = discordChannels[channelIndex % discordChannels.length]!;
-    const asked = discord.userMessage({
-      channel,
-      author: user(`soak${n}`),
-      content: `<@${discord.botUser.id}> ${prompt}`,
-      mentions: [discord.botUser],
-      attachments: [discord.attachment(image.bytes, image.name, image.contentType)],
-    });
-    const now = Date.now();
-    sent.push({ platform: 'discord', id: asked.id, channel: channel.id, sentAt: now, seen: '', changedAt: now });
-    const slackChannel = `C0SOAK${channelIndex}`;
-    const ts = `${1_900_000_000 + n}.000100`;
-    // Every fourth Slack image downloads slowly, as from a busy file server.
-    const file = slack.addFile(image.bytes, { name: image.name, mimetype: image.contentType, stallMs: n % 4 === 0 ? 3000 : 0 });
-    const body = messageEnvelope({ team: slack.team, channel: slackChannel, user: `U0SOAK${n}`, text: `<@${slack.botUserId}> ${prompt}`, ts, files: [file] });
-    const response = await sendSigned(eventsUrl, SECRET, body, 'application/json');
-    if (response.status === 200) sent.push({ platform: 'slack', id: ts, channel: slackChannel, sentAt: Date.now(), seen: '', changedAt: Date.now() });
-  };
-
-  const repliesTo = (s: Sent): string[] =>
-    s.platform === 'discord'
-      ? [...discord.messages.values()].filter((m) => m.message_reference?.message_id === s.id).map((m) => m.content)
-      : slack.thread(s.channel, s.id).map((m) => m.text);
-  const watch = (): void => {
-    for (const s of sent) {
-      const seen = JSON.stringify(repliesTo(s));
-      if (seen !== s.seen) Object.assign(s, { seen, changedAt: Date.now() });
-    }
-  };
-  const watcher = setInterval(watch, 100);
-
   for (let round = 0; round < ROUNDS; round++) {
-    for (let c = 0; c < CHANNELS; c++) await send(c);
-    await sleep(1500);
+    for (let c = 0; c < CHANNELS; c++) await traffic.send(c, eventsUrl);
+    // Stopped while the round's requests are being downloaded, queued and answered.
+    await sleep(round < 2 ? 400 : 1500);
     if (round === 0) {
       await fleet.kill();
       eventsUrl = await fleet.start();
@@ -156,48 +107,52 @@ async function main(): Promise<void> {
       eventsUrl = await fleet.start();
     }
   }
-
-  const outcomeOf = (s: Sent) => classify(repliesTo(s), s.platform === 'slack' ? SLACK_MESSAGES.streamingMark : undefined);
-  const deadline = Date.now() + SETTLE_MS;
-  while (Date.now() < deadline && (journaled(dir) > 0 || sent.some((s) => outcomeOf(s).outcome === 'lost'))) await sleep(500);
-  await sleep(2000); // edits still in flight land
-  watch();
-  clearInterval(watcher);
+  await traffic.settle(() => journaled(dir) === 0, SETTLE_MS);
   const rssAfter = fleet.rssNowMiB();
   await fleet.terminate();
   fleet.close();
+
+  // A state directory that fills up while requests arrive: they are answered all the same.
+  const disk = smallDisk();
+  let fullDisk: Fleet | undefined;
+  if (disk) {
+    config(disk.dir);
+    fullDisk = new Fleet(disk.dir, env);
+    const url = await fullDisk.start();
+    disk.fill();
+    for (let c = 0; c < CHANNELS; c++) await traffic.send(c, url);
+    await traffic.settle(() => true, SETTLE_MS);
+    await fullDisk.terminate();
+    fullDisk.close();
+    disk.release();
+  }
+  traffic.close();
   const minutes = (Date.now() - began) / 60_000;
   const platformCalls = discord.requests.length + slack.calls.length;
   await discord.close();
   await slack.close();
 
-  const counts: Record<Outcome, number> = { answered: 0, told: 0, lost: 0 };
-  let duplicates = 0;
-  const latencies: number[] = [];
-  for (const s of sent) {
-    const { outcome, duplicates: extra } = outcomeOf(s);
-    counts[outcome] += 1;
-    duplicates += extra;
-    if (outcome !== 'lost') latencies.push(s.changedAt - s.sentAt);
-  }
-  latencies.sort((a, b) => a - b);
+  const tally = traffic.tally();
+  const latencies = [...tally.latencies].sort((a, b) => a - b);
   const result = {
-    sent: sent.length,
-    answered: counts.answered,
-    told_of_failure: counts.told,
-    lost: counts.lost,
-    crashes: fleet.crashes + startup.filter((c) => !c.clean).length,
-    duplicates,
+    sent: tally.sent,
+    answered: tally.answered,
+    told_of_failure: tally.told,
+    lost: tally.lost,
+    crashes: fleet.crashes + (fullDisk?.crashes ?? 0) + startup.filter((c) => !c.clean).length,
+    duplicates: tally.duplicates,
     journal_left: journaled(dir),
     p50_ms: percentile(latencies, 50),
     p99_ms: percentile(latencies, 99),
-    peak_rss_mib: Math.round(fleet.peakRssMiB),
+    peak_rss_mib: Math.round(Math.max(fleet.peakRssMiB, fullDisk?.peakRssMiB ?? 0)),
     rss_after_mib: Math.round(rssAfter),
     platform_calls_per_minute: Math.round(platformCalls / minutes),
     slack_rate_limited: slack.rateLimited.length,
+    full_disk: disk ? 'run' : 'not run (mounting a tmpfs needs root)',
     minutes: Number(minutes.toFixed(1)),
     startup_faults: startup,
-    crash_logs: fleet.crashLogs,
+    crash_logs: [...fleet.crashLogs, ...(fullDisk?.crashLogs ?? [])],
+    lost_seen: tally.lostSeen,
   };
   if (flags.json) console.log(JSON.stringify(result));
   else printTable(result);
@@ -218,7 +173,13 @@ function journaled(dir: string): number {
   }
 }
 
-function printTable(r: Record<string, unknown> & { startup_faults: { name: string; clean: boolean; detail: string }[]; crash_logs: string[] }): void {
+interface Printed {
+  startup_faults: { name: string; clean: boolean; detail: string }[];
+  crash_logs: string[];
+  lost_seen: string[];
+}
+
+function printTable(r: Record<string, unknown> & Printed): void {
   const rows: [string, unknown][] = [
     ['requests sent', r.sent],
     ['answered', r.answered],
@@ -231,12 +192,14 @@ function printTable(r: Record<string, unknown> & { startup_faults: { name: strin
     ['RSS peak / after the run', `${String(r.peak_rss_mib)} MiB / ${String(r.rss_after_mib)} MiB`],
     ['platform calls per minute', r.platform_calls_per_minute],
     ['Slack calls answered 429', r.slack_rate_limited],
+    ['state directory filled mid-run', r.full_disk],
     ['run time', `${String(r.minutes)} min`],
     ...r.startup_faults.map((c): [string, unknown] => [`start-up: ${c.name}`, `${c.clean ? 'one line, exit 1' : 'NOT CLEAN'}: ${c.detail}`]),
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
   for (const [name, value] of rows) console.log(`${name.padEnd(width)}  ${String(value)}`);
   for (const log of r.crash_logs) console.log(`crash: ${log}`);
+  for (const seen of r.lost_seen) console.log(`lost: ${seen}`);
 }
 
 await main();
