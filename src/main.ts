@@ -33,17 +33,24 @@ interface Running {
 }
 
 /** The chat adapters the environment enables; each is imported only when enabled, so an unused one costs nothing. */
-async function startChatAdapters(bot: BotCore, config: Config, log: Logger, journal: RequestJournal): Promise<Running[]> {
+async function startChatAdapters(
+  bot: BotCore,
+  config: Config,
+  log: Logger,
+  journal: RequestJournal,
+): Promise<Running[]> {
   const running: Running[] = [];
   if (config.discord.token) {
     const discord = await import('../adapters/discord/index.ts');
-    const adapter = await discord.start(bot, config.discord as Parameters<typeof discord.start>[1], log.child({ adapter: 'discord' }), journal);
+    const discordConfig = config.discord as Parameters<typeof discord.start>[1];
+    const adapter = await discord.start(bot, discordConfig, log.child({ adapter: 'discord' }), journal);
     log.info({ invite: adapter.inviteUrl }, 'discord: connected');
     running.push({ name: 'discord', stop: (graceMs) => adapter.stop(graceMs), connected: () => adapter.connected() });
   }
   if (config.slack.botToken) {
     const slack = await import('../adapters/slack/index.ts');
-    const adapter = await slack.start(bot, config.slack as Parameters<typeof slack.start>[1], log.child({ adapter: 'slack' }), process.env, journal);
+    const slackConfig = config.slack as Parameters<typeof slack.start>[1];
+    const adapter = await slack.start(bot, slackConfig, log.child({ adapter: 'slack' }), process.env, journal);
     log.info('slack: connected');
     running.push({ name: 'slack', stop: (graceMs) => adapter.stop(graceMs), connected: () => adapter.connected() });
   }

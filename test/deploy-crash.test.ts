@@ -110,14 +110,18 @@ describe('GIVEN npm start on both fakes with 12 requests in progress', () => {
         const interaction = discord.interactionPayload({
           name: 'vqa',
           user: user(`erin${i}`),
-          options: [{ name: 'question', type: 3, value: `what colour is shape ${i}?` }, { name: 'image', type: 11, value: attachment.id }],
+          options: [
+            { name: 'question', type: 3, value: `what colour is shape ${i}?` },
+            { name: 'image', type: 11, value: attachment.id },
+          ],
           attachments: [attachment],
         });
         discord.interaction(interaction);
         tokens.push(interaction.token);
         const ts = `1900000200.00010${i}`;
         const files = [slack.addFile(png, { name: `scene${i}.png` })];
-        const body = messageEnvelope({ team: slack.team, channel: SLACK_CHANNEL, user: `U0FRANK${i}`, text: `<@${slack.botUserId}> what is it?`, ts, files });
+        const text = `<@${slack.botUserId}> what is it?`;
+        const body = messageEnvelope({ team: slack.team, channel: SLACK_CHANNEL, user: `U0FRANK${i}`, text, ts, files });
         expect((await sendSigned(first.eventsUrl, SECRET, body, 'application/json')).status).toBe(200);
         slackThreads.push(ts);
       }

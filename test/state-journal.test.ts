@@ -13,7 +13,8 @@ const log = { warn: (fields: object) => void warnings.push(fields) };
 
 function request(text: string, image?: Uint8Array): BotRequest {
   const key = { platform: 'slack', workspace: 'T1', channel: 'C1', thread: '1.2' };
-  return { key, user: { id: 'U1' }, command: 'chat', args: { text }, ...(image ? { image: { bytes: image, name: 'a.png' } } : {}) };
+  const withImage = image ? { image: { bytes: image, name: 'a.png' } } : {};
+  return { key, user: { id: 'U1' }, command: 'chat', args: { text }, ...withImage };
 }
 
 describe('the request journal in the state file', () => {
@@ -89,7 +90,11 @@ describe('the request journal in the state file', () => {
       ran.push(`${String(r.args.text)} with ${r.image ? 'its image' : 'no image'}`);
       return { kind: 'answer', text: 'an answer' };
     };
-    await answerLeftovers(journal, run, async (entry, reply) => delivered.push(`${String(entry.request.args.text)}: ${reply.text}`) > 0, LOST);
+    const deliver = async (entry: PendingRequest, reply: BotReply) => {
+      delivered.push(`${String(entry.request.args.text)}: ${reply.text}`);
+      return true;
+    };
+    await answerLeftovers(journal, run, deliver, LOST);
     expect(ran).toEqual(['downloaded with its image']);
     expect(delivered.sort()).toEqual(['downloaded: an answer', 'still downloading: lost']);
     expect(journal.pending()).toEqual([]);

@@ -32,7 +32,12 @@ export const REQUIRED_PERMISSIONS = [
  * commands, mentions, DMs and messages in the configured channels until stopped. With a `journal`, accepted
  * requests are kept in it until answered, and those a killed run left are answered once connected.
  */
-export async function start(core: BotCore, input: ConfigInput, log: Log, journal?: RequestJournal): Promise<DiscordAdapter> {
+export async function start(
+  core: BotCore,
+  input: ConfigInput,
+  log: Log,
+  journal?: RequestJournal,
+): Promise<DiscordAdapter> {
   const parsed = parseConfig(input);
   if (!parsed.ok) throw new Error(parsed.message);
   const config = parsed.config;

@@ -27,7 +27,8 @@ export async function handleInteraction(interaction: ChatInputCommandInteraction
 
   // The deferred reply says "thinking…" until edited: where it is, and for how long its token may edit it. It is
   // journaled before the download, so a kill during it still reaches this user.
-  const place = { kind: 'interaction', channel: interaction.channelId, token: interaction.token, user: interaction.user.id };
+  const { channelId: channel, token, user } = interaction;
+  const place = { kind: 'interaction', channel, token, user: user.id };
   const ticket = attachment
     ? h.journal.hold(request, { ...place, expires: deadline })
     : h.journal.accept(request, { ...place, expires: deadline });
@@ -88,8 +89,11 @@ export async function handleInteraction(interaction: ChatInputCommandInteraction
 
 /** A request leaves the journal once its user heard back; an answer that reached no one stays for the next start. */
 function finished(ticket: Ticket, delivered: Delivered, h: Handling): void {
-  if (delivered === 'lost') h.log.error({ request: ticket.id }, 'discord: answer not delivered; kept for the next start');
-  else ticket.done();
+  if (delivered === 'lost') {
+    h.log.error({ request: ticket.id }, 'discord: answer not delivered; kept for the next start');
+    return;
+  }
+  ticket.done();
 }
 
 /** A refusal after deferring: the public "thinking…" reply goes away and only the asker sees why. */

@@ -24,7 +24,9 @@ async function deliverTo(client: Client<true>, entry: PendingRequest, reply: Bot
     h.log.warn({ err: error, request: entry.id, step }, 'discord: earlier answer not delivered that way');
   const tokenValid = place.kind === 'interaction' && Date.now() < Number(place.expires);
   if (tokenValid) return viaInteraction(client, String(place.token), reply, onError, h);
-  const channel = await client.channels.fetch(String(place.channel)).catch((error: unknown) => onError(error, 'channel'));
+  const channel = await client.channels
+    .fetch(String(place.channel))
+    .catch((error: unknown) => onError(error, 'channel'));
   if (!channel?.isSendable()) return false;
   // A message is answered where it was asked; an expired interaction's answer names its asker.
   const prefix = place.kind === 'interaction' ? `<@${String(place.user)}> ` : '';
@@ -35,14 +37,20 @@ async function deliverTo(client: Client<true>, entry: PendingRequest, reply: Bot
       : { allowedMentions: NO_PINGS, reply: { messageReference: String(place.asked), failIfNotExists: false } };
   const placeholder = typeof place.reply === 'string' ? place.reply : await findReply(client, channel, place, onError);
   const delivered = await deliver({
-    ...(placeholder ? { edit: () => channel.messages.edit(placeholder, { ...encoded.first, allowedMentions: NO_PINGS }) } : {}),
+    ...(placeholder
+      ? { edit: () => channel.messages.edit(placeholder, { ...encoded.first, allowedMentions: NO_PINGS }) }
+      : {}),
     post: () => channel.send({ ...encoded.first, ...where }),
     apologise: (reason) => channel.send({ content: `${prefix}${notDelivered(reason)}`, ...where }),
     onError,
   });
-  if (delivered === 'posted' && placeholder) await channel.messages.delete(placeholder).catch((e: unknown) => onError(e, 'delete'));
+  if (delivered === 'posted' && placeholder) {
+    await channel.messages.delete(placeholder).catch((e: unknown) => onError(e, 'delete'));
+  }
   if (delivered === 'edited' || delivered === 'posted') {
-    for (const content of encoded.rest) await channel.send({ content, allowedMentions: NO_PINGS }).catch((e: unknown) => onError(e, 'rest'));
+    for (const content of encoded.rest) {
+      await channel.send({ content, allowedMentions: NO_PINGS }).catch((e: unknown) => onError(e, 'rest'));
+    }
   }
   return delivered !== 'lost';
 }
@@ -76,7 +84,8 @@ async function viaInteraction(
   onError: (error: unknown, step: string) => void,
   h: Handling,
 ): Promise<boolean> {
-  const webhook = new WebhookClient({ id: client.application.id, token }, { rest: h.config.apiUrl ? { api: h.config.apiUrl } : {} });
+  const rest = h.config.apiUrl ? { api: h.config.apiUrl } : {};
+  const webhook = new WebhookClient({ id: client.application.id, token }, { rest });
   try {
     const encoded = encodeReply(reply, DEFAULT_UPLOAD_LIMIT);
     const first = { ...encoded.first, allowedMentions: NO_PINGS };
@@ -88,7 +97,9 @@ async function viaInteraction(
     });
     if (delivered === 'posted') await webhook.deleteMessage('@original').catch((e: unknown) => onError(e, 'delete'));
     if (delivered === 'edited' || delivered === 'posted') {
-      for (const content of encoded.rest) await webhook.send({ content, allowedMentions: NO_PINGS }).catch((e: unknown) => onError(e, 'rest'));
+      for (const content of encoded.rest) {
+        await webhook.send({ content, allowedMentions: NO_PINGS }).catch((e: unknown) => onError(e, 'rest'));
+      }
     }
     return delivered !== 'lost';
   } finally {

@@ -104,7 +104,9 @@ export async function answerLeftovers(
       const tooOld = now - entry.acceptedAt > ANSWER_AGAIN_WITHIN_MS;
       const reply = tooOld || entry.place.awaitingImage ? lost : await run(entry.request);
       const reached = await deliver(entry, reply);
-      if (!reached) journal.log.warn({ request: entry.id, place: entry.place, dropped: tooOld }, 'journal: reply not delivered');
+      if (!reached) {
+        journal.log.warn({ request: entry.id, place: entry.place, dropped: tooOld }, 'journal: reply not delivered');
+      }
       if (reached || tooOld) new Ticket(journal, entry.id, entry.place).done();
     }),
   );

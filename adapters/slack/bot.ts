@@ -152,7 +152,8 @@ export class SlackBot {
       const download = await downloadFile(file, this.config.botToken, this.downloadLimits);
       if (!download.ok) {
         this.log.warn({ channel: event.channel, file: file.id, reason: download.reason, detail: download.detail }, 'slack download failed');
-        this.finished(ticket, await reply.finish(userError(downloadMessage(download.reason, this.config.downloadMaxBytes))));
+        const refusal = userError(downloadMessage(download.reason, this.config.downloadMaxBytes));
+        this.finished(ticket, await reply.finish(refusal));
         return;
       }
       image = download.image;
@@ -212,7 +213,13 @@ export class SlackBot {
     return this.guarded(request, stream, { imageBytes: this.config.uploadMaxBytes });
   }
 
-  private threadReply(client: webApi.WebClient, team: string, target: ThreadTarget, heading?: string, ts?: string): ThreadReply {
+  private threadReply(
+    client: webApi.WebClient,
+    team: string,
+    target: ThreadTarget,
+    heading?: string,
+    ts?: string,
+  ): ThreadReply {
     const pacing: ReplyPacing = { budget: this.updates, lane: team, minIntervalMs: this.config.updateIntervalMs };
     const uploads = this.uploads;
     const optional = { ...(heading ? { heading } : {}), ...(ts ? { ts } : {}) };

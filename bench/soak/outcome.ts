@@ -12,7 +12,15 @@ function pattern(template: string): RegExp {
 }
 
 /** Framework messages that are not a refusal: progress, notes beside an answer, and one that is any text at all. */
-const NOT_FAILURES = new Set(['queued', 'bad-box', 'answer-cut', 'model-domain', 'image-shrunk', 'reset-done', 'reset-empty']);
+const NOT_FAILURES = new Set([
+  'queued',
+  'bad-box',
+  'answer-cut',
+  'model-domain',
+  'image-shrunk',
+  'reset-done',
+  'reset-empty',
+]);
 
 /** Texts that tell a user the request failed or was refused: the framework's and the adapters' messages. */
 const FAILURES: RegExp[] = [
@@ -27,15 +35,18 @@ const FAILURES: RegExp[] = [
 ];
 
 /** Texts that are only ever shown while a request is still on its way: left alone, the user was forgotten. */
-const IN_PROGRESS: RegExp[] = [pattern(BOT.queued), pattern(SLACK.working), pattern(SLACK.queued(0).replace('0', 'MARKER'))];
+const IN_PROGRESS: RegExp[] = [
+  pattern(BOT.queued),
+  pattern(SLACK.working),
+  pattern(SLACK.queued(0).replace('0', 'MARKER')),
+];
 
 /** Reads the final state of one request from the bot's messages about it (placeholders, answers, apologies). */
 export function classify(replies: readonly string[], streamingMark?: string): { outcome: Outcome; duplicates: number } {
   const shown = replies.filter((text) => text !== SLACK.uploadFailed);
   if (shown.length === 0) return { outcome: 'lost', duplicates: 0 };
-  const stuck = shown.some(
-    (text) => text.trim() === '' || IN_PROGRESS.some((p) => p.test(text)) || (streamingMark !== undefined && text.endsWith(streamingMark)),
-  );
+  const streaming = (text: string): boolean => streamingMark !== undefined && text.endsWith(streamingMark);
+  const stuck = shown.some((text) => text.trim() === '' || IN_PROGRESS.some((p) => p.test(text)) || streaming(text));
   if (stuck) return { outcome: 'lost', duplicates: 0 };
   const told = shown.some((text) => FAILURES.some((p) => p.test(text)));
   return { outcome: told ? 'told' : 'answered', duplicates: shown.length - 1 };

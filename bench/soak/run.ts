@@ -194,7 +194,10 @@ function printTable(r: Record<string, unknown> & Printed): void {
     ['Slack calls answered 429', r.slack_rate_limited],
     ['state directory filled mid-run', r.full_disk],
     ['run time', `${String(r.minutes)} min`],
-    ...r.startup_faults.map((c): [string, unknown] => [`start-up: ${c.name}`, `${c.clean ? 'one line, exit 1' : 'NOT CLEAN'}: ${c.detail}`]),
+    ...r.startup_faults.map((c): [string, unknown] => [
+      `start-up: ${c.name}`,
+      `${c.clean ? 'one line, exit 1' : 'NOT CLEAN'}: ${c.detail}`,
+    ]),
   ];
   const width = Math.max(...rows.map(([name]) => name.length));
   for (const [name, value] of rows) console.log(`${name.padEnd(width)}  ${String(value)}`);

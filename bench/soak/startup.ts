@@ -15,7 +15,9 @@ export interface StartupCheck {
   detail: string;
 }
 
-function startOnce(dir: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string; hung: boolean }> {
+type Started = { code: number | null; stderr: string; hung: boolean };
+
+function startOnce(dir: string, env: NodeJS.ProcessEnv): Promise<Started> {
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
@@ -46,7 +48,10 @@ function corruptModel(): string {
 export async function startupFaults(env: NodeJS.ProcessEnv): Promise<StartupCheck[]> {
   const cases: [string, (dir: string) => string][] = [
     ['corrupt decoder.onnx', () => `model:\n  dir: ${corruptModel()}\n`],
-    ['unopenable state file', (dir) => `model:\n  dir: ${MINI_MODEL_DIR}\nstate:\n  file: ${join(dir, 'bot.yaml', 'x.sqlite')}\n`],
+    [
+      'unopenable state file',
+      (dir) => `model:\n  dir: ${MINI_MODEL_DIR}\nstate:\n  file: ${join(dir, 'bot.yaml', 'x.sqlite')}\n`,
+    ],
   ];
   const checks: StartupCheck[] = [];
   for (const [name, yaml] of cases) {

@@ -69,9 +69,11 @@ export class Traffic {
     const slackChannel = `C0SOAK${index}`;
     const ts = `${1_900_000_000 + n}.000100`;
     // Every fourth Slack upload downloads slowly, as from a busy file server.
-    const file = this.slack.addFile(image.bytes, { name: image.name, mimetype: image.contentType, stallMs: n % 4 === 0 ? 3000 : 0 });
+    const stallMs = n % 4 === 0 ? 3000 : 0;
+    const file = this.slack.addFile(image.bytes, { name: image.name, mimetype: image.contentType, stallMs });
     const text = `<@${this.slack.botUserId}> ${prompt}`;
-    const body = messageEnvelope({ team: this.slack.team, channel: slackChannel, user: `U0SOAK${n}`, text, ts, files: [file] });
+    const team = this.slack.team;
+    const body = messageEnvelope({ team, channel: slackChannel, user: `U0SOAK${n}`, text, ts, files: [file] });
     const response = await sendSigned(eventsUrl, SECRET, body, 'application/json');
     if (response.status === 200) this.track('slack', ts, slackChannel);
   }
@@ -79,13 +81,22 @@ export class Traffic {
   /** Waits until every request has its final reply and `idle()` says nothing is pending, or `timeoutMs` passes. */
   async settle(idle: () => boolean, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline && (!idle() || this.sent.some((s) => this.outcome(s).outcome === 'lost'))) await sleep(500);
+    const pending = (): boolean => !idle() || this.sent.some((s) => this.outcome(s).outcome === 'lost');
+    while (Date.now() < deadline && pending()) await sleep(500);
     await sleep(2000); // edits still in flight land
     this.watch();
   }
 
   tally(): Tally {
-    const tally: Tally = { sent: this.sent.length, answered: 0, told: 0, lost: 0, duplicates: 0, latencies: [], lostSeen: [] };
+    const tally: Tally = {
+      sent: this.sent.length,
+      answered: 0,
+      told: 0,
+      lost: 0,
+      duplicates: 0,
+      latencies: [],
+      lostSeen: [],
+    };
     for (const s of this.sent) {
       const { outcome, duplicates } = this.outcome(s);
       tally[outcome] += 1;
@@ -107,7 +118,9 @@ export class Traffic {
 
   private replies(s: Sent): string[] {
     return s.platform === 'discord'
-      ? [...this.discord.messages.values()].filter((m) => m.message_reference?.message_id === s.id).map((m) => m.content)
+      ? [...this.discord.messages.values()]
+          .filter((m) => m.message_reference?.message_id === s.id)
+          .map((m) => m.content)
       : this.slack.thread(s.channel, s.id).map((m) => m.text);
   }
 
