@@ -1,5 +1,5 @@
 import type { EventClaims } from '../adapters/slack/dedupe.ts';
-import type { BotCore } from '../src/bot/types.ts';
+import type { BotCore, RequestJournal } from '../src/bot/types.ts';
 import type { Config } from '../src/config/schema.ts';
 import type { Logger } from '../src/log.ts';
 import { SqliteMemory } from '../src/state/sqlite-memory.ts';
@@ -16,6 +16,8 @@ export interface ChatAdapterOptions {
   onFatal?: () => void;
   /** Where Slack's taken events are claimed when several gateways share them (Redis); the state file otherwise. */
   slackClaims?: EventClaims;
+  /** Accepted requests kept until answered, so those a killed run left are answered (or their users told) next. */
+  journal?: RequestJournal;
 }
 
 /** The chat adapters the environment enables; each is imported only when enabled, so an unused one costs nothing. */
@@ -29,7 +31,7 @@ export async function startChatAdapters(
   if (config.discord.token) {
     const discord = await import('../adapters/discord/index.ts');
     const section = config.discord as Parameters<typeof discord.start>[1];
-    const adapter = await discord.start(bot, section, log.child({ adapter: 'discord' }), options.onFatal);
+    const adapter = await discord.start(bot, section, log.child({ adapter: 'discord' }), options.onFatal, options.journal);
     log.info({ invite: adapter.inviteUrl }, 'discord: connected');
     running.push({ name: 'discord', stop: (graceMs) => adapter.stop(graceMs), connected: () => adapter.connected() });
   }
@@ -39,7 +41,7 @@ export async function startChatAdapters(
     const memory = new SqliteMemory(config.state.file, 'slack');
     const section = config.slack as Parameters<typeof slack.start>[1];
     const child = log.child({ adapter: 'slack' });
-    const adapter = await slack.start(bot, section, child, process.env, memory, options.slackClaims);
+    const adapter = await slack.start(bot, section, child, process.env, memory, options.slackClaims, options.journal);
     log.info('slack: connected');
     const stop = (graceMs?: number) => adapter.stop(graceMs).finally(() => memory.close());
     running.push({ name: 'slack', stop, connected: () => adapter.connected() });

@@ -153,7 +153,8 @@ async function main(argv: string[]): Promise<number> {
   try {
     // The adapter has logged why; the exit code tells the supervisor to restart or alert.
     const exitOnFatal = () => void shutDown().finally(() => process.exit(1));
-    adapters.push(...(await startChatAdapters(core, config, log, { onFatal: exitOnFatal })));
+    const journal = store.journal();
+    adapters.push(...(await startChatAdapters(core, config, log, { onFatal: exitOnFatal, journal })));
     const typing = withConsole && Boolean(process.stdin.isTTY && process.stdout.isTTY);
     if (webEnabled(config.web, typing)) adapters.push(await startWeb(core, config, loaded.model.name, log));
   } catch (error) {

@@ -1,5 +1,6 @@
 import type { CommandSpec } from '../../src/bot/types.ts';
 import type { CallBudget } from '../kit/budget.ts';
+import type { Journal } from '../kit/journal.ts';
 import type { Runner } from '../kit/run.ts';
 import type { Config } from './config.ts';
 import type { DownloadLimits } from './download.ts';
@@ -16,4 +17,6 @@ export interface Handling {
   commands: readonly CommandSpec[];
   /** Runs a request; an exception becomes the one generic line, logged with the command that caused it. */
   run: Runner;
+  /** Accepted requests until their final reply is out, so a restart after a crash can answer them. */
+  journal: Journal;
 }

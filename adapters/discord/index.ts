@@ -1,10 +1,11 @@
 import { once } from 'node:events';
 import { Client, Events, GatewayIntentBits, OAuth2Scopes, Partials, PermissionFlagsBits, Status } from 'discord.js';
-import type { BotCore } from '../../src/bot/types.ts';
+import type { BotCore, RequestJournal } from '../../src/bot/types.ts';
 import { message } from '../../src/bot/messages.ts';
 import { StartupError } from '../../src/config/startup-error.ts';
 import { CallBudget } from '../kit/budget.ts';
 import { InFlight, STOP_GRACE_MS } from '../../src/ops/in-flight.ts';
+import { Journal } from '../kit/journal.ts';
 import { guardedRunner } from '../kit/run.ts';
 import { handleAskMenu, handleAskModal, isAskModal, PendingImages } from './ask-image.ts';
 import { commandsPayload, registerCommands } from './commands.ts';
@@ -13,6 +14,7 @@ import { fatalClose } from './gateway-close.ts';
 import type { Handling } from './handling.ts';
 import { handleInteraction } from './interactions.ts';
 import { handleMessage, isForBot } from './messages.ts';
+import { answerPrevious } from './recover.ts';
 import type { DiscordAdapter, Log } from './types.ts';
 
 export { Config, parseConfig, type ConfigInput } from './config.ts';
@@ -32,13 +34,15 @@ export const REQUIRED_PERMISSIONS = [
  * Connects to Discord, registers the slash commands when they changed, logs the invite link, and answers slash
  * commands, "Ask about this image", mentions, DMs and messages in the configured channels until stopped.
  * A gateway closed for good (a revoked token, refused intents) fails the start, or later logs one line and calls
- * `onFatal`, so the process can exit instead of living on deaf.
+ * `onFatal`, so the process can exit instead of living on deaf. With a `journal`, accepted requests are kept in it
+ * until answered, and those a killed run left are answered once connected.
  */
 export async function start(
   core: BotCore,
   input: ConfigInput,
   log: Log,
   onFatal: (error: Error) => void = () => undefined,
+  journal?: RequestJournal,
 ): Promise<DiscordAdapter> {
   const parsed = parseConfig(input);
   if (!parsed.ok) throw new StartupError(parsed.message);
@@ -69,6 +73,7 @@ export async function start(
     run: guardedRunner(core, message('unexpected'), (error, request) =>
       log.error({ err: error, command: request.command, key: request.key }, 'discord: request failed'),
     ),
+    journal: new Journal(journal, 'discord', log),
   };
 
   const inFlight = new InFlight((error, what) => log.error({ err: error, ...what }, 'discord: handler failed'));
@@ -124,6 +129,7 @@ export async function start(
     permissions: REQUIRED_PERMISSIONS,
   });
   log.info({ inviteUrl, user: client.user?.tag }, 'discord: ready; invite the bot with this link');
+  track(answerPrevious(client as Client<true>, handling), { previousRun: true });
 
   return {
     inviteUrl,

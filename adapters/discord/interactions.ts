@@ -1,7 +1,8 @@
 import { MessageFlags, type ChatInputCommandInteraction, type ModalSubmitInteraction } from 'discord.js';
 import { message } from '../../src/bot/messages.ts';
 import type { BotReply, BotRequest, InputImage } from '../../src/bot/types.ts';
-import { deliver, LiveReply } from '../kit/live-reply.ts';
+import type { Ticket } from '../kit/journal.ts';
+import { type Delivered, deliver, LiveReply } from '../kit/live-reply.ts';
 import { decodeInteraction } from './decode.ts';
 import { downloadAttachment, precheck } from './download.ts';
 import { DEFAULT_UPLOAD_LIMIT, NO_PINGS, encodeReply, notDelivered, preview, refusalText } from './encode.ts';
@@ -35,17 +36,26 @@ export async function answerInteraction(
     await interaction.reply({ content: refusalText(checked.text), flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
     return;
   }
-  await interaction.deferReply();
+  // The deferred reply says "thinking…" until edited: where it is, and for how long its token may edit it. It is
+  // journaled before the deferral, so a kill from here on still reaches this user.
   // The channel (or thread) the interaction came from: the lane its edits share.
   const channelId = request.key.thread ?? request.key.channel;
+  const { token, user } = interaction;
+  const place = { kind: 'interaction', channel: channelId, token, user: user.id, expires: deadline };
+  const ticket = h.journal.hold(request, place);
+  await interaction.deferReply();
   const pastDeadline = (): boolean => Date.now() > deadline;
 
   let image: InputImage | undefined;
   if (attachment) {
     const downloaded = await downloadAttachment(attachment, h.downloadLimits);
-    if (!downloaded.ok) return refuse(interaction, downloaded.text);
+    if (!downloaded.ok) {
+      await refuse(interaction, downloaded.text);
+      return ticket.done();
+    }
     image = downloaded.image;
   }
+  ticket.ready({ ...request, ...(image ? { image } : {}) });
 
   const live = new LiveReply({
     budget: h.edits,
@@ -60,8 +70,13 @@ export async function answerInteraction(
   }, { imageBytes: uploadLimit });
   await live.finish();
 
-  if (reply.kind === 'user-error' && !pastDeadline()) return refuse(interaction, reply.text);
-  if (pastDeadline()) return postInChannel(interaction, channelId, request.command, reply, uploadLimit, h);
+  if (reply.kind === 'user-error' && !pastDeadline()) {
+    await refuse(interaction, reply.text);
+    return ticket.done();
+  }
+  if (pastDeadline()) {
+    return finished(ticket, await postInChannel(interaction, channelId, request.command, reply, uploadLimit, h), h);
+  }
   const encoded = encodeReply(reply, uploadLimit);
   const first = { ...encoded.first, allowedMentions: NO_PINGS };
   const onError = (error: unknown, step: string) =>
@@ -77,14 +92,24 @@ export async function answerInteraction(
     apologise,
     onError,
   });
-  if (delivered === 'apologised' || delivered === 'lost') return;
   // The answer went out as a follow-up: the deferred reply would otherwise say "thinking…" for good.
   if (delivered === 'posted') await interaction.deleteReply().catch((error: unknown) => onError(error, 'delete'));
+  finished(ticket, delivered, h);
+  if (delivered === 'apologised' || delivered === 'lost') return;
   for (const content of encoded.rest) {
     const post = () => interaction.followUp({ content, allowedMentions: NO_PINGS });
     const sent = await deliver({ post, apologise, onError });
     if (sent !== 'posted') return;
   }
+}
+
+/** A request leaves the journal once its user heard back; an answer that reached no one stays for the next start. */
+function finished(ticket: Ticket, delivered: Delivered, h: Handling): void {
+  if (delivered === 'lost') {
+    h.log.error({ request: ticket.id }, 'discord: answer not delivered; kept for the next start');
+    return;
+  }
+  ticket.done();
 }
 
 /** A refusal after deferring: the public "thinking…" reply goes away and only the asker sees why. */
@@ -101,11 +126,11 @@ async function postInChannel(
   reply: BotReply,
   uploadLimit: number,
   h: Handling,
-): Promise<void> {
+): Promise<Delivered> {
   const channel = interaction.channel ?? (await interaction.client.channels.fetch(channelId));
   if (!channel?.isSendable()) {
     h.log.warn({ command }, 'discord: answer came after the interaction expired, no channel to post in');
-    return;
+    return 'lost';
   }
   const prefix = `<@${interaction.user.id}> `;
   const encoded = encodeReply(reply, uploadLimit, prefix);
@@ -116,10 +141,11 @@ async function postInChannel(
     channel.send({ content: `${prefix}${notDelivered(reason)}`, allowedMentions: mention });
   const post = () => channel.send({ ...encoded.first, allowedMentions: mention });
   const delivered = await deliver({ post, apologise, onError });
-  if (delivered !== 'posted') return;
+  if (delivered !== 'posted') return delivered;
   for (const content of encoded.rest) {
     const next = () => channel.send({ content, allowedMentions: NO_PINGS });
     const sent = await deliver({ post: next, apologise, onError });
-    if (sent !== 'posted') return;
+    if (sent !== 'posted') break;
   }
+  return delivered;
 }

@@ -55,22 +55,31 @@ export async function handleMessage(msg: Message, botId: string, h: Handling): P
     return;
   }
   const request = decodeMessage(msg, botId, h.commands, await chainRoot(msg));
+  // Discord sends an event once: journaled before the download and the answer, so a kill from here on still
+  // reaches this user.
+  const ticket = h.journal.hold(request, { kind: 'message', channel: msg.channelId, asked: msg.id });
   let image: InputImage | undefined;
   if (attachment) {
     const downloaded = await downloadAttachment(attachment, h.downloadLimits);
     if (!downloaded.ok) {
       await msg.reply({ content: refusalText(downloaded.text), allowedMentions: NO_PINGS });
-      return;
+      return ticket.done();
     }
     image = downloaded.image;
   }
+  ticket.ready({ ...request, ...(image ? { image } : {}) });
   if (msg.channel.isSendable()) void msg.channel.sendTyping().catch(() => undefined);
 
   // The reply message, once the first streamed text has created it; later text edits it.
   const answer: { message?: Message } = {};
   const show = async (content: string): Promise<void> => {
     const options = { content, allowedMentions: NO_PINGS };
-    answer.message = answer.message ? await answer.message.edit(options) : await msg.reply(options);
+    if (answer.message) {
+      await answer.message.edit(options);
+      return;
+    }
+    answer.message = await msg.reply(options);
+    ticket.moved({ reply: answer.message.id });
   };
   const live = new LiveReply({
     budget: h.edits,
@@ -106,6 +115,8 @@ export async function handleMessage(msg: Message, botId: string, h: Handling): P
   });
   // The answer went out as a new reply: the one that could not be edited would otherwise show a stale state.
   if (delivered === 'posted' && shown) await shown.delete().catch((error: unknown) => onError(error, 'delete'));
+  if (delivered === 'lost') h.log.error({ message: msg.id }, 'discord: answer not delivered; kept for the next start');
+  else ticket.done();
   if (delivered === 'apologised' || delivered === 'lost' || !msg.channel.isSendable()) return;
   const channel = msg.channel;
   for (const content of encoded.rest) {

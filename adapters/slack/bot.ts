@@ -1,13 +1,25 @@
 import { type App, webApi } from '@slack/bolt';
-import type { BotCore, BotReply, BotRequest, CommandSpec, ConversationKey, ReplyStream } from '../../src/bot/types.ts';
+import { message } from '../../src/bot/messages.ts';
+import type {
+  BotCore,
+  BotReply,
+  BotRequest,
+  CommandSpec,
+  ConversationKey,
+  PendingRequest,
+  ReplyStream,
+  RequestJournal,
+} from '../../src/bot/types.ts';
 import { CallBudget } from '../kit/budget.ts';
 import { argsFromText, parseText } from '../kit/grammar.ts';
+import { answerLeftovers, Journal, type Ticket } from '../kit/journal.ts';
 import { MapMemory, type Memory } from '../kit/memory.ts';
 import { guardedRunner, type Runner } from '../kit/run.ts';
 import { textTooLong } from '../kit/text-limit.ts';
 import { conversationKey, isFromBot, isPersonMessage, pickImageFile, plainText, threadOf } from './decode.ts';
 import { type EventClaims, SeenEvents } from './dedupe.ts';
 import { downloadFile, type DownloadLimits } from './download.ts';
+import type { Delivered } from '../kit/live-reply.ts';
 import { type ReplyPacing, ThreadReply, type ThreadTarget } from './encode.ts';
 import { decodeEntities, escapeText } from './escape.ts';
 import { downloadMessage, MESSAGES } from './messages.ts';
@@ -45,6 +57,7 @@ export class SlackBot {
   private readonly uploads: webApi.WebClient;
   private readonly guarded: Runner;
   private readonly userGroups?: UserGroups;
+  private readonly journal: Journal;
 
   constructor(
     private readonly core: BotCore,
@@ -52,10 +65,12 @@ export class SlackBot {
     private readonly log: Log,
     memory: Memory = new MapMemory(),
     claims?: EventClaims,
+    journal?: RequestJournal,
   ) {
     this.seen = claims ?? new SeenEvents(memory);
     if (config.userGroups) this.userGroups = new UserGroups(log);
     this.imageThreads = new LatestImageThreads(memory);
+    this.journal = new Journal(journal, 'slack', log);
     this.updates = CallBudget.perMinute(config.updatesPerMinute);
     this.guarded = guardedRunner(core, MESSAGES.generic, (error, request) =>
       log.error({ err: error, command: request.command, channel: request.key.channel }, 'slack request failed'),
@@ -100,6 +115,21 @@ export class SlackBot {
     });
   }
 
+  /**
+   * Answers the requests a killed run accepted and never answered: each is run again and its answer replaces
+   * the "Looking at the image…" message it left (or is posted in the thread when there is none).
+   */
+  answerPrevious(client: webApi.WebClient): Promise<void> {
+    const lost: BotReply = { kind: 'error', text: message('lost') };
+    const run = (request: BotRequest) => this.run(request, {});
+    return answerLeftovers(this.journal, run, async (entry: PendingRequest, reply) => {
+      const { team, channel, threadTs, ts, heading } = entry.place as Record<string, string | undefined>;
+      const target = { channel: channel ?? '', threadTs: threadTs ?? '' };
+      const thread = this.threadReply(client, team ?? '', target, heading, ts);
+      return (await thread.finish(reply)) !== 'lost';
+    }, lost);
+  }
+
   private async onMessage(
     client: webApi.WebClient,
     eventId: string,
@@ -129,37 +159,41 @@ export class SlackBot {
     { heading, eventId }: { heading?: string; eventId?: string } = {},
   ): Promise<void> {
     const reply = this.threadReply(client, team, target, heading);
+    const { command, args } = parseText(this.core.commands(), text);
+    const key = conversationKey(team, target.channel, target.threadTs);
+    // The thread is the reply chain: a top-level mention starts one at its own ts.
+    const asked: BotRequest = {
+      key,
+      user: { id: userId },
+      chain: target.threadTs,
+      command,
+      args,
+      ...(eventId ? { eventId } : {}),
+    };
+    // Slack has its acknowledgement already and will not send the event again: journaled before anything else.
+    const ticket = this.journal.hold(asked, { team, ...target, ...(heading ? { heading } : {}) });
     const tooLong = textTooLong(text);
-    if (tooLong !== undefined) return reply.finish(userError(tooLong));
-    if (file === 'not-an-image') return reply.finish(userError(MESSAGES.notAnImage));
+    if (tooLong !== undefined) return this.finished(ticket, await reply.finish(userError(tooLong)));
+    if (file === 'not-an-image') return this.finished(ticket, await reply.finish(userError(MESSAGES.notAnImage)));
     await reply.begin(MESSAGES.working);
+    if (reply.messageTs) ticket.moved({ ts: reply.messageTs });
     let image: BotRequest['image'];
     if (file) {
       const download = await downloadFile(file, this.config.botToken, this.downloadLimits);
       if (!download.ok) {
         this.log.warn({ channel: target.channel, file: file.id, reason: download.reason, detail: download.detail }, 'slack download failed');
-        return reply.finish(userError(downloadMessage(download.reason, this.config.downloadMaxBytes)));
+        const refusal = userError(downloadMessage(download.reason, this.config.downloadMaxBytes));
+        return this.finished(ticket, await reply.finish(refusal));
       }
       image = download.image;
     }
-    const { command, args } = parseText(this.core.commands(), text);
-    const key = conversationKey(team, target.channel, target.threadTs);
-    // The thread is the reply chain: a top-level mention starts one at its own ts.
-    const user = await this.user(client, team, userId);
-    const request: BotRequest = {
-      key,
-      user,
-      chain: target.threadTs,
-      command,
-      args,
-      ...(eventId ? { eventId } : {}),
-      ...(image ? { image } : {}),
-    };
+    const request: BotRequest = { ...asked, user: await this.user(client, team, userId), ...(image ? { image } : {}) };
+    ticket.ready(request);
     const result = await this.run(request, streamTo(reply));
     if (image && result.kind === 'answer') this.imageThreads.set(team, target.channel, target.threadTs);
     // the framework's "needs an image", which Slack users get in Slack's own words
     const needsImage = result.error === 'needs-image';
-    await reply.finish(needsImage ? userError(MESSAGES.noImageForMention) : result);
+    this.finished(ticket, await reply.finish(needsImage ? userError(MESSAGES.noImageForMention) : result));
   }
 
   /** "Ask about this image" on a message: a modal asks the question, sent with the message's image. */
@@ -214,7 +248,21 @@ export class SlackBot {
     const target = { channel: command.channel_id, threadTs: imageThread };
     const reply = this.threadReply(client, command.team_id, target, heading);
     await reply.begin(MESSAGES.working);
-    await reply.finish(await this.run(request, streamTo(reply)));
+    const ticket = this.accept(request, command.team_id, reply, heading);
+    this.finished(ticket, await reply.finish(await this.run(request, streamTo(reply))));
+  }
+
+  /** Journals a request whose placeholder is up: where it is (thread, message) and the heading kept above it. */
+  private accept(request: BotRequest, team: string, reply: ThreadReply, heading: string): Ticket {
+    const { channel, threadTs } = reply.target;
+    const ts = reply.messageTs;
+    return this.journal.accept(request, { team, channel, threadTs, ...(ts ? { ts } : {}), heading });
+  }
+
+  /** A request leaves the journal once its thread heard back; one that reached no one stays for the next start. */
+  private finished(ticket: Ticket, delivered: Delivered): void {
+    if (delivered === 'lost') this.log.error({ request: ticket.id }, 'slack answer not delivered; kept for the next start');
+    else ticket.done();
   }
 
   /** The asker, with their user groups as roles when `userGroups` is on. */
@@ -227,10 +275,17 @@ export class SlackBot {
     return this.guarded(request, stream, { imageBytes: this.config.uploadMaxBytes });
   }
 
-  private threadReply(client: webApi.WebClient, team: string, target: ThreadTarget, heading?: string): ThreadReply {
+  private threadReply(
+    client: webApi.WebClient,
+    team: string,
+    target: ThreadTarget,
+    heading?: string,
+    ts?: string,
+  ): ThreadReply {
     const pacing: ReplyPacing = { budget: this.updates, lane: team, minIntervalMs: this.config.updateIntervalMs };
     const uploads = this.uploads;
-    return new ThreadReply({ client, uploads, target, pacing, log: this.log, ...(heading ? { heading } : {}) });
+    const optional = { ...(heading ? { heading } : {}), ...(ts ? { ts } : {}) };
+    return new ThreadReply({ client, uploads, target, pacing, log: this.log, ...optional });
   }
 }
 

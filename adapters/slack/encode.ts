@@ -2,7 +2,7 @@ import { shownText } from '../../src/bot/reply-text.ts';
 import type { webApi } from '@slack/bolt';
 import type { BotReply } from '../../src/bot/types.ts';
 import type { CallBudget } from '../kit/budget.ts';
-import { deliver, LiveReply } from '../kit/live-reply.ts';
+import { type Delivered, deliver, LiveReply } from '../kit/live-reply.ts';
 import { splitMessage, utf8Bytes } from '../kit/split.ts';
 import { escapeText } from './escape.ts';
 import { MESSAGES } from './messages.ts';
@@ -36,6 +36,8 @@ export interface ThreadReplyOptions {
   log: Log;
   /** A line kept above the answer (who asked what, for slash commands answered in a thread). */
   heading?: string;
+  /** The message already showing this reply (posted by an earlier run), which the answer replaces. */
+  ts?: string;
 }
 
 /**
@@ -49,6 +51,7 @@ export class ThreadReply {
   private readonly live: LiveReply;
 
   constructor(private readonly o: ThreadReplyOptions) {
+    this.ts = o.ts;
     this.live = new LiveReply({
       budget: o.pacing.budget,
       lane: o.pacing.lane,
@@ -65,6 +68,15 @@ export class ThreadReply {
     });
   }
 
+  get target(): ThreadTarget {
+    return this.o.target;
+  }
+
+  /** The message that shows this reply, once posted. */
+  get messageTs(): string | undefined {
+    return this.ts;
+  }
+
   /** Streams the answer so far. */
   onText(textSoFar: string): void {
     this.live.update(escapeText(textSoFar) + MESSAGES.streamingMark);
@@ -74,7 +86,8 @@ export class ThreadReply {
     this.live.update(MESSAGES.queued(position));
   }
 
-  async finish(reply: BotReply): Promise<void> {
+  /** Posts the final reply; says how it reached the thread ('lost': not at all, not even as an apology). */
+  async finish(reply: BotReply): Promise<Delivered> {
     await this.live.finish();
     const room = MESSAGE_MAX_BYTES - (this.o.heading ? utf8Bytes(this.o.heading) + 1 : 0);
     const [first = '…', ...more] = splitMessage(escapeText(shownText(reply)), { limit: room, measure: utf8Bytes });
@@ -95,7 +108,7 @@ export class ThreadReply {
       apologise: (reason) => this.post(this.withHeading(MESSAGES.notDelivered(reason))),
       onError,
     });
-    if (delivered === 'apologised' || delivered === 'lost') return;
+    if (delivered === 'apologised' || delivered === 'lost') return delivered;
     // Posted anew: the message that could not be edited would otherwise still say "Looking at the image…".
     if (delivered === 'posted' && ts !== undefined) {
       const gone = this.o.client.chat.delete({ channel: this.o.target.channel, ts });
@@ -104,9 +117,10 @@ export class ThreadReply {
     for (const text of more) {
       const apologise = (reason: string) => this.post(MESSAGES.notDelivered(reason));
       const rest = await deliver({ post: () => this.post(text), apologise, onError });
-      if (rest !== 'posted') return;
+      if (rest !== 'posted') return delivered;
     }
     if (reply.image) await this.upload(reply);
+    return delivered;
   }
 
   private withHeading(body: string): string {

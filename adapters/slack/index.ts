@@ -1,4 +1,4 @@
-import type { BotCore } from '../../src/bot/types.ts';
+import type { BotCore, RequestJournal } from '../../src/bot/types.ts';
 import { StartupError } from '../../src/config/startup-error.ts';
 import { InFlight, STOP_GRACE_MS } from '../../src/ops/in-flight.ts';
 import type { Memory } from '../kit/memory.ts';
@@ -25,7 +25,8 @@ export interface SlackAdapter {
  * Starts the Slack bot: Socket Mode when the settings have an app token, otherwise the HTTP receiver on
  * `port` at /slack/events. Answers mentions, DMs and the registry's slash commands until stopped. `input` is the
  * config file's `slack` section; the SLACK_* variables of `env` apply over it. `memory` keeps the events taken and
- * each channel's latest image (the state file's, so a restart forgets neither; in memory when not given).
+ * each channel's latest image (the state file's, so a restart forgets neither; in memory when not given). With a
+ * `journal`, accepted requests are kept in it until answered, and those a killed run left are answered once started.
  */
 export async function start(
   core: BotCore,
@@ -35,6 +36,7 @@ export async function start(
   memory?: Memory,
   /** Where taken events are remembered: `memory` by default, Redis behind several gateways. */
   claims?: EventClaims,
+  journal?: RequestJournal,
 ): Promise<SlackAdapter> {
   const parsed = parseConfig(withEnvironment(input as Record<string, unknown>, env));
   if (!parsed.ok) throw new StartupError(parsed.message);
@@ -48,9 +50,11 @@ export async function start(
     void inFlight.track(work);
     await work;
   });
-  new SlackBot(core, config, log, memory, claims).register(transport.app);
+  const bot = new SlackBot(core, config, log, memory, claims, journal);
+  bot.register(transport.app);
   const port = await transport.start();
   log.info({ mode: config.appToken ? 'socket' : 'http', port }, 'slack adapter started');
+  void inFlight.track(bot.answerPrevious(transport.app.client));
   return {
     ...(port === undefined ? {} : { port }),
     // Replies go through the Web API client, which stays usable after the receiver stops taking events.

@@ -50,6 +50,8 @@ export const MESSAGES = {
   unexpected: 'Something went wrong while answering; it has been logged. Please try again.',
   /** The bot is stopping (an update, a restart) and could not finish, or take, this request. */
   restarting: 'The bot is restarting and could not finish this answer; please ask again in a minute.',
+  /** The bot stopped hard while this request waited and it was too old to answer when it came back. */
+  lost: 'The bot was restarted while answering this and the request is too old to answer now; please ask again.',
 } as const;
 
 export type MessageId = keyof typeof MESSAGES;

@@ -112,3 +112,25 @@ export interface BotEngine {
   /** Drops a conversation's cached image embeddings and KV. */
   forget(conversation: string): void;
 }
+
+/**
+ * An accepted request as the journal keeps it until its final reply is out: what is needed to answer it after a
+ * crash (the request, its image) and to reach its user (`place`: the platform's ids for the channel, the
+ * placeholder message or the interaction token, as the adapter that wrote it reads them).
+ */
+export interface PendingRequest {
+  id: string;
+  platform: string;
+  place: Record<string, string | number>;
+  request: BotRequest;
+  acceptedAt: number;
+}
+
+/** Accepted requests that have no final reply yet, kept across restarts (src/state's SQLite file). */
+export interface RequestJournal {
+  add(entry: PendingRequest): void;
+  /** Replaces where the user waits (the placeholder was posted, or replaced by a new message). */
+  move(id: string, place: PendingRequest['place']): void;
+  remove(id: string): void;
+  pending(platform: string): PendingRequest[];
+}

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Conversation, ConversationStore } from '../bot/conversations.ts';
+import { SqliteRequestJournal } from './journal.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS conversations (
@@ -169,6 +170,11 @@ export class SqliteConversationStore implements ConversationStore {
   /** Moves the write-ahead log into the file (SQLite does it on its own every 1000 pages). */
   checkpoint(): void {
     this.db.pragma('wal_checkpoint(TRUNCATE)');
+  }
+
+  /** The journal of accepted requests, in the same file (see journal.ts). */
+  journal(): SqliteRequestJournal {
+    return new SqliteRequestJournal(this.db);
   }
 
   close(): void {

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -15,6 +16,8 @@ export interface BotProcess {
   logLine(msg: string, timeoutMs?: number): Promise<Record<string, unknown>>;
   /** Sends SIGTERM and resolves with the exit code (bounded: a process that hangs fails the test). */
   terminate(timeoutMs?: number): Promise<number | null>;
+  /** Sends SIGKILL (no shutdown of any kind, as a crash or the OOM killer) and resolves once the process is gone. */
+  kill(): Promise<void>;
 }
 
 /** `command` runs a subcommand (`['worker']`: `minigpt-bot worker --config FILE`) instead of `npm start`. */
@@ -52,7 +55,30 @@ export function startBotProcess(cwd: string, configFile: string, env: NodeJS.Pro
       const [code] = await Promise.race([exited, timer]);
       return code;
     },
+    async kill() {
+      // tsx runs the program in a child of its own: both die at once, as a crash or the OOM killer would do it.
+      const pids = [...processTree(child.pid!)].reverse();
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+      await exited;
+    },
   };
+}
+
+/** A process and all its descendants (Linux /proc), parents first; empty once it is gone. */
+export function processTree(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+  return [pid, ...children.flatMap(processTree)];
 }
 
 /** Polls `check` until it gives a value; fails after `timeoutMs`, or at once when `gaveUp` says it never will. */

@@ -354,6 +354,13 @@ export class FakeDiscord {
         if (!this.messages.delete(m[2]!)) return { status: 404, body: { message: 'Unknown Message', code: 10008 } };
         return { status: 204 };
       }],
+      ['GET', /^\/channels\/(\d+)\/messages$/, (r, m) => {
+        // Discord's "Get Channel Messages" with `after`: the newest first, at most `limit` (50 unless given).
+        const after = BigInt(r.query.get('after') ?? '0');
+        const limit = Number(r.query.get('limit') ?? '50');
+        const inChannel = [...this.messages.values()].filter((message) => message.channel_id === m[1] && BigInt(message.id) > after);
+        return { status: 200, body: inChannel.sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1)).slice(0, limit) };
+      }],
       ['GET', /^\/channels\/(\d+)\/messages\/(\d+)$/, (_r, m) => {
         const message = this.messages.get(m[2]!);
         if (!message) return { status: 404, body: { message: 'Unknown Message', code: 10008 } };
@@ -381,6 +388,11 @@ export class FakeDiscord {
 
   private knownChannel(id: string): FakeChannel {
     return [this.channel, this.quiet, this.thread].find((c) => c.id === id) ?? { id, type: 1 };
+  }
+
+  /** The reply an interaction's callback created ("thinking…" while deferred: no content), as edited since. */
+  original(token: string): FakeMessage | undefined {
+    return this.originals.get(token);
   }
 
   /** Sends a slash command over the gateway, as Discord does when a user runs it. */
