@@ -22,13 +22,16 @@ export async function handleInteraction(interaction: ChatInputCommandInteraction
     await interaction.reply({ content: checked.text, flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
     return;
   }
-  // The deferred reply says "thinking…" until edited: where it is, and for how long its token may edit it. It is
-  // journaled before the deferral, so a kill from here on still reaches this user.
-  const { channelId: channel, token, user } = interaction;
-  const ticket = h.journal.hold(request, { kind: 'interaction', channel, token, user: user.id, expires: deadline });
   await interaction.deferReply();
   const pastDeadline = (): boolean => Date.now() > deadline;
 
+  // The deferred reply says "thinking…" until edited: where it is, and for how long its token may edit it. It is
+  // journaled before the download, so a kill during it still reaches this user.
+  const { channelId: channel, token, user } = interaction;
+  const place = { kind: 'interaction', channel, token, user: user.id };
+  const ticket = attachment
+    ? h.journal.hold(request, { ...place, expires: deadline })
+    : h.journal.accept(request, { ...place, expires: deadline });
   let image: InputImage | undefined;
   if (attachment) {
     const downloaded = await downloadAttachment(attachment, h.downloadLimits);
@@ -37,8 +40,8 @@ export async function handleInteraction(interaction: ChatInputCommandInteraction
       return ticket.done();
     }
     image = downloaded.image;
+    ticket.ready({ ...request, image });
   }
-  ticket.ready({ ...request, ...(image ? { image } : {}) });
 
   const live = new LiveReply({
     budget: h.edits,
