@@ -56,7 +56,8 @@ describe('GIVEN npm start with Discord and Slack on local fakes and a state file
   });
 
   afterAll(async () => {
-    for (const bot of processes) if (bot.child.exitCode === null) bot.child.kill('SIGKILL');
+    // The whole process tree: tsx runs the bot in a child that a plain SIGKILL of the launcher leaves running.
+    await Promise.all(processes.map((bot) => bot.kill()));
     await discord?.close();
     await slack?.close();
   });

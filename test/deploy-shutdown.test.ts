@@ -179,7 +179,7 @@ describe('GIVEN npm start with a long generation in flight', () => {
       expect(done?.cancelled).toBe(1);
       expect(reply!.content).toBe(RESTARTING);
     } finally {
-      if (bot.child.exitCode === null) bot.child.kill('SIGKILL');
+      await bot.kill();
     }
   }, 120_000);
 });

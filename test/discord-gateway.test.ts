@@ -78,7 +78,7 @@ describe('GIVEN a local Discord that closes the gateway for good', () => {
       METRICS_PORT: '0',
       MINIGPT_STATE_FILE: undefined,
     });
-    cleanup.push(async () => bot.child.exitCode === null && bot.child.kill('SIGKILL'));
+    cleanup.push(() => bot.kill());
     const exited = once(bot.child, 'exit');
     await bot.logLine('discord: connected');
 

@@ -86,7 +86,7 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
   }, TEST_TIMEOUT);
 
   afterAll(async () => {
-    for (const p of processes) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    await Promise.all(processes.map((p) => p.kill()));
     await queue?.close();
     client?.disconnect();
     await slack?.close();

@@ -36,16 +36,18 @@ export async function answerInteraction(
     await interaction.reply({ content: refusalText(checked.text), flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
     return;
   }
-  // The deferred reply says "thinking…" until edited: where it is, and for how long its token may edit it. It is
-  // journaled before the deferral, so a kill from here on still reaches this user.
-  // The channel (or thread) the interaction came from: the lane its edits share.
-  const channelId = request.key.thread ?? request.key.channel;
-  const { token, user } = interaction;
-  const place = { kind: 'interaction', channel: channelId, token, user: user.id, expires: deadline };
-  const ticket = h.journal.hold(request, place);
   await interaction.deferReply();
   const pastDeadline = (): boolean => Date.now() > deadline;
+  // The channel (or thread) the interaction came from: the lane its edits share.
+  const channelId = request.key.thread ?? request.key.channel;
 
+  // The deferred reply says "thinking…" until edited: where it is, and for how long its token may edit it. It is
+  // journaled before the download, so a kill during it still reaches this user.
+  const { token, user } = interaction;
+  const place = { kind: 'interaction', channel: channelId, token, user: user.id };
+  const ticket = attachment
+    ? h.journal.hold(request, { ...place, expires: deadline })
+    : h.journal.accept(request, { ...place, expires: deadline });
   let image: InputImage | undefined;
   if (attachment) {
     const downloaded = await downloadAttachment(attachment, h.downloadLimits);
@@ -54,8 +56,8 @@ export async function answerInteraction(
       return ticket.done();
     }
     image = downloaded.image;
+    ticket.ready({ ...request, image });
   }
-  ticket.ready({ ...request, ...(image ? { image } : {}) });
 
   const live = new LiveReply({
     budget: h.edits,
