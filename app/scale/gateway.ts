@@ -16,6 +16,7 @@ import { QueueEngine } from '../../src/scale/queue-engine.ts';
 import { QueueMetrics } from '../../src/scale/metrics.ts';
 import { checkReachable, connect, type JobTimes, redisUrl } from '../../src/scale/redis.ts';
 import { RedisConversationStore } from '../../src/scale/redis-store.ts';
+import { openRequestJournal } from '../../src/state/journal.ts';
 
 /** How often the gateway reads the queue depth and the live workers for /metrics and /healthz. */
 const POLL_MS = 2000;
@@ -67,6 +68,7 @@ export async function runGateway(config: Config, log: Logger, options: GatewayOp
       () => undefined,
     );
   }, POLL_MS);
+  const pending = openRequestJournal(config.state.file);
   const gate = new ShutdownGate();
   const core = instrument(gate.wrap({ ...bot, queueLength: () => waiting }), metrics);
   const adapters: Running[] = [];
@@ -97,11 +99,14 @@ export async function runGateway(config: Config, log: Logger, options: GatewayOp
         await health?.close();
         storeListener.disconnect();
         redis.disconnect();
+        pending.close();
       },
       log,
     });
   const slackClaims = new RedisEventClaims(redis, DEDUPE_TTL_MS);
-  adapters.push(...(await startChatAdapters(core, config, log, { slackClaims })));
+  // Accepted requests, kept in this gateway's state file until answered: after a kill, the restarted gateway asks
+  // again under the same job ids, so it posts the answers a worker finished meanwhile (or is still working on).
+  adapters.push(...(await startChatAdapters(core, config, log, { slackClaims, journal: pending.journal })));
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => void shutDown().then(() => process.exit(0), () => process.exit(1)));
   }

@@ -1,4 +1,6 @@
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { BotRequest, PendingRequest, RequestJournal } from '../bot/types.ts';
 
 const SCHEMA = `
@@ -69,4 +71,15 @@ export class SqliteRequestJournal implements RequestJournal {
       return { id: row.id, platform: row.platform, place: JSON.parse(row.place), request, acceptedAt: row.accepted_at };
     });
   }
+}
+
+/**
+ * The journal alone in the state file at `path`, on its own connection: for a process that keeps its conversations
+ * elsewhere (a gateway, whose conversations live in Redis) but must still answer what a killed run left.
+ */
+export function openRequestJournal(path: string): { journal: SqliteRequestJournal; close(): void } {
+  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  return { journal: new SqliteRequestJournal(db), close: () => db.close() };
 }
