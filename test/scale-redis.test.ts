@@ -294,6 +294,25 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
     expect(await client.ttl(conversation)).toBeGreaterThan(0);
   }, TEST_TIMEOUT);
 
+  it('WHEN the gateway is SIGKILLed while a question waits THEN the restarted gateway posts its one answer in place of the placeholder', async () => {
+    const stopped = workers.splice(0);
+    await Promise.all(stopped.map((w) => w.terminate()));
+    await poll(async () => (await client.keys(keys.workerPattern)).length === 0, "the workers' heartbeats to expire");
+    const { ts, jobId } = await mention('[caption] describe it again');
+    await waitForState(jobId, 'waiting');
+    await slack.waitFor(() => slack.thread(CHANNEL, ts).some((m) => m.text.includes(MESSAGES.working)), 'the placeholder');
+    await gateway.kill();
+    await startWorker();
+    await waitForState(jobId, 'completed');
+    gateway = startBotProcess(dir, 'bot.yaml', env(), ['gateway']);
+    processes.push(gateway);
+    eventsUrl = `http://127.0.0.1:${String((await gateway.logLine('slack adapter started', 60_000)).port)}/slack/events`;
+    expect(await answers(ts, 120_000)).toHaveLength(1);
+    expect(slack.thread(CHANNEL, ts)).toHaveLength(1); // the placeholder, edited into the answer
+    expect(slack.thread(CHANNEL, ts)[0]!.text).not.toMatch(/lost|ask again/i);
+    expect((await queue.getJob(jobId))?.attemptsStarted).toBe(1);
+  }, TEST_TIMEOUT);
+
   async function waitForState(jobId: string, state: string): Promise<void> {
     await poll(async () => (await queue.getJobState(jobId)) === state, `job ${jobId} to be ${state}`);
   }
