@@ -109,7 +109,9 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
     return { ts, jobId: jobIdFor(`slack-${slack.team}-${CHANNEL}-${ts}`) };
   }
 
-  const isFinal = (text: string): boolean => !text.includes(MESSAGES.working) && !text.endsWith(MESSAGES.streamingMark);
+  /** Neither the placeholder, a queue place nor text still streaming. */
+  const isFinal = (text: string): boolean =>
+    !text.includes(MESSAGES.working) && !text.endsWith(MESSAGES.streamingMark) && !/^:hourglass: Waiting/.test(text);
 
   /** The bot's settled answers in a thread, once at least one is there. */
   async function answers(ts: string, timeoutMs = 90_000): Promise<string[]> {
@@ -294,13 +296,30 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
     expect(await client.ttl(conversation)).toBeGreaterThan(0);
   }, TEST_TIMEOUT);
 
+  it('WHEN questions wait for a worker THEN each is told its place in the real queue, then answered once', async () => {
+    const stopped = workers.splice(0);
+    await Promise.all(stopped.map((w) => w.terminate()));
+    await poll(async () => (await client.keys(keys.workerPattern)).length === 0, "the workers' heartbeats to expire");
+    const first = await mention('[vqa] first in line?');
+    await waitForState(first.jobId, 'waiting');
+    const second = await mention('[vqa] second in line?');
+    await waitForState(second.jobId, 'waiting');
+    const shows = (ts: string, text: string) => slack.thread(CHANNEL, ts).some((m) => m.text === text);
+    await slack.waitFor(() => shows(first.ts, MESSAGES.queued(1)), 'the first place');
+    await slack.waitFor(() => shows(second.ts, MESSAGES.queued(2)), 'the second place');
+    await startWorker();
+    expect(await answers(first.ts, 120_000)).toHaveLength(1);
+    expect(await answers(second.ts, 120_000)).toHaveLength(1);
+  }, TEST_TIMEOUT);
+
   it('WHEN the gateway is SIGKILLed while a question waits THEN the restarted gateway posts its one answer in place of the placeholder', async () => {
     const stopped = workers.splice(0);
     await Promise.all(stopped.map((w) => w.terminate()));
     await poll(async () => (await client.keys(keys.workerPattern)).length === 0, "the workers' heartbeats to expire");
     const { ts, jobId } = await mention('[caption] describe it again');
     await waitForState(jobId, 'waiting');
-    await slack.waitFor(() => slack.thread(CHANNEL, ts).some((m) => m.text.includes(MESSAGES.working)), 'the placeholder');
+    // The placeholder, already telling its queue place (no worker is up).
+    await slack.waitFor(() => slack.thread(CHANNEL, ts).some((m) => m.text === MESSAGES.queued(1)), 'the placeholder');
     await gateway.kill();
     await startWorker();
     await waitForState(jobId, 'completed');

@@ -122,6 +122,7 @@ export function createBot(options: BotOptions): Bot {
           shown = text;
           stream.onText?.(text);
         },
+        stream.onQueued,
       );
       return buildAnswerReply(plugin, ctx, outcome.ask, result, image.bytes, limits);
     }, stream.onQueued);

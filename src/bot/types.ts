@@ -108,7 +108,12 @@ export interface BotEngine {
   readonly capacity: number;
   /** What the model directory declares; `domain` is the world a narrow model knows. */
   readonly model?: { readonly domain?: string };
-  generate(request: GenerateRequest, onText?: (textSoFar: string) => void): Promise<GenerateResult>;
+  /** `onQueued`: an engine with a queue of its own (the Redis backend's) tells the request's place in it. */
+  generate(
+    request: GenerateRequest,
+    onText?: (textSoFar: string) => void,
+    onQueued?: (position: number) => void,
+  ): Promise<GenerateResult>;
   /** Drops a conversation's cached image embeddings and KV. */
   forget(conversation: string): void;
 }

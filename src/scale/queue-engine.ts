@@ -60,7 +60,11 @@ export class QueueEngine implements BotEngine {
     return engine;
   }
 
-  async generate(request: GenerateRequest, onText?: (textSoFar: string) => void): Promise<GenerateResult> {
+  async generate(
+    request: GenerateRequest,
+    onText?: (textSoFar: string) => void,
+    onQueued?: (position: number) => void,
+  ): Promise<GenerateResult> {
     const hash = request.imageHash ?? hashImage(request.image);
     const jobId = jobIdFor(request.requestId);
     const channel = keys.text(jobId);
@@ -83,7 +87,8 @@ export class QueueEngine implements BotEngine {
       const { queue, events } = await this.queue(queueName);
       const removal = { age: KEEP_FINISHED_SECONDS };
       const job = await queue.add('generate', data, { jobId, removeOnComplete: removal, removeOnFail: removal });
-      const finished = (await job.waitUntilFinished(events)) as JobResult;
+      const stopTelling = onQueued ? tellPlace(queue, jobId, onQueued) : undefined;
+      const finished = (await job.waitUntilFinished(events).finally(() => stopTelling?.())) as JobResult;
       if ('inputError' in finished) throw new InputError(finished.inputError.problem, finished.inputError.context);
       this.options.onAnswered?.(finished.times, finished.result.visionCached);
       return finished.result;
@@ -150,4 +155,31 @@ export class QueueEngine implements BotEngine {
     }
     return entry;
   }
+}
+
+/** How often a waiting job's place is read again. */
+const PLACE_POLL_MS = 1000;
+/** Places are read among this many of the oldest waiting jobs; a job further back is told nothing yet. */
+const PLACES_READ = 200;
+
+/**
+ * Tells a waiting job's place in its queue (1: next), read from the queue itself, each time it changes; stops
+ * when the job leaves the waiting list or `stop` is called.
+ */
+function tellPlace(queue: Queue<JobData, JobResult>, jobId: string, onQueued: (position: number) => void): () => void {
+  let told = 0;
+  let stopped = false;
+  const read = async (): Promise<void> => {
+    const waiting = await queue.getJobs(['waiting'], 0, PLACES_READ - 1, true);
+    const place = waiting.findIndex((job) => job.id === jobId) + 1;
+    if (stopped || place === 0) return;
+    if (place !== told) onQueued(place);
+    told = place;
+  };
+  const timer = setInterval(() => void read().catch(() => undefined), PLACE_POLL_MS);
+  void read().catch(() => undefined);
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
 }
