@@ -14,6 +14,7 @@ export class ScriptedEngine implements BotEngine {
   readonly forgotten: string[] = [];
   /** The image bytes of every request, in order. */
   readonly images: Uint8Array[] = [];
+  private readonly arrivals = new Set<() => void>();
 
   constructor(
     /** The answer's text, or the text and whether it stopped at the token limit. */
@@ -27,6 +28,7 @@ export class ScriptedEngine implements BotEngine {
   async generate(request: GenerateRequest, onText?: (textSoFar: string) => void): Promise<GenerateResult> {
     this.requests.push(structuredClone({ ...request, image: new Uint8Array() }));
     this.images.push(request.image);
+    for (const arrived of [...this.arrivals]) arrived();
     const scripted = await this.answer(request);
     const { raw, cut } = typeof scripted === 'string' ? { raw: scripted, cut: false } : scripted;
     const words = raw.split(/(?<= )/);
@@ -42,6 +44,24 @@ export class ScriptedEngine implements BotEngine {
       timings: { preprocessMs: 0, visionMs: 0, prefillMs: 0, decodeMs: 0, firstTokenMs: 0, tokens: 0, prefillTokens: 0 },
       visionCached: false,
     };
+  }
+
+  /** Resolves once `count` requests in all have reached the engine; rejects after the timeout. */
+  received(count: number, timeoutMs = 10_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (this.requests.length < count) return;
+        clearTimeout(timer);
+        this.arrivals.delete(check);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.arrivals.delete(check);
+        reject(new Error(`scripted engine: ${this.requests.length} of ${count} requests within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.arrivals.add(check);
+      check();
+    });
   }
 
   forget(conversation: string): void {

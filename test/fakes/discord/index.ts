@@ -208,7 +208,8 @@ export class FakeDiscord {
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
-  /** Resolves with the first defined value of `check`, re-checked after every request and gateway payload; rejects after the timeout. */
+  /** Resolves with the first defined value of `check`, re-checked after every request and gateway payload
+   * (so only state the fake changes belongs in it); rejects after the timeout. */
   waitFor<T>(check: () => T | undefined, timeoutMs: number): Promise<T> {
     return new Promise((resolve, reject) => {
       const attempt = (): boolean => {
