@@ -1,7 +1,6 @@
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
 import type { BotRequest, PendingRequest, RequestJournal } from '../bot/types.ts';
+import { openStateDb } from './open-db.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS pending (
@@ -78,8 +77,6 @@ export class SqliteRequestJournal implements RequestJournal {
  * elsewhere (a gateway, whose conversations live in Redis) but must still answer what a killed run left.
  */
 export function openRequestJournal(path: string): { journal: SqliteRequestJournal; close(): void } {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
+  const db = openStateDb(path);
   return { journal: new SqliteRequestJournal(db), close: () => db.close() };
 }

@@ -1,6 +1,5 @@
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
+import { openStateDb } from './open-db.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS memory (
@@ -30,9 +29,7 @@ export class SqliteMemory {
     private readonly namespace: string,
     private readonly now: () => number = Date.now,
   ) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
+    this.db = openStateDb(path);
     this.db.exec(SCHEMA);
     this.statements = {
       get: this.db.prepare<[string, string, number], { value: string }>(

@@ -1,8 +1,7 @@
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import type Database from 'better-sqlite3';
 import type { Conversation, ConversationStore } from '../bot/conversations.ts';
 import { SqliteRequestJournal } from './journal.ts';
+import { openStateDb } from './open-db.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS conversations (
@@ -59,9 +58,7 @@ export class SqliteConversationStore implements ConversationStore {
     path: string,
     private readonly limits: StoreLimits = { maxBytes: Number.POSITIVE_INFINITY },
   ) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
+    this.db = openStateDb(path);
     this.db.exec(SCHEMA);
     const columns = this.db.prepare<[], { name: string }>('PRAGMA table_info(conversations)').all();
     if (!columns.some((c) => c.name === 'starter')) this.db.exec('ALTER TABLE conversations ADD COLUMN starter TEXT');
