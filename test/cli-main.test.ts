@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../app/cli/main.ts';
 import { type Captured, captureOutput } from './helpers/capture-output.ts';
@@ -6,7 +8,10 @@ import { type Captured, captureOutput } from './helpers/capture-output.ts';
 /** Runs the command line in this process, capturing what it prints. */
 const cli = (...args: string[]): Promise<Captured> => captureOutput(() => main(args));
 
-const COMMANDS = ['ask', 'eval', 'parse', 'config', 'config check', 'discord', 'discord commands', 'discord register', 'slack', 'slack manifest'];
+const COMMANDS = [
+  'ask', 'eval', 'parse', 'config', 'config check', 'discord', 'discord commands', 'discord register', 'slack',
+  'slack manifest', 'gateway', 'worker', 'status',
+];
 
 describe('every subcommand reads its arguments the same way', () => {
   it.each(COMMANDS)('`%s --help` prints its usage on stdout and exits 0', async (command) => {
@@ -42,6 +47,21 @@ describe('every subcommand reads its arguments the same way', () => {
     const bare = await cli();
     expect(bare.code).toBe(2);
     expect(bare.stderr).toMatch(/^usage: minigpt-bot <command>/);
+  });
+
+  it.each(['gateway', 'worker', 'status'])('`%s` with a configuration that does not hold says so in one line, exit 1', async (command) => {
+    const dir = mkdtempSync(join(tmpdir(), 'minigpt-cli-'));
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'model: [\n');
+    try {
+      const { code, stdout, stderr } = await cli(command, '--config', file);
+      expect(code).toBe(1);
+      expect(stdout).toBe('');
+      expect(stderr.split('\n')).toHaveLength(1);
+      expect(stderr).toMatch(new RegExp(`^minigpt-bot ${command}: .*bad\\.yaml: not valid YAML or JSON`));
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   });
 
   it('takes one FILE at most for config check', async () => {

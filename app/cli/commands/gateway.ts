@@ -1,8 +1,9 @@
 import { adapterProblems } from '../../../adapters/config-check.ts';
-import { ConfigError, loadConfig } from '../../../src/config/load.ts';
+import { ConfigError } from '../../../src/config/load.ts';
 import { createLog } from '../../../src/log.ts';
 import { runGateway } from '../../scale/gateway.ts';
-import { EXIT_FAILED, runCommandLine } from '../command-line.ts';
+import { runCommandLine } from '../command-line.ts';
+import { withConfig } from '../with-config.ts';
 
 export const summary = 'gateway [--config FILE] [--console]: the chat adapters, answering through workers on Redis';
 
@@ -15,17 +16,11 @@ const LINE = {
 } as const;
 
 export function run(argv: string[]): Promise<number> {
-  return runCommandLine(LINE, argv, async ({ values }) => {
-    try {
-      const { config } = loadConfig({ path: values.config });
+  return runCommandLine(LINE, argv, ({ values }) =>
+    withConfig(LINE.name, values.config, (config) => {
       const problems = adapterProblems(config);
       if (problems.length > 0) throw new ConfigError(problems.join('\n'));
-      const log = createLog(config.log.level ?? 'info');
-      return await runGateway(config, log, { console: values.console === true });
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      console.error(`minigpt-bot gateway: ${error.message}`);
-      return EXIT_FAILED;
-    }
-  });
+      return runGateway(config, createLog(config.log.level ?? 'info'), { console: values.console === true });
+    }),
+  );
 }

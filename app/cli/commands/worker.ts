@@ -1,7 +1,7 @@
-import { ConfigError, loadConfig } from '../../../src/config/load.ts';
 import { createLog } from '../../../src/log.ts';
 import { runWorker } from '../../../src/scale/worker-role.ts';
-import { EXIT_FAILED, runCommandLine } from '../command-line.ts';
+import { runCommandLine } from '../command-line.ts';
+import { withConfig } from '../with-config.ts';
 
 export const summary = 'worker [--config FILE]: one engine answering the questions gateways put on Redis';
 
@@ -14,14 +14,7 @@ const LINE = {
 } as const;
 
 export function run(argv: string[]): Promise<number> {
-  return runCommandLine(LINE, argv, async ({ values }) => {
-    try {
-      const { config } = loadConfig({ path: values.config });
-      return await runWorker(config, createLog(config.log.level ?? 'info'));
-    } catch (error) {
-      if (!(error instanceof ConfigError)) throw error;
-      console.error(`minigpt-bot worker: ${error.message}`);
-      return EXIT_FAILED;
-    }
-  });
+  return runCommandLine(LINE, argv, ({ values }) =>
+    withConfig(LINE.name, values.config, (config) => runWorker(config, createLog(config.log.level ?? 'info'))),
+  );
 }
