@@ -1,5 +1,4 @@
-import { formatBox } from '../src/grounding/format.ts';
-import { pixelsToGrid } from '../src/grounding/scale.ts';
+import { identifyQuestion } from '../src/grounding/format.ts';
 import { splitTaskTag } from '../src/grounding/task-tag.ts';
 import { definePlugin } from '../src/bot/plugin.ts';
 
@@ -15,7 +14,7 @@ export default definePlugin({
   run: ({ args, imageSize, resolveBox }) => {
     const { task = 'chat', text } = splitTaskTag(args.text);
     const box = task === 'identify' && imageSize ? resolveBox(text) : undefined;
-    const question = box?.ok && imageSize ? `what is this ${formatBox(pixelsToGrid(box.box, imageSize))}` : text;
+    const question = box?.ok ? identifyQuestion(box.box.grid) : text;
     return { ask: { task, question } };
   },
 });

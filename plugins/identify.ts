@@ -1,5 +1,4 @@
-import { formatBox } from '../src/grounding/format.ts';
-import { pixelsToGrid } from '../src/grounding/scale.ts';
+import { identifyQuestion } from '../src/grounding/format.ts';
 import { definePlugin } from '../src/bot/plugin.ts';
 
 /** Referring expression generation: say what is inside a box the user points at. */
@@ -10,10 +9,7 @@ export default definePlugin({
   options: [
     { name: 'box', type: 'box', description: 'x1,y1,x2,y2 in pixels, 10%,20%,30%,40%, or #2 from the last answer', required: true },
   ],
-  run: ({ args, imageSize }) => {
-    if (!imageSize) return { refuse: 'needs-image' };
-    return { ask: { task: 'identify', question: `what is this ${formatBox(pixelsToGrid(args.box, imageSize))}` } };
-  },
+  run: ({ args }) => ({ ask: { task: 'identify', question: identifyQuestion(args.box.grid) } }),
   // The answer is a phrase: draw the user's box with that phrase as its label.
-  present: (answer, { args }) => ({ text: answer.text, entities: [{ phrase: answer.text, boxes: [args.box] }] }),
+  present: (answer, { args }) => ({ text: answer.text, entities: [{ phrase: answer.text, boxes: [args.box.pixels] }] }),
 });

@@ -82,8 +82,7 @@ describe('GIVEN a channel with a scene', () => {
     const detected = await chat.send('/detect shape', { image: { bytes: scene.png } });
     expect(detected.reply.text).toContain('#2 shape');
     const { reply } = await chat.send('/identify #2');
-    const blueOnGrid = pixelsToGrid(detected.reply.entities![0]!.boxes[1]!, size);
-    expect(engine.requests[1]!.question).toBe(`what is this ${formatBox(blueOnGrid)}`);
+    expect(engine.requests[1]!.question).toBe(`what is this ${gridToken(blue.box)}`);
     expect(reply.text).toContain('#1 a blue square');
   });
 

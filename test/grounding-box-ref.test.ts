@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseBoxRef } from '../src/grounding/box-ref.ts';
 import { message } from '../src/bot/messages.ts';
+import { entitiesToPixels } from '../src/grounding/scale.ts';
 import type { Entity } from '../src/grounding/types.ts';
 
 const size = { width: 640, height: 480 };
@@ -23,7 +24,25 @@ describe('parseBoxRef', () => {
     ['#2', [100, 10, 150, 60]],
     ['# 3', [200, 200, 300, 300]],
   ])('GIVEN %j THEN the pixel box is %j', (input, box) => {
-    expect(parseBoxRef(input, size, last)).toEqual({ ok: true, value: box });
+    expect(parseBoxRef(input, size, last)).toMatchObject({ ok: true, value: { pixels: box } });
+  });
+
+  it('GIVEN a typed pixel box THEN its grid cell is the one the paper labels it with, rounding down', () => {
+    expect(parseBoxRef('198,158,365,341', size)).toEqual({
+      ok: true,
+      value: { pixels: [198, 158, 365, 341], grid: [30, 32, 57, 71] },
+    });
+  });
+
+  it('GIVEN #1 of an answer THEN the grid cell is the one the model answered, not one off from its pixel copy', () => {
+    // The model's {<31><33><57><71>} on 640×480 is shown as whole pixels 198,158,365,341; rounding those down
+    // would ask about {<30><32><57><71>}.
+    const answered = entitiesToPixels([{ phrase: 'star', boxes: [[31, 33, 57, 71]] }], size);
+    expect(answered[0]!.boxes[0]).toEqual([198, 158, 365, 341]);
+    expect(parseBoxRef('#1', size, answered)).toEqual({
+      ok: true,
+      value: { pixels: [198, 158, 365, 341], grid: [31, 33, 57, 71] },
+    });
   });
 
   it.each([

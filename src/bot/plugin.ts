@@ -1,12 +1,13 @@
 import type { z } from 'zod';
-import type { Box, Entity, ImageSize } from '../grounding/types.ts';
+import type { Entity, ImageSize } from '../grounding/types.ts';
+import type { PickedBox } from '../grounding/box-ref.ts';
 import type { TaskId } from '../inference/types.ts';
 import type { ResetOutcome } from './conversations.ts';
 import type { CommandSpec, PluginOption } from './types.ts';
 import type { MessageContext, MessageId } from './messages.ts';
 
 /** What a typed option's value is once the framework has parsed it: boxes arrive in pixels of the image. */
-type ValueOf<T extends PluginOption['type']> = T extends 'number' ? number : T extends 'box' ? Box : string;
+type ValueOf<T extends PluginOption['type']> = T extends 'number' ? number : T extends 'box' ? PickedBox : string;
 
 /** The parsed arguments of a plugin, typed from its option list (images travel separately). */
 export type OptionValues<O extends readonly PluginOption[]> = {
@@ -42,7 +43,7 @@ export interface PluginContext<V, C> {
   /** Drops the conversation (image, turns, entities) and the engine's caches for it, if the asker may. */
   resetConversation(): ResetOutcome;
   /** Resolves a box reference (`x1,y1,x2,y2`, percentages or `#2`) against the conversation, for free text. */
-  resolveBox(input: string): { ok: true; box: Box } | { ok: false; error: MessageId; context?: MessageContext };
+  resolveBox(input: string): { ok: true; box: PickedBox } | { ok: false; error: MessageId; context?: MessageContext };
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { ImageSize } from '../grounding/types.ts';
 import type { TaskId } from '../inference/types.ts';
-import { formatBox } from '../grounding/format.ts';
+import { identifyQuestion } from '../grounding/format.ts';
 import { pixelsToGrid } from '../grounding/scale.ts';
 import type { EvalCase } from './cases.ts';
 
@@ -15,7 +15,7 @@ export function promptFor(c: EvalCase, size: ImageSize, options: PromptOptions =
     case 'refer':
       return { task: 'refer', question: options.refcocoPrompt ? `give me the location of ${c.text}` : c.text };
     case 'identify':
-      return { task: 'identify', question: `what is this ${formatBox(pixelsToGrid(c.box, size))}` };
+      return { task: 'identify', question: identifyQuestion(pixelsToGrid(c.box, size)) };
     case 'vqa':
       return { task: 'vqa', question: c.text };
     case 'detection':

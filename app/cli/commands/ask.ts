@@ -3,9 +3,9 @@ import { basename, dirname, extname } from 'node:path';
 import sharp, { type Sharp } from 'sharp';
 import { EXIT_FAILED, EXIT_USAGE, type Parsed, runCommandLine, UsageError } from '../command-line.ts';
 import { parseBoxRef } from '../../../src/grounding/box-ref.ts';
-import { formatBox } from '../../../src/grounding/format.ts';
+import { identifyQuestion } from '../../../src/grounding/format.ts';
 import { parseAnswer } from '../../../src/grounding/parse.ts';
-import { entitiesToPixels, gridToPixels, pixelsToGrid } from '../../../src/grounding/scale.ts';
+import { entitiesToPixels, gridToPixels } from '../../../src/grounding/scale.ts';
 import { splitTaskTag } from '../../../src/grounding/task-tag.ts';
 import { Engine } from '../../../src/inference/engine.ts';
 import { InputError } from '../../../src/inference/errors.ts';
@@ -145,7 +145,7 @@ function prepare(question: Question, size: ImageSize | undefined, previous: read
   if (grid) return { text: question.text, region: gridToPixels(grid.slice(1).map(Number) as Box, size) };
   const box = parseBoxRef(question.text, size, previous);
   if (!box.ok) throw new UsageError(message(box.error, box.context));
-  return { text: `what is this ${formatBox(pixelsToGrid(box.value, size))}`, region: box.value };
+  return { text: identifyQuestion(box.value.grid), region: box.value.pixels };
 }
 
 const ms = (value: number): number => Math.round(value * 10) / 10;
