@@ -168,60 +168,52 @@ describe('discord adapter', () => {
     expect(engine.requests.slice(before).map((r) => [r.task, r.question])).toEqual([['refer', 'the blue square']]);
   });
 
-  it('tells a mention waiting behind another its queue place, then edits that reply into the answer', async () => {
+  /**
+   * Two mentions in the quiet channel, the second asked while the first holds the model: resolves once the second
+   * was told its queue place, with that message and `release`, which lets both be answered.
+   */
+  async function mentionBehindAnother(first: string, second: string, question: string) {
     const since = Date.now();
     const held = gate();
     hold = held.wait;
-    const content = `<@${fake.botUser.id}> what is it?`;
     const mention = (name: string) =>
       fake.userMessage({
         channel: fake.quiet,
         author: user(name),
-        content,
+        content: `<@${fake.botUser.id}> ${question}`,
         mentions: [fake.botUser],
         attachments: [png()],
       });
     const asked = engine.requests.length;
-    mention('fay');
+    mention(first);
     await engine.received(asked + 1);
-    const second = mention('gil');
-    const placeShown = (r: RecordedRequest) => r.method === 'POST' && r.body?.content === FIRST_IN_LINE;
-    const queued = await fake.waitForRequest(placeShown, since);
-    expect(queued.body.message_reference.message_id).toBe(second.id);
-    hold = undefined;
-    held.release();
-    const place = [...fake.messages.values()].find((m) => m.message_reference?.message_id === second.id)!;
+    const waiting = mention(second);
+    const placeShown = (r: RecordedRequest) =>
+      r.method === 'POST' && r.body?.message_reference?.message_id === waiting.id && r.body.content === FIRST_IN_LINE;
+    await fake.waitForRequest(placeShown, since);
+    const place = [...fake.messages.values()].find((m) => m.message_reference?.message_id === waiting.id)!;
+    const release = () => {
+      hold = undefined;
+      held.release();
+    };
+    return { since, waiting, place, release };
+  }
+
+  it('tells a mention waiting behind another its queue place, then edits that reply into the answer', async () => {
+    const { since, place, release } = await mentionBehindAnother('fay', 'gil', 'what is it?');
+    release();
     const answered = (r: RecordedRequest) =>
       r.path.endsWith(`/${place.id}`) && /about the picture/.test(r.body?.content ?? '');
     await fake.waitForRequest((r) => r.method === 'PATCH' && answered(r), since);
   });
 
   it('answers a mention anew when its queue-place reply cannot be edited, and removes the stale one', async () => {
-    const since = Date.now();
-    const held = gate();
-    hold = held.wait;
-    const content = `<@${fake.botUser.id}> what now?`;
-    const ask = (name: string) =>
-      fake.userMessage({
-        channel: fake.quiet,
-        author: user(name),
-        content,
-        mentions: [fake.botUser],
-        attachments: [png()],
-      });
-    const asked = engine.requests.length;
-    ask('hal');
-    // hal's question holds the model before ida asks, so ida's waits in the queue.
-    await engine.received(asked + 1);
-    const second = ask('ida');
-    const isReplyTo = (id: string) => (r: RecordedRequest) =>
-      r.method === 'POST' && r.body?.message_reference?.message_id === id;
-    await fake.waitForRequest((r) => isReplyTo(second.id)(r) && /Waiting in the queue/.test(r.body.content), since);
-    const place = [...fake.messages.values()].find((m) => m.message_reference?.message_id === second.id)!;
+    const { since, waiting, place, release } = await mentionBehindAnother('hal', 'ida', 'what now?');
     fake.fail('PATCH', new RegExp(`^/channels/${fake.quiet.id}/messages/\\d+$`), { status: 503 });
-    hold = undefined;
-    held.release();
-    await fake.waitForRequest((r) => isReplyTo(second.id)(r) && /about the picture/.test(r.body.content), since);
+    release();
+    const answeredAnew = (r: RecordedRequest) =>
+      r.method === 'POST' && r.body?.message_reference?.message_id === waiting.id && /about the picture/.test(r.body.content);
+    await fake.waitForRequest(answeredAnew, since);
     await fake.waitForRequest((r) => r.method === 'DELETE' && r.path.endsWith(`/${place.id}`), since);
     fake.clearFaults();
     expect(fake.messages.has(place.id)).toBe(false);
