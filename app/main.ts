@@ -164,7 +164,7 @@ async function main(argv: string[]): Promise<number> {
 
   if (withConsole) {
     const { start } = await import('../adapters/console/index.ts');
-    const terminal = await start(core, config.console, log.child({ adapter: 'console' }));
+    const terminal = await start(core, { ...config.console, limits: config.limits }, log.child({ adapter: 'console' }));
     await terminal.finished;
     // a web server opened only beside the terminal chat ends with it
     if (adapters.every((a) => a.name === 'web' && config.web.enabled === 'auto')) {

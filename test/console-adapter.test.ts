@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PassThrough, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import sharp from 'sharp';
@@ -18,6 +19,8 @@ import { drawScene } from './helpers/scene.ts';
 const ROOT = join(import.meta.dirname, '..');
 /** Starting Node, compiling TypeScript and loading a model: seconds on a shared machine. */
 const PROCESS_TIMEOUT = 120_000;
+/** The image limits the console is given: one megapixel, so a large image is refused without a large file. */
+const LIMITS = { imageMegabytes: 20, imageMegapixels: 1 };
 
 /** Runs the real `npm start` entry point with `input` piped in, as a script would. */
 function pipeIntoStart(input: string, cwd: string, args: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -55,7 +58,7 @@ describe('GIVEN the console on the plumbing model (its words are noise)', () => 
         done();
       },
     });
-    const terminal = await start(bot, { outDir }, createLog('silent'), { input, output });
+    const terminal = await start(bot, { outDir, limits: LIMITS }, createLog('silent'), { input, output });
     input.end(`${lines.join('\n')}\n`);
     await terminal.finished;
     return printed;
@@ -93,11 +96,26 @@ describe('GIVEN the console on the plumbing model (its words are noise)', () => 
     const empty = join(mkdtempSync(join(tmpdir(), 'minigpt-console-')), 'empty.png');
     writeFileSync(empty, '');
     const printed = await session(['/image', `/image ${empty}`, '/help']);
-    expect(printed).toContain(`! ${empty} is empty\n`);
+    expect(printed).toContain(`! ${empty} is empty (0 bytes).\n`);
     expect(printed).toContain('usage: /image PATH\n');
     expect(printed).not.toContain('cannot read \n');
     expect(printed).toMatch(/\/image PATH +Use another image/);
     expect(printed).toMatch(/\/quit +Leave/);
+  }, PROCESS_TIMEOUT);
+
+  test('WHEN /image names a file any chat would refuse THEN it says why in one line; a BMP is taken', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'minigpt-console-'));
+    const large = join(dir, 'large.png');
+    await sharp({ create: { width: 2000, height: 1000, channels: 3, background: 'white' } }).png().toFile(large);
+    const svg = join(dir, 'drawing.svg');
+    writeFileSync(svg, '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>');
+    const bmp = fileURLToPath(new URL('./fixtures/bmp/rgb24-13x7.bmp', import.meta.url));
+    const printed = await session([`/image ${large}`, `/image ${svg}`, `/image ${bmp}`]);
+    expect(printed.split('\n').slice(1, 4)).toEqual([
+      '! That image is 2000×1000 pixels; the limit is 1 megapixels.',
+      `! ${svg} is SVG, which this bot does not read; send PNG, JPEG, WebP, GIF (first frame), BMP or TIFF.`,
+      `image: ${bmp} (13×7)`,
+    ]);
   }, PROCESS_TIMEOUT);
 });
 

@@ -261,7 +261,7 @@ describe('Slack adapter against a local Slack', () => {
     const event = mention('what is this?', { files: [file] });
     await sendEvent(messageEnvelope(event));
     const [reply] = await settledThread(CHANNEL, event.ts);
-    expect(reply?.text).toBe(MESSAGES.notAnImage);
+    expect(reply?.text).toBe('That file is not an image I can read: attach PNG, JPEG, WebP, GIF (first frame), BMP or TIFF.');
     expect(fake.callsTo('download').some((c) => c.path.includes(file.id))).toBe(false);
   });
 });

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import sharp from 'sharp';
+import { checkImage, type ImageLimits } from '../../src/bot/image.ts';
 import type { BotCore, InputImage, ReplyLimits } from '../../src/bot/types.ts';
 import { message } from '../../src/bot/messages.ts';
 import type { Logger } from '../../src/log.ts';
@@ -23,6 +23,8 @@ const LIMITS: ReplyLimits = { imageBytes: 16 * 1024 * 1024 };
 export interface ConsoleConfig {
   outDir: string;
   image?: string;
+  /** The bot's image limits, so `/image` says at once what a question would be refused for. */
+  limits: ImageLimits;
 }
 
 export interface ConsoleIo {
@@ -36,13 +38,17 @@ export interface ConsoleAdapter {
   stop(): Promise<void>;
 }
 
-async function loadImage(path: string): Promise<{ ok: true; image: InputImage; note: string } | { ok: false; note: string }> {
+/** The image at `path`, checked as any upload is (formats, limits), or the one line that says why not. */
+async function loadImage(
+  path: string,
+  limits: ImageLimits,
+): Promise<{ ok: true; image: InputImage; note: string } | { ok: false; note: string }> {
   const bytes = await readFile(path).catch(() => undefined);
   if (!bytes) return { ok: false, note: `! cannot read ${path}` };
-  if (bytes.length === 0) return { ok: false, note: `! ${path} is empty` };
-  const meta = await sharp(bytes).metadata().catch(() => undefined);
-  if (!meta?.width || !meta.height) return { ok: false, note: `! ${path} is not an image` };
-  return { ok: true, image: { bytes, name: path }, note: `image: ${path} (${meta.width}×${meta.height})` };
+  const checked = await checkImage({ bytes, name: path }, limits);
+  if (!checked.ok) return { ok: false, note: `! ${message(checked.error.identifier, checked.error.context)}` };
+  const { width, height } = checked.value.size;
+  return { ok: true, image: { bytes: checked.value.bytes, name: path }, note: `image: ${path} (${width}×${height})` };
 }
 
 /**
@@ -59,7 +65,7 @@ export async function start(core: BotCore, config: ConsoleConfig, log: Logger, i
   const commands = core.commands();
   const imageCommands = new Set(commands.filter((c) => c.usesImage).map((c) => c.name));
 
-  const first = await loadImage(config.image ?? SAMPLE_IMAGE);
+  const first = await loadImage(config.image ?? SAMPLE_IMAGE, config.limits);
   /** The image to attach to the next question that uses one. */
   let pending = first.ok ? first.image : undefined;
   if (interactive) say('minigpt-bot: /help lists the commands, /image PATH changes the image, /quit leaves.\n');
@@ -82,7 +88,7 @@ export async function start(core: BotCore, config: ConsoleConfig, log: Logger, i
         say('usage: /image PATH\n');
         return true;
       }
-      const loaded = await loadImage(decoded.path);
+      const loaded = await loadImage(decoded.path, config.limits);
       if (loaded.ok) pending = loaded.image;
       say(`${loaded.note}\n`);
       return true;

@@ -1,12 +1,13 @@
 import type { DownloadFailure } from './download.ts';
 import { escapeText } from './escape.ts';
+import { IMAGE_FORMATS } from '../../src/bot/messages.ts';
 
 /** Everything the adapter itself says in Slack, in one place so handlers read as flow. */
 export const MESSAGES = {
   working: ':hourglass_flowing_sand: Looking at the image…',
   queued: (position: number) => `:hourglass: Waiting for my turn: position ${position} in the queue.`,
   streamingMark: ' …',
-  notAnImage: 'That file is not an image I can read. Attach a PNG, JPEG or WebP picture.',
+  notAnImage: `That file is not an image I can read: attach ${IMAGE_FORMATS}.`,
   noImageForMention:
     'I need an image first: mention me in a message with an image attached, or in the thread of one.',
   noImageForCommand: (command: string) =>

@@ -113,7 +113,7 @@ export async function runGateway(config: Config, log: Logger, options: GatewayOp
   log.info({ worker: worker?.id ?? null }, 'gateway: started');
   if (options.console || adapters.length === 0) {
     const { start } = await import('../../adapters/console/index.ts');
-    const terminal = await start(core, config.console, log.child({ adapter: 'console' }));
+    const terminal = await start(core, { ...config.console, limits: config.limits }, log.child({ adapter: 'console' }));
     await terminal.finished;
     if (adapters.length === 0) await shutDown();
   }

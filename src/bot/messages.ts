@@ -2,7 +2,7 @@ const BOX_HOW_TO =
   'Give a box as x1,y1,x2,y2 in pixels, as percentages like 10%,20%,30%,40%, or as #2 from the last answer.';
 
 /** The image formats accepted, as users read them (src/bot/image.ts holds the list itself). */
-const FORMATS = 'PNG, JPEG, WebP, GIF (first frame), BMP or TIFF';
+export const IMAGE_FORMATS = 'PNG, JPEG, WebP, GIF (first frame), BMP or TIFF';
 
 /**
  * Every sentence the framework says to a user, keyed by identifier, so flow code never holds prose and a
@@ -11,8 +11,8 @@ const FORMATS = 'PNG, JPEG, WebP, GIF (first frame), BMP or TIFF';
 export const MESSAGES = {
   'unknown-command': 'There is no /{command} command. Try /help.',
   'needs-image': 'This needs an image: attach one (in the terminal: /image PATH) and ask again.',
-  'not-an-image': `I could not read {name} as an image (${FORMATS}).`,
-  'image-format': `{name} is {format}, which this bot does not read; send ${FORMATS}.`,
+  'not-an-image': `I could not read {name} as an image (${IMAGE_FORMATS}).`,
+  'image-format': `{name} is {format}, which this bot does not read; send ${IMAGE_FORMATS}.`,
   'image-empty': '{name} is empty (0 bytes).',
   'image-unreadable': 'The image could not be decoded (corrupt or truncated data).',
   'image-too-large': 'That image is {size} MB; the limit is {limit} MB.',
