@@ -33,4 +33,10 @@ describe('one grammar for typed text (terminal, Discord mentions, Slack mentions
     expect(argsFromText(spec('vqa'), '1,2,3,4 is this a box?')).toEqual({ question: '1,2,3,4 is this a box?' });
     expect(argsFromText(spec('vqa'), '')).toEqual({});
   });
+
+  it('hands a box it cannot read to the box option, so the user hears what was wrong with it', () => {
+    expect(argsFromText(spec('identify'), '1e3,2,3,4')).toEqual({ box: '1e3,2,3,4' });
+    expect(argsFromText(spec('identify'), '10,20,30')).toEqual({ box: '10,20,30' });
+    expect(argsFromText(spec('identify'), '')).toEqual({});
+  });
 });

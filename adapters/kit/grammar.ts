@@ -16,7 +16,8 @@ export interface ParsedText {
 
 /**
  * Spreads one line of text over a command's options: `name=value` for numbers and boxes, a leading box
- * (`10,20,30,40`, `#2`, percentages) for the box option, and the rest for the first text option.
+ * (`10,20,30,40`, `#2`, percentages) for the box option, and the rest for the first text option (or, for a
+ * command without one, for the box option).
  */
 export function argsFromText(spec: CommandSpec | undefined, text: string): BotRequest['args'] {
   const args: BotRequest['args'] = {};
@@ -38,6 +39,8 @@ export function argsFromText(spec: CommandSpec | undefined, text: string): BotRe
   }
   const textOption = spec.options.find((o) => o.type === 'text');
   if (textOption && rest) args[textOption.name] = rest;
+  // With nowhere else to go, what was typed is the box, so a mistyped one is named back rather than called missing.
+  else if (box && args[box.name] === undefined && rest) args[box.name] = rest;
   return args;
 }
 
