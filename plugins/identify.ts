@@ -1,5 +1,6 @@
 import { identifyQuestion } from '../src/grounding/format.ts';
 import { definePlugin } from '../src/bot/plugin.ts';
+import { boxNamed } from './labels.ts';
 
 /** Referring expression generation: say what is inside a box the user points at. */
 export default definePlugin({
@@ -11,5 +12,5 @@ export default definePlugin({
   ],
   run: ({ args }) => ({ ask: { task: 'identify', question: identifyQuestion(args.box.grid) } }),
   // The answer is a phrase: draw the user's box with that phrase as its label.
-  present: (answer, { args }) => ({ text: answer.text, entities: [{ phrase: answer.text, boxes: [args.box.pixels] }] }),
+  present: (answer, { args }) => boxNamed(answer, args.box.pixels),
 });

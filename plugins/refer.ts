@@ -1,4 +1,5 @@
 import { definePlugin } from '../src/bot/plugin.ts';
+import { labelledWith } from './labels.ts';
 
 /** Referring expression comprehension: find the thing a phrase describes. */
 export default definePlugin({
@@ -8,8 +9,5 @@ export default definePlugin({
   options: [{ name: 'phrase', type: 'text', description: 'The object to find, e.g. "the red circle"', required: true }],
   run: ({ args }) => ({ ask: { task: 'refer', question: args.phrase } }),
   // The model answers a bare box; label it with what was asked for so the picture says what it shows.
-  present: (answer, { args }) => ({
-    text: answer.text,
-    entities: answer.entities.map((e) => ({ ...e, phrase: e.phrase || args.phrase })),
-  }),
+  present: (answer, { args }) => labelledWith(answer, args.phrase),
 });

@@ -114,6 +114,24 @@ describe('GIVEN a channel with a scene', () => {
     ]);
   });
 
+  test('WHEN a chat line is tagged [refer] or [identify] THEN it is answered and labelled as that command would be', async () => {
+    const { chat, engine } = setup((r) => (r.task === 'refer' ? gridToken(red.box) : 'a red circle'));
+    const referred = await chat.send('[refer] the red circle', { image: { bytes: scene.png } });
+    expect(referred.reply.text).toMatch(/^#1 the red circle — red box at \(40, 48\)–\(140, 150\)/);
+    const identified = await chat.send('[identify] #1');
+    expect(engine.requests[1]!.question).toBe('what is this {<10><16><35><50>}');
+    expect(identified.reply.text).toBe('a red circle\n#1 a red circle — red box at (40, 48)–(140, 150)');
+  });
+
+  test('WHEN [identify] is followed by a box that cannot be read THEN the user hears why and the model is not run', async () => {
+    const { chat, engine } = setup();
+    const { reply } = await chat.send('[identify] 1,2,3', { image: { bytes: scene.png } });
+    expect(reply).toMatchObject({ kind: 'user-error' });
+    expect(reply.text).toMatch(/^I could not read "1,2,3" as a box\./);
+    await chat.send('[identify] what is this {<10><20><30><40>}');
+    expect(engine.requests.map((r) => r.question)).toEqual(['what is this {<10><20><30><40>}']);
+  });
+
   test('WHEN caption and ground get no text THEN the official demo wording is sent', async () => {
     const { chat, engine } = setup();
     await chat.send('/caption', { image: { bytes: scene.png } });
