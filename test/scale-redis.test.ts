@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MESSAGES } from '../adapters/slack/messages.ts';
 import { conversationId } from '../src/bot/conversations.ts';
+import { message } from '../src/bot/messages.ts';
 import { DEFAULT_MODEL_DIR } from '../src/inference/model-dir.ts';
 import { conversationKey } from '../adapters/slack/decode.ts';
 import { QueueEngine } from '../src/scale/queue-engine.ts';
@@ -29,6 +30,11 @@ const SECRET = 'signing-secret-for-the-scale-test';
 const CHANNEL = 'C0SCALE';
 const TEST_TIMEOUT = 180_000;
 const IDLE_MINUTES = 30;
+
+const CONFIG = [
+  ...['model:', '  threads: 1', 'conversations:', `  idleMinutes: ${IDLE_MINUTES}`],
+  ...['slack:', '  host: 127.0.0.1', '  apiRetries: 0', 'log:', '  level: info', ''],
+];
 
 const ready = existsSync(join(DEFAULT_MODEL_DIR, 'model.json')) && existsSync(REDIS_SERVER);
 
@@ -73,8 +79,7 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
     redis = await startRedisServer();
     slack = await FakeSlack.start();
     dir = mkdtempSync(join(tmpdir(), 'minigpt-scale-'));
-    const config = ['model:', '  threads: 1', 'conversations:', `  idleMinutes: ${IDLE_MINUTES}`, 'slack:', '  host: 127.0.0.1'];
-    writeFileSync(join(dir, 'bot.yaml'), [...config, '  apiRetries: 0', 'log:', '  level: info', ''].join('\n'));
+    writeFileSync(join(dir, 'bot.yaml'), CONFIG.join('\n'));
     client = new Redis(redis.url, { maxRetriesPerRequest: null });
     queue = new Queue(QUEUE_NAME, { connection: client });
     gateway = startBotProcess(dir, 'bot.yaml', env(), ['gateway']);
@@ -203,7 +208,7 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
     const secondPort = (await second.logLine('slack adapter started', 60_000)).port;
     await mention('[vqa] what colour is the shape?', { eventId, ts, url: `http://127.0.0.1:${String(secondPort)}/slack/events` });
     // A second gateway (this test process) asking for the same Slack message joins the finished job.
-    const other = await QueueEngine.open({ url: redis.url, imageTtlSeconds: 60 });
+    const other = await QueueEngine.open({ url: redis.url, imageTtlSeconds: 60, maxQueue: 20 });
     try {
       const again = await other.generate({
         conversation: 'elsewhere',
@@ -330,6 +335,39 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
     expect(slack.thread(CHANNEL, ts)).toHaveLength(1); // the placeholder, edited into the answer
     expect(slack.thread(CHANNEL, ts)[0]!.text).not.toMatch(/lost|ask again/i);
     expect((await queue.getJob(jobId))?.attemptsStarted).toBe(1);
+  }, TEST_TIMEOUT);
+
+  it('WHEN limits.maxQueue questions already wait in the real queue THEN the gateway refuses the next one as the in-process queue does, and the waiting one is answered once', async () => {
+    // A gateway that lets one question wait, with a state file of its own.
+    const limited = [...CONFIG, 'limits:', '  maxQueue: 1', 'state:', '  file: full.sqlite', ''];
+    writeFileSync(join(dir, 'full.yaml'), limited.join('\n'));
+    const full = startBotProcess(dir, 'full.yaml', env(), ['gateway']);
+    processes.push(full);
+    const url = `http://127.0.0.1:${String((await full.logLine('slack adapter started', 60_000)).port)}/slack/events`;
+    // The workers up are held (SIGSTOP): they take nothing, so what is added waits.
+    const hold = (signal: NodeJS.Signals): void => {
+      for (const w of workers) w.child.kill(signal);
+    };
+    hold('SIGSTOP');
+    try {
+      const first = await mention('[caption] the one that waits', { url });
+      await waitForState(first.jobId, 'waiting');
+      const refused = await mention('[caption] one too many', { url });
+      const refusal = message('queue-full', { waiting: 1 });
+      await slack.waitFor(() => slack.thread(CHANNEL, refused.ts).some((m) => m.text.includes(refusal)), 'the refusal');
+      expect(await queue.getJob(refused.jobId)).toBeUndefined();
+      expect(await queue.getWaitingCount()).toBe(1);
+      hold('SIGCONT');
+      expect(await answers(first.ts, 120_000)).toHaveLength(1);
+      expect(slack.thread(CHANNEL, refused.ts)).toHaveLength(1); // the refusal alone: nothing was asked
+      // With the queue empty again, the same gateway takes a new question.
+      const later = await mention('[caption] asked again', { url });
+      expect(await answers(later.ts, 120_000)).toHaveLength(1);
+      expect(slack.thread(CHANNEL, later.ts)[0]!.text).not.toContain(refusal);
+    } finally {
+      hold('SIGCONT');
+      await full.terminate();
+    }
   }, TEST_TIMEOUT);
 
   async function waitForState(jobId: string, state: string): Promise<void> {
