@@ -13,6 +13,7 @@ import { DEFAULT_MODEL_DIR } from '../src/inference/model-dir.ts';
 import { conversationKey } from '../adapters/slack/decode.ts';
 import { QueueEngine } from '../src/scale/queue-engine.ts';
 import { jobIdFor, keys, QUEUE_NAME, workerQueue } from '../src/scale/redis.ts';
+import { FakeDiscord, user, type RecordedRequest } from './fakes/discord/index.ts';
 import { FakeSlack } from './fakes/slack/server.ts';
 import { messageEnvelope, sendSigned } from './fakes/slack/requests.ts';
 import { startBotProcess, type BotProcess } from './helpers/bot-process.ts';
@@ -156,6 +157,58 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
       expect(job?.returnvalue.result.visionCached).toBe(true);
     }
     await ownQueue.close();
+  }, TEST_TIMEOUT);
+
+  it('WHEN a gateway runs the Discord adapter THEN a mention is answered once and its follow-up goes to the worker that cached the conversation', async () => {
+    expect(workers).toHaveLength(2);
+    const discord = await FakeDiscord.start();
+    writeFileSync(join(dir, 'discord.yaml'), [...CONFIG, 'state:', '  file: discord.sqlite', ''].join('\n'));
+    const onDiscord = startBotProcess(dir, 'discord.yaml', {
+      REDIS_URL: redis.url,
+      DISCORD_TOKEN: discord.token,
+      DISCORD_API_URL: discord.apiUrl,
+      METRICS_PORT: '0',
+    }, ['gateway']);
+    processes.push(onDiscord);
+    try {
+      await onDiscord.logLine('discord: connected', 60_000);
+      const dana = user('dana');
+      /** Mentions the bot (with the scene when `image`); resolves with the one reply, once final, and the job id. */
+      const ask = async (question: string, image: boolean) => {
+        const since = Date.now();
+        const asked = discord.userMessage({
+          channel: discord.channel,
+          author: dana,
+          content: `<@${discord.botUser.id}> ${question}`,
+          mentions: [discord.botUser],
+          attachments: image ? [discord.attachment(png, 'scene.png', 'image/png')] : [],
+        });
+        const repliesTo = () => [...discord.messages.values()].filter((m) => m.message_reference?.message_id === asked.id);
+        // The final reply is the one that sets the message's attachments (streamed edits leave them alone).
+        const final = (r: RecordedRequest): boolean => r.body?.attachments !== undefined
+          && (r.body?.message_reference?.message_id === asked.id || repliesTo().some((m) => r.path.endsWith(`/${m.id}`)));
+        await discord.waitForRequest(final, since, 90_000);
+        await new Promise((resolve) => setTimeout(resolve, 1500)); // room for a second, wrong answer to show up
+        return { replies: repliesTo(), jobId: jobIdFor(`discord-message-${asked.id}`) };
+      };
+      const first = await ask('[caption] what is in the picture?', true);
+      expect(first.replies).toHaveLength(1);
+      expect(first.replies[0]!.content).not.toMatch(/^Waiting in the queue|^…$/);
+      const owner = (await queue.getJob(first.jobId))?.processedBy;
+      expect(workerOf(owner ?? '')).toBeDefined();
+
+      const followUp = await ask('[vqa] what colour is it?', false);
+      expect(followUp.replies).toHaveLength(1);
+      expect(followUp.replies[0]!.content).not.toMatch(/^Waiting in the queue|^…$/);
+      const ownQueue = new Queue(workerQueue(owner!), { connection: client });
+      const job = await Job.fromId(ownQueue, followUp.jobId);
+      await ownQueue.close();
+      expect(job?.processedBy).toBe(owner);
+      expect(job?.returnvalue.result.visionCached).toBe(true); // the vision model ran 0 times for it
+    } finally {
+      await onDiscord.terminate();
+      await discord.close();
+    }
   }, TEST_TIMEOUT);
 
   it('WHEN an operator looks THEN /healthz reports Redis and live workers, /metrics counts jobs by worker and cache use, and status lists the workers', async () => {
