@@ -187,7 +187,7 @@ export async function benchScaleOut(plan: ScaleOutPlan): Promise<ScaleOutReport>
   const onAnswered = (times: JobTimes): void => {
     answeredBy.set(times.worker, (answeredBy.get(times.worker) ?? 0) + 1);
   };
-  const engine = await QueueEngine.open({ url: redis.url, imageTtlSeconds: 600, onAnswered });
+  const engine = await QueueEngine.open({ url: redis.url, imageTtlSeconds: 600, maxQueue: CONVERSATIONS, onAnswered });
   try {
     plan.log('scale-out: one worker');
     workers.push(await startWorker(configFile, redis.url));

@@ -8,10 +8,12 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MESSAGES } from '../adapters/slack/messages.ts';
 import { conversationId } from '../src/bot/conversations.ts';
+import { message } from '../src/bot/messages.ts';
 import { DEFAULT_MODEL_DIR } from '../src/inference/model-dir.ts';
 import { conversationKey } from '../adapters/slack/decode.ts';
 import { QueueEngine } from '../src/scale/queue-engine.ts';
 import { jobIdFor, keys, QUEUE_NAME, workerQueue } from '../src/scale/redis.ts';
+import { FakeDiscord, user, type RecordedRequest } from './fakes/discord/index.ts';
 import { FakeSlack } from './fakes/slack/server.ts';
 import { messageEnvelope, sendSigned } from './fakes/slack/requests.ts';
 import { startBotProcess, type BotProcess } from './helpers/bot-process.ts';
@@ -29,6 +31,11 @@ const SECRET = 'signing-secret-for-the-scale-test';
 const CHANNEL = 'C0SCALE';
 const TEST_TIMEOUT = 180_000;
 const IDLE_MINUTES = 30;
+
+const CONFIG = [
+  ...['model:', '  threads: 1', 'conversations:', `  idleMinutes: ${IDLE_MINUTES}`],
+  ...['slack:', '  host: 127.0.0.1', '  apiRetries: 0', 'log:', '  level: info', ''],
+];
 
 const ready = existsSync(join(DEFAULT_MODEL_DIR, 'model.json')) && existsSync(REDIS_SERVER);
 
@@ -73,8 +80,7 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
     redis = await startRedisServer();
     slack = await FakeSlack.start();
     dir = mkdtempSync(join(tmpdir(), 'minigpt-scale-'));
-    const config = ['model:', '  threads: 1', 'conversations:', `  idleMinutes: ${IDLE_MINUTES}`, 'slack:', '  host: 127.0.0.1'];
-    writeFileSync(join(dir, 'bot.yaml'), [...config, '  apiRetries: 0', 'log:', '  level: info', ''].join('\n'));
+    writeFileSync(join(dir, 'bot.yaml'), CONFIG.join('\n'));
     client = new Redis(redis.url, { maxRetriesPerRequest: null });
     queue = new Queue(QUEUE_NAME, { connection: client });
     gateway = startBotProcess(dir, 'bot.yaml', env(), ['gateway']);
@@ -153,6 +159,58 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
     await ownQueue.close();
   }, TEST_TIMEOUT);
 
+  it('WHEN a gateway runs the Discord adapter THEN a mention is answered once and its follow-up goes to the worker that cached the conversation', async () => {
+    expect(workers).toHaveLength(2);
+    const discord = await FakeDiscord.start();
+    writeFileSync(join(dir, 'discord.yaml'), [...CONFIG, 'state:', '  file: discord.sqlite', ''].join('\n'));
+    const onDiscord = startBotProcess(dir, 'discord.yaml', {
+      REDIS_URL: redis.url,
+      DISCORD_TOKEN: discord.token,
+      DISCORD_API_URL: discord.apiUrl,
+      METRICS_PORT: '0',
+    }, ['gateway']);
+    processes.push(onDiscord);
+    try {
+      await onDiscord.logLine('discord: connected', 60_000);
+      const dana = user('dana');
+      /** Mentions the bot (with the scene when `image`); resolves with the one reply, once final, and the job id. */
+      const ask = async (question: string, image: boolean) => {
+        const since = Date.now();
+        const asked = discord.userMessage({
+          channel: discord.channel,
+          author: dana,
+          content: `<@${discord.botUser.id}> ${question}`,
+          mentions: [discord.botUser],
+          attachments: image ? [discord.attachment(png, 'scene.png', 'image/png')] : [],
+        });
+        const repliesTo = () => [...discord.messages.values()].filter((m) => m.message_reference?.message_id === asked.id);
+        // The final reply is the one that sets the message's attachments (streamed edits leave them alone).
+        const final = (r: RecordedRequest): boolean => r.body?.attachments !== undefined
+          && (r.body?.message_reference?.message_id === asked.id || repliesTo().some((m) => r.path.endsWith(`/${m.id}`)));
+        await discord.waitForRequest(final, since, 90_000);
+        await new Promise((resolve) => setTimeout(resolve, 1500)); // room for a second, wrong answer to show up
+        return { replies: repliesTo(), jobId: jobIdFor(`discord-message-${asked.id}`) };
+      };
+      const first = await ask('[caption] what is in the picture?', true);
+      expect(first.replies).toHaveLength(1);
+      expect(first.replies[0]!.content).not.toMatch(/^Waiting in the queue|^…$/);
+      const owner = (await queue.getJob(first.jobId))?.processedBy;
+      expect(workerOf(owner ?? '')).toBeDefined();
+
+      const followUp = await ask('[vqa] what colour is it?', false);
+      expect(followUp.replies).toHaveLength(1);
+      expect(followUp.replies[0]!.content).not.toMatch(/^Waiting in the queue|^…$/);
+      const ownQueue = new Queue(workerQueue(owner!), { connection: client });
+      const job = await Job.fromId(ownQueue, followUp.jobId);
+      await ownQueue.close();
+      expect(job?.processedBy).toBe(owner);
+      expect(job?.returnvalue.result.visionCached).toBe(true); // the vision model ran 0 times for it
+    } finally {
+      await onDiscord.terminate();
+      await discord.close();
+    }
+  }, TEST_TIMEOUT);
+
   it('WHEN an operator looks THEN /healthz reports Redis and live workers, /metrics counts jobs by worker and cache use, and status lists the workers', async () => {
     const health = await fetch(`${healthUrl}/healthz`);
     expect(health.status).toBe(200);
@@ -203,7 +261,7 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
     const secondPort = (await second.logLine('slack adapter started', 60_000)).port;
     await mention('[vqa] what colour is the shape?', { eventId, ts, url: `http://127.0.0.1:${String(secondPort)}/slack/events` });
     // A second gateway (this test process) asking for the same Slack message joins the finished job.
-    const other = await QueueEngine.open({ url: redis.url, imageTtlSeconds: 60 });
+    const other = await QueueEngine.open({ url: redis.url, imageTtlSeconds: 60, maxQueue: 20 });
     try {
       const again = await other.generate({
         conversation: 'elsewhere',
@@ -330,6 +388,39 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
     expect(slack.thread(CHANNEL, ts)).toHaveLength(1); // the placeholder, edited into the answer
     expect(slack.thread(CHANNEL, ts)[0]!.text).not.toMatch(/lost|ask again/i);
     expect((await queue.getJob(jobId))?.attemptsStarted).toBe(1);
+  }, TEST_TIMEOUT);
+
+  it('WHEN limits.maxQueue questions already wait in the real queue THEN the gateway refuses the next one as the in-process queue does, and the waiting one is answered once', async () => {
+    // A gateway that lets one question wait, with a state file of its own.
+    const limited = [...CONFIG, 'limits:', '  maxQueue: 1', 'state:', '  file: full.sqlite', ''];
+    writeFileSync(join(dir, 'full.yaml'), limited.join('\n'));
+    const full = startBotProcess(dir, 'full.yaml', env(), ['gateway']);
+    processes.push(full);
+    const url = `http://127.0.0.1:${String((await full.logLine('slack adapter started', 60_000)).port)}/slack/events`;
+    // The workers up are held (SIGSTOP): they take nothing, so what is added waits.
+    const hold = (signal: NodeJS.Signals): void => {
+      for (const w of workers) w.child.kill(signal);
+    };
+    hold('SIGSTOP');
+    try {
+      const first = await mention('[caption] the one that waits', { url });
+      await waitForState(first.jobId, 'waiting');
+      const refused = await mention('[caption] one too many', { url });
+      const refusal = message('queue-full', { waiting: 1 });
+      await slack.waitFor(() => slack.thread(CHANNEL, refused.ts).some((m) => m.text.includes(refusal)), 'the refusal');
+      expect(await queue.getJob(refused.jobId)).toBeUndefined();
+      expect(await queue.getWaitingCount()).toBe(1);
+      hold('SIGCONT');
+      expect(await answers(first.ts, 120_000)).toHaveLength(1);
+      expect(slack.thread(CHANNEL, refused.ts)).toHaveLength(1); // the refusal alone: nothing was asked
+      // With the queue empty again, the same gateway takes a new question.
+      const later = await mention('[caption] asked again', { url });
+      expect(await answers(later.ts, 120_000)).toHaveLength(1);
+      expect(slack.thread(CHANNEL, later.ts)[0]!.text).not.toContain(refusal);
+    } finally {
+      hold('SIGCONT');
+      await full.terminate();
+    }
   }, TEST_TIMEOUT);
 
   async function waitForState(jobId: string, state: string): Promise<void> {

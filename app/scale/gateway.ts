@@ -40,7 +40,12 @@ export async function runGateway(config: Config, log: Logger, options: GatewayOp
   const metrics = new BotMetrics();
   const queueMetrics = new QueueMetrics(metrics.registry);
   const onAnswered = (times: JobTimes, visionCached: boolean): void => queueMetrics.observe(times, visionCached);
-  const engine = await QueueEngine.open({ url, imageTtlSeconds: ttlSeconds, onAnswered });
+  const engine = await QueueEngine.open({
+    url,
+    imageTtlSeconds: ttlSeconds,
+    maxQueue: config.limits.maxQueue,
+    onAnswered,
+  });
   const onWriteError = (error: unknown): void => log.error({ err: error }, 'redis: write failed');
   const storeListener = connect(url);
   const store = new RedisConversationStore(redis, storeListener, ttlSeconds, onWriteError);

@@ -5,7 +5,9 @@ export type InputProblem =
   | 'image-unreadable'
   | 'image-too-many-pixels'
   | 'conversation-too-long'
-  | 'unknown-task';
+  | 'unknown-task'
+  /** An engine with a queue of its own (the Redis backend's) already has limits.maxQueue requests waiting. */
+  | 'queue-full';
 
 export type InputContext = Record<string, string | number>;
 

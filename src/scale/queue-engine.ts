@@ -14,11 +14,14 @@ import {
   QUEUE_NAME,
   workerQueue,
 } from './redis.ts';
+import { QueuePlaces } from './queue-places.ts';
 
 export interface QueueEngineOptions {
   url: string;
   /** How long an image's bytes stay in Redis after the last request that used them. */
   imageTtlSeconds: number;
+  /** A new request is refused (InputError 'queue-full') when this many jobs already wait on its queue. */
+  maxQueue: number;
   /** Told about every answered job (for /metrics). */
   onAnswered?: (times: JobTimes, visionCached: boolean) => void;
 }
@@ -44,6 +47,7 @@ export class QueueEngine implements BotEngine {
   private readonly subscriber: Redis;
   private readonly listeners = new Map<string, (text: string) => void>();
   private readonly connections: Connections;
+  private readonly places = new QueuePlaces();
   /** The bot's own queue lets this many through: the BullMQ queue and its workers decide what runs. */
   readonly capacity = IN_FLIGHT;
 
@@ -71,7 +75,7 @@ export class QueueEngine implements BotEngine {
     if (onText) this.listeners.set(channel, onText);
     try {
       // Independent round trips, overlapped: they make up most of what the queue adds before the first token.
-      const [queueName] = await Promise.all([
+      const [{ name: queueName, isNew }] = await Promise.all([
         this.pickQueue(jobId, request.conversation),
         this.storeImage(hash, request.image),
         onText ? this.subscriber.subscribe(channel) : undefined,
@@ -85,9 +89,10 @@ export class QueueEngine implements BotEngine {
         ...(request.generation ? { generation: request.generation } : {}),
       };
       const { queue, events } = await this.queue(queueName);
+      if (isNew) await this.refuseWhenFull(queue, jobId);
       const removal = { age: KEEP_FINISHED_SECONDS };
       const job = await queue.add('generate', data, { jobId, removeOnComplete: removal, removeOnFail: removal });
-      const stopTelling = onQueued ? tellPlace(queue, jobId, onQueued) : undefined;
+      const stopTelling = onQueued ? this.places.watch(queue, jobId, onQueued) : undefined;
       const finished = (await job.waitUntilFinished(events).finally(() => stopTelling?.())) as JobResult;
       if ('inputError' in finished) throw new InputError(finished.inputError.problem, finished.inputError.context);
       this.options.onAnswered?.(finished.times, finished.result.visionCached);
@@ -116,20 +121,35 @@ export class QueueEngine implements BotEngine {
   }
 
   async close(): Promise<void> {
+    this.places.close();
     await Promise.all([...this.queues.values()].flatMap(({ queue, events }) => [queue.close(), events.close()]));
     this.connections.disconnectAll();
   }
 
   /**
    * The caching worker's queue while it is alive, else the shared one. The choice is recorded under the job id
-   * first, so a redelivered event lands on the queue (and the job) the first delivery chose.
+   * first, so a redelivered event lands on the queue (and the job) the first delivery chose. `isNew`: no earlier
+   * delivery (or a gateway before a restart) chose one.
    */
-  private async pickQueue(jobId: string, conversation: string): Promise<string> {
+  private async pickQueue(jobId: string, conversation: string): Promise<{ name: string; isNew: boolean }> {
     const owner = await this.redis.get(keys.affinity(conversation));
     const alive = owner !== null && (await this.redis.exists(keys.worker(owner))) === 1;
     const chosen = alive ? workerQueue(owner) : QUEUE_NAME;
     const claimed = await this.redis.set(keys.jobQueue(jobId), chosen, 'EX', KEEP_FINISHED_SECONDS, 'NX');
-    return claimed ? chosen : ((await this.redis.get(keys.jobQueue(jobId))) ?? chosen);
+    if (claimed) return { name: chosen, isNew: true };
+    return { name: (await this.redis.get(keys.jobQueue(jobId))) ?? chosen, isNew: false };
+  }
+
+  /**
+   * The limit on waiting requests, as the in-process queue applies it, on the real queue: a new job is refused
+   * when maxQueue jobs already wait there, and its claim dropped so that it may be asked again. Gateways count
+   * on their own, so a few more may slip in when several add at the same instant.
+   */
+  private async refuseWhenFull(queue: Queue<JobData, JobResult>, jobId: string): Promise<void> {
+    const waiting = await queue.getWaitingCount();
+    if (waiting < this.options.maxQueue) return;
+    await this.redis.del(keys.jobQueue(jobId));
+    throw new InputError('queue-full', { waiting });
   }
 
   /** The bytes once per image; each use pushes the expiry back. */
@@ -155,31 +175,4 @@ export class QueueEngine implements BotEngine {
     }
     return entry;
   }
-}
-
-/** How often a waiting job's place is read again. */
-const PLACE_POLL_MS = 1000;
-/** Places are read among this many of the oldest waiting jobs; a job further back is told nothing yet. */
-const PLACES_READ = 200;
-
-/**
- * Tells a waiting job's place in its queue (1: next), read from the queue itself, each time it changes; stops
- * when the job leaves the waiting list or `stop` is called.
- */
-function tellPlace(queue: Queue<JobData, JobResult>, jobId: string, onQueued: (position: number) => void): () => void {
-  let told = 0;
-  let stopped = false;
-  const read = async (): Promise<void> => {
-    const waiting = await queue.getJobs(['waiting'], 0, PLACES_READ - 1, true);
-    const place = waiting.findIndex((job) => job.id === jobId) + 1;
-    if (stopped || place === 0) return;
-    if (place !== told) onQueued(place);
-    told = place;
-  };
-  const timer = setInterval(() => void read().catch(() => undefined), PLACE_POLL_MS);
-  void read().catch(() => undefined);
-  return () => {
-    stopped = true;
-    clearInterval(timer);
-  };
 }
