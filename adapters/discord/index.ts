@@ -30,6 +30,14 @@ export const REQUIRED_PERMISSIONS = [
   PermissionFlagsBits.ReadMessageHistory,
 ];
 
+/** What a start may be handed besides the settings; every field is optional. */
+export interface StartOptions {
+  /** Called once, after one error line, when the gateway is closed for good (a revoked token, refused intents). */
+  onFatal?: (error: Error) => void;
+  /** Accepted requests kept until answered, so those a killed run left are answered once connected. */
+  journal?: RequestJournal;
+}
+
 /**
  * Connects to Discord, registers the slash commands when they changed, logs the invite link, and answers slash
  * commands, "Ask about this image", mentions, DMs and messages in the configured channels until stopped.
@@ -41,8 +49,7 @@ export async function start(
   core: BotCore,
   input: ConfigInput,
   log: Log,
-  onFatal: (error: Error) => void = () => undefined,
-  journal?: RequestJournal,
+  { onFatal = () => undefined, journal }: StartOptions = {},
 ): Promise<DiscordAdapter> {
   const parsed = parseConfig(input);
   if (!parsed.ok) throw new StartupError(parsed.message);
