@@ -9,7 +9,7 @@ import { Journal } from '../kit/journal.ts';
 import { guardedRunner } from '../kit/run.ts';
 import { handleAskMenu, handleAskModal, isAskModal, PendingImages } from './ask-image.ts';
 import { commandsPayload, registerCommands } from './commands.ts';
-import { parseConfig, type ConfigInput } from './config.ts';
+import { type Config, parseConfig, type ConfigInput } from './config.ts';
 import { fatalClose } from './gateway-close.ts';
 import type { Handling } from './handling.ts';
 import { handleInteraction } from './interactions.ts';
@@ -36,6 +36,12 @@ export interface StartOptions {
   onFatal?: (error: Error) => void;
   /** Accepted requests kept until answered, so those a killed run left are answered once connected. */
   journal?: RequestJournal;
+}
+
+/** discord.js's sharding: every shard of the count in this client, or as many as Discord recommends. */
+function shardOptions(shards: Config['shards']): { shards: 'auto' } | { shards: number[]; shardCount: number } {
+  if (shards === 'auto') return { shards: 'auto' };
+  return { shards: Array.from({ length: shards }, (_, id) => id), shardCount: shards };
 }
 
 /**
@@ -66,6 +72,7 @@ export async function start(
     // DM channels are not cached before their first message; without this their messages are dropped.
     partials: [Partials.Channel],
     rest: config.apiUrl ? { api: config.apiUrl } : {},
+    ...shardOptions(config.shards),
   });
   const handling: Handling = {
     config,
@@ -135,7 +142,8 @@ export async function start(
     scopes: [OAuth2Scopes.Bot, OAuth2Scopes.ApplicationsCommands],
     permissions: REQUIRED_PERMISSIONS,
   });
-  log.info({ inviteUrl, user: client.user?.tag }, 'discord: ready; invite the bot with this link');
+  const shards = client.options.shardCount;
+  log.info({ inviteUrl, user: client.user?.tag, shards }, 'discord: ready; invite the bot with this link');
   track(answerPrevious(client as Client<true>, handling), { previousRun: true });
 
   return {
