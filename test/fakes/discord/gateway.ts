@@ -106,6 +106,11 @@ export class FakeGateway {
     }
   }
 
+  /** Forgets every session, as Discord does a while after its connection dropped: a RESUME is then refused. */
+  forgetSessions(): void {
+    for (const session of this.sessions.values()) session.ended = true;
+  }
+
   close(): void {
     for (const socket of this.sockets) socket.terminate();
     this.wss.close();
