@@ -62,7 +62,7 @@ describe('GIVEN a local Discord whose guild is served by one shard of several', 
   });
 
   it('WHEN discord.shards is auto THEN the count comes from GET /gateway/bot and every shard identifies', async () => {
-    const { fake } = await connect({ shards: 3, guildShard: [2, 3], maxConcurrency: 3 }, 'auto');
+    const { fake } = await connect({ shards: 3, requiredShards: 3, guildShard: [2, 3], maxConcurrency: 3 }, 'auto');
     expect(fake.requests.some((r) => r.method === 'GET' && r.path === '/gateway/bot')).toBe(true);
     expect(sorted(fake.gateway.identified())).toEqual([[0, 3], [1, 3], [2, 3]]);
 
@@ -73,5 +73,19 @@ describe('GIVEN a local Discord whose guild is served by one shard of several', 
     const { fake } = await connect({ shards: 2, guildShard: [1, 2] }, undefined);
     expect(fake.gateway.identified()).toEqual([[0, 1]]);
     expect(await ask(fake, fake.channel, 'still one?')).toBe('shard test answer to still one?');
+  });
+});
+
+describe('GIVEN a bot with more guilds than one shard may carry', () => {
+  it('WHEN discord.shards is left at 1 THEN start fails with one line naming the fix, not a hang', async () => {
+    const fake = await FakeDiscord.start({ shards: 2, requiredShards: 2 });
+    try {
+      const bot = createBot({ engine: new ScriptedEngine(answer), plugins: PLUGINS });
+      await expect(start(bot, { token: fake.token, apiUrl: fake.apiUrl, registerCommands: false }, quiet)).rejects.toThrow(
+        /^discord: Discord requires more shards \(close code 4011\); set discord\.shards to auto/,
+      );
+    } finally {
+      await fake.close();
+    }
   });
 });

@@ -6,13 +6,14 @@ import { snowflake } from './payloads.ts';
 /** Gateway opcodes the fake speaks. */
 const Op = { Dispatch: 0, Heartbeat: 1, Identify: 2, Resume: 6, InvalidSession: 9, Hello: 10, HeartbeatAck: 11 } as const;
 /**
- * Close codes Discord ends a session with for good: a bad token, a shard outside the count, and privileged intents
- * the app may not use; and 4000, "unknown error", after which a bot may resume.
+ * Close codes Discord ends a session with for good: a bad token, a shard outside the count, too few shards for the
+ * bot's guilds, and privileged intents the app may not use; and 4000, "unknown error", after which a bot may resume.
  */
 export const CloseCode = {
   UnknownError: 4000,
   AuthenticationFailed: 4004,
   InvalidShard: 4010,
+  ShardingRequired: 4011,
   DisallowedIntents: 4014,
 } as const;
 /** The privileged intents (GuildMembers, GuildPresences, MessageContent), switched on in the developer portal. */
@@ -37,6 +38,8 @@ export interface GatewayEvents {
   heartbeatIntervalMs: number;
   /** Whether the portal allows the privileged intents; without it an IDENTIFY asking for one is closed with 4014. */
   privilegedIntents: boolean;
+  /** The fewest shards the bot's guilds need: an IDENTIFY with a smaller count is closed with 4011. */
+  requiredShards: number;
 }
 
 /** One identified session: its shard, its own sequence, and what it was sent, kept for a resume. */
@@ -160,6 +163,10 @@ export class FakeGateway {
     const shard = d.shard ?? [0, 1];
     if (!validShard(shard)) {
       socket.close(CloseCode.InvalidShard, 'Invalid shard.');
+      return;
+    }
+    if (shard[1] < this.events.requiredShards) {
+      socket.close(CloseCode.ShardingRequired, 'Sharding required.');
       return;
     }
     const intents = d.intents ?? 0;

@@ -43,6 +43,8 @@ export interface FakeDiscordOptions {
   privilegedIntents?: boolean;
   /** The shard count GET /gateway/bot recommends (1 unless given; Discord's grows with the bot's guilds). */
   shards?: number;
+  /** The fewest shards Discord accepts (it requires sharding from 2,500 guilds on): fewer are closed with 4011. */
+  requiredShards?: number;
   /** How many shards may identify at once (`session_start_limit.max_concurrency`): 1 for most bots. */
   maxConcurrency?: number;
   /** `[id, count]`: the guild's id is made so that, with `count` shards, its events go to shard `id`. */
@@ -104,6 +106,7 @@ export class FakeDiscord {
       token: this.token,
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 41_250,
       privilegedIntents: options.privilegedIntents ?? true,
+      requiredShards: options.requiredShards ?? 1,
       onReceive: () => this.notify(),
       onIdentify: ({ shard, sessionId }) => {
         this.ready = true;
