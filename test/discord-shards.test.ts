@@ -81,7 +81,8 @@ describe('GIVEN a bot with more guilds than one shard may carry', () => {
     const fake = await FakeDiscord.start({ shards: 2, requiredShards: 2 });
     try {
       const bot = createBot({ engine: new ScriptedEngine(answer), plugins: PLUGINS });
-      await expect(start(bot, { token: fake.token, apiUrl: fake.apiUrl, registerCommands: false }, quiet)).rejects.toThrow(
+      const config = { token: fake.token, apiUrl: fake.apiUrl, registerCommands: false };
+      await expect(start(bot, config, quiet)).rejects.toThrow(
         /^discord: Discord requires more shards \(close code 4011\); set discord\.shards to auto/,
       );
     } finally {
