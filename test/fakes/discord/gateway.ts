@@ -47,9 +47,9 @@ interface Session {
   id: string;
   shard: Shard;
   sequence: number;
-  sent: { s: number; t: string; d: unknown }[];
+  sent: (Dispatch & { s: number })[];
   socket?: WebSocket;
-  /** Closed for good (a fatal close code, or replaced by a new IDENTIFY of its shard): it cannot be resumed. */
+  /** Closed for good, forgotten, or replaced by a new IDENTIFY of its shard: it cannot be resumed. */
   ended: boolean;
 }
 
@@ -93,7 +93,7 @@ export class FakeGateway {
 
   /** Ends every session with a close code, as Discord does when it revokes a token or refuses intents. */
   closeWith(code: number, reason: string): void {
-    for (const session of this.sessions.values()) session.ended = true;
+    this.forgetSessions();
     for (const socket of this.sockets) socket.close(code, reason);
   }
 
