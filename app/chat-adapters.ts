@@ -31,7 +31,8 @@ export async function startChatAdapters(
   if (config.discord.token) {
     const discord = await import('../adapters/discord/index.ts');
     const section = config.discord as Parameters<typeof discord.start>[1];
-    const adapter = await discord.start(bot, section, log.child({ adapter: 'discord' }), options.onFatal, options.journal);
+    const { onFatal, journal } = options;
+    const adapter = await discord.start(bot, section, log.child({ adapter: 'discord' }), { onFatal, journal });
     log.info({ invite: adapter.inviteUrl }, 'discord: connected');
     running.push({ name: 'discord', stop: (graceMs) => adapter.stop(graceMs), connected: () => adapter.connected() });
   }
@@ -41,7 +42,8 @@ export async function startChatAdapters(
     const memory = new SqliteMemory(config.state.file, 'slack');
     const section = config.slack as Parameters<typeof slack.start>[1];
     const child = log.child({ adapter: 'slack' });
-    const adapter = await slack.start(bot, section, child, process.env, memory, options.slackClaims, options.journal);
+    const { slackClaims: claims, journal } = options;
+    const adapter = await slack.start(bot, section, child, { memory, claims, journal });
     log.info('slack: connected');
     const stop = (graceMs?: number) => adapter.stop(graceMs).finally(() => memory.close());
     running.push({ name: 'slack', stop, connected: () => adapter.connected() });

@@ -59,7 +59,7 @@ describe('GIVEN the health endpoint over adapters connected to local fakes', () 
     const fake = await FakeSlack.start();
     const link = new FakeSocketMode(fake);
     cleanup.push(() => fake.close(), () => link.close());
-    const slack: SlackAdapter = await startSlack(core(), { botToken: fake.botToken, appToken: fake.appToken, apiUrl: fake.apiUrl, apiRetries: 0 }, quiet, {});
+    const slack: SlackAdapter = await startSlack(core(), { botToken: fake.botToken, appToken: fake.appToken, apiUrl: fake.apiUrl, apiRetries: 0 }, quiet, { env: {} });
     cleanup.push(() => slack.stop(0));
     const health = await healthOf({ slack });
     await until(() => slack.connected(), 'the Socket Mode link', 10_000);
@@ -73,7 +73,7 @@ describe('GIVEN the health endpoint over adapters connected to local fakes', () 
   it('WHEN the Slack HTTP receiver stops listening THEN slack reports not connected', async () => {
     const fake = await FakeSlack.start();
     cleanup.push(() => fake.close());
-    const slack = await startSlack(core(), { botToken: fake.botToken, signingSecret: 'secret', port: 0, host: '127.0.0.1', apiUrl: fake.apiUrl, apiRetries: 0 }, quiet, {});
+    const slack = await startSlack(core(), { botToken: fake.botToken, signingSecret: 'secret', port: 0, host: '127.0.0.1', apiUrl: fake.apiUrl, apiRetries: 0 }, quiet, { env: {} });
     const health = await healthOf({ slack });
     expect((await health()).status).toBe(200);
     await slack.stop(0);

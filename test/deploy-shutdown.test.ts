@@ -50,7 +50,7 @@ describe('GIVEN Discord and Slack adapters on local fakes, behind the shutdown g
     shutdownGate = new ShutdownGate();
     const core = shutdownGate.wrap(createBot({ engine, plugins: PLUGINS, settings: {} }));
     discordAdapter = await startDiscord(core, { token: discord.token, apiUrl: discord.apiUrl }, quiet);
-    slackAdapter = await startSlack(core, { botToken: slack.botToken, signingSecret: SECRET, port: 0, host: '127.0.0.1', apiUrl: slack.apiUrl, apiRetries: 0 }, quiet, {});
+    slackAdapter = await startSlack(core, { botToken: slack.botToken, signingSecret: SECRET, port: 0, host: '127.0.0.1', apiUrl: slack.apiUrl, apiRetries: 0 }, quiet, { env: {} });
   });
 
   afterEach(async () => {

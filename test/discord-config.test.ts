@@ -12,4 +12,14 @@ describe('discord settings', () => {
     expect(parseConfig({ token: 't', editIntervalMs: 200 })).toMatchObject({ ok: false, message: expect.stringMatching(/^discord\.editIntervalMs: /) });
     expect(parseConfig({ token: '' })).toMatchObject({ ok: false, message: expect.stringMatching(/^discord\.token: /) });
   });
+
+  it('GIVEN shards THEN a count from 1 or auto is taken, one shard when left out, anything else named', () => {
+    expect(parseConfig({ token: 't' })).toMatchObject({ ok: true, config: { shards: 1 } });
+    expect(parseConfig({ token: 't', shards: 4 })).toMatchObject({ ok: true, config: { shards: 4 } });
+    expect(parseConfig({ token: 't', shards: 'auto' })).toMatchObject({ ok: true, config: { shards: 'auto' } });
+    for (const shards of [0, 1.5, 'many']) {
+      const refused = { ok: false, message: expect.stringMatching(/^discord\.shards: /) };
+      expect(parseConfig({ token: 't', shards } as never)).toMatchObject(refused);
+    }
+  });
 });

@@ -53,7 +53,7 @@ describe('GIVEN a local Discord that closes the gateway for good', () => {
       fatal.push(error);
       told();
     };
-    const adapter = await start(core(), { token: fake.token, apiUrl: fake.apiUrl }, log, onFatal);
+    const adapter = await start(core(), { token: fake.token, apiUrl: fake.apiUrl }, log, { onFatal });
     cleanup.push(() => adapter.stop(0));
     expect(adapter.connected()).toBe(true);
 

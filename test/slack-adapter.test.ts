@@ -68,7 +68,7 @@ beforeAll(async () => {
     bot,
     { botToken: fake.botToken, signingSecret: SECRET, port: 0, host: '127.0.0.1', apiUrl: fake.apiUrl, updateIntervalMs: 50, apiRetries: 0 },
     log,
-    {},
+    { env: {} },
   );
   eventsUrl = `http://127.0.0.1:${adapter.port}/slack/events`;
 });
@@ -271,6 +271,6 @@ describe('Slack adapter start-up', () => {
   it('refuses a bot token Slack rejects with one clear error, and opens no port', async () => {
     const bot = createBot({ engine, plugins: PLUGINS });
     const config = { botToken: 'xoxb-wrong', signingSecret: SECRET, port: 0, host: '127.0.0.1', apiUrl: fake.apiUrl, apiRetries: 0 };
-    await expect(start(bot, config, log, {})).rejects.toThrow(/^slack: could not log in with SLACK_BOT_TOKEN: .*invalid_auth/);
+    await expect(start(bot, config, log, { env: {} })).rejects.toThrow(/^slack: could not log in with SLACK_BOT_TOKEN: .*invalid_auth/);
   });
 });

@@ -64,14 +64,14 @@ beforeAll(async () => {
     createBot({ engine, plugins: PLUGINS }),
     { ...base, apiRetries: 0, updateIntervalMs: 0 },
     log,
-    {},
+    { env: {} },
   );
   const settings = { limits: { maxQueue: 60, perUser: { requests: 100, windowSeconds: 60 } } };
   budgeted = await start(
     createBot({ engine, plugins: PLUGINS, settings }),
     { ...base, updateIntervalMs: 0, updatesPerMinute: 600 },
     log,
-    {},
+    { env: {} },
   );
 });
 

@@ -35,7 +35,7 @@ describe('Slack with the trained default model', () => {
       bot,
       { botToken: fake.botToken, signingSecret: SECRET, port: 0, host: '127.0.0.1', apiUrl: fake.apiUrl, apiRetries: 0 },
       { debug() {}, info() {}, warn() {}, error() {} },
-      {},
+      { env: {} },
     );
   });
 

@@ -22,7 +22,7 @@ beforeAll(async () => {
     createBot({ engine, plugins: PLUGINS }),
     { botToken: fake.botToken, appToken: fake.appToken, apiUrl: fake.apiUrl, apiRetries: 0 },
     { debug() {}, info() {}, warn() {}, error() {} },
-    {},
+    { env: {} },
   );
   await fake.waitFor(() => link.connected, 'the Socket Mode connection');
 });

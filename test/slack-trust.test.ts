@@ -38,7 +38,7 @@ async function startAdapter(): Promise<void> {
   store = new SqliteConversationStore(stateFile);
   const bot = createBot({ engine, plugins: PLUGINS, settings: { conversations: { scope: 'thread' } }, store });
   const config = { botToken: fake.botToken, signingSecret: SECRET, port: 0, host: '127.0.0.1', apiUrl: fake.apiUrl, apiRetries: 0, updateIntervalMs: 50 };
-  adapter = await start(bot, config, log, {}, memory);
+  adapter = await start(bot, config, log, { env: {}, memory });
   eventsUrl = `http://127.0.0.1:${adapter.port}/slack/events`;
 }
 
@@ -169,7 +169,7 @@ describe('GIVEN user groups as roles (slack.userGroups) and a blocked group', ()
       apiRetries: 0,
       userGroups: true,
     };
-    const grouped = await start(bot, config, log, {});
+    const grouped = await start(bot, config, log, { env: {} });
     const url = `http://127.0.0.1:${grouped.port}/slack/events`;
     try {
       const send = (spec: MessageSpec) => sendSigned(url, SECRET, messageEnvelope(spec), 'application/json');

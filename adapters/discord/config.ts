@@ -23,6 +23,11 @@ export const Config = z.strictObject({
   registerCommands: z.boolean().default(true),
   /** Register per guild instead of globally: guild commands update at once, which suits development. */
   guild: z.string().optional(),
+  /**
+   * Gateway shards this process connects, all of them: a count, or `auto` for the one Discord recommends (GET
+   * /gateway/bot). Discord requires sharding from 2,500 guilds on; each shard carries its own guilds' events.
+   */
+  shards: z.union([z.literal('auto'), z.number().int().min(1)]).default(1),
 });
 
 export type Config = z.output<typeof Config>;

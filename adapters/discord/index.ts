@@ -9,7 +9,7 @@ import { Journal } from '../kit/journal.ts';
 import { guardedRunner } from '../kit/run.ts';
 import { handleAskMenu, handleAskModal, isAskModal, PendingImages } from './ask-image.ts';
 import { commandsPayload, registerCommands } from './commands.ts';
-import { parseConfig, type ConfigInput } from './config.ts';
+import { type Config, parseConfig, type ConfigInput } from './config.ts';
 import { fatalClose } from './gateway-close.ts';
 import type { Handling } from './handling.ts';
 import { handleInteraction } from './interactions.ts';
@@ -30,6 +30,20 @@ export const REQUIRED_PERMISSIONS = [
   PermissionFlagsBits.ReadMessageHistory,
 ];
 
+/** What a start may be handed besides the settings; every field is optional. */
+export interface StartOptions {
+  /** Called once, after one error line, when the gateway is closed for good (a revoked token, refused intents). */
+  onFatal?: (error: Error) => void;
+  /** Accepted requests kept until answered, so those a killed run left are answered once connected. */
+  journal?: RequestJournal;
+}
+
+/** discord.js's sharding: every shard of the count in this client, or as many as Discord recommends. */
+function shardOptions(shards: Config['shards']): { shards: 'auto' } | { shards: number[]; shardCount: number } {
+  if (shards === 'auto') return { shards: 'auto' };
+  return { shards: Array.from({ length: shards }, (_, id) => id), shardCount: shards };
+}
+
 /**
  * Connects to Discord, registers the slash commands when they changed, logs the invite link, and answers slash
  * commands, "Ask about this image", mentions, DMs and messages in the configured channels until stopped.
@@ -41,8 +55,7 @@ export async function start(
   core: BotCore,
   input: ConfigInput,
   log: Log,
-  onFatal: (error: Error) => void = () => undefined,
-  journal?: RequestJournal,
+  { onFatal = () => undefined, journal }: StartOptions = {},
 ): Promise<DiscordAdapter> {
   const parsed = parseConfig(input);
   if (!parsed.ok) throw new StartupError(parsed.message);
@@ -59,6 +72,7 @@ export async function start(
     // DM channels are not cached before their first message; without this their messages are dropped.
     partials: [Partials.Channel],
     rest: config.apiUrl ? { api: config.apiUrl } : {},
+    ...shardOptions(config.shards),
   });
   const handling: Handling = {
     config,
@@ -128,7 +142,8 @@ export async function start(
     scopes: [OAuth2Scopes.Bot, OAuth2Scopes.ApplicationsCommands],
     permissions: REQUIRED_PERMISSIONS,
   });
-  log.info({ inviteUrl, user: client.user?.tag }, 'discord: ready; invite the bot with this link');
+  const shards = client.options.shardCount;
+  log.info({ inviteUrl, user: client.user?.tag, shards }, 'discord: ready; invite the bot with this link');
   track(answerPrevious(client as Client<true>, handling), { previousRun: true });
 
   return {

@@ -21,22 +21,30 @@ export interface SlackAdapter {
   connected(): boolean;
 }
 
+/** What a start may be handed besides the settings; every field is optional. */
+export interface StartOptions {
+  /** The SLACK_* variables that apply over the settings: `process.env` when not given. */
+  env?: NodeJS.ProcessEnv;
+  /** Keeps the events taken and each channel's latest image (the state file's, so a restart forgets neither). */
+  memory?: Memory;
+  /** Where taken events are remembered: `memory` by default, Redis behind several gateways. */
+  claims?: EventClaims;
+  /** Accepted requests kept until answered, so those a killed run left are answered once started. */
+  journal?: RequestJournal;
+}
+
 /**
  * Starts the Slack bot: Socket Mode when the settings have an app token, otherwise the HTTP receiver on
  * `port` at /slack/events. Answers mentions, DMs and the registry's slash commands until stopped. `input` is the
  * config file's `slack` section; the SLACK_* variables of `env` apply over it. `memory` keeps the events taken and
- * each channel's latest image (the state file's, so a restart forgets neither; in memory when not given). With a
- * `journal`, accepted requests are kept in it until answered, and those a killed run left are answered once started.
+ * each channel's latest image (in memory when not given). With a `journal`, accepted requests are kept in it until
+ * answered, and those a killed run left are answered once started.
  */
 export async function start(
   core: BotCore,
   input: ConfigInput,
   log: Log,
-  env: NodeJS.ProcessEnv = process.env,
-  memory?: Memory,
-  /** Where taken events are remembered: `memory` by default, Redis behind several gateways. */
-  claims?: EventClaims,
-  journal?: RequestJournal,
+  { env = process.env, memory, claims, journal }: StartOptions = {},
 ): Promise<SlackAdapter> {
   const parsed = parseConfig(withEnvironment(input as Record<string, unknown>, env));
   if (!parsed.ok) throw new StartupError(parsed.message);

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { FakeGateway, sessionId } from './gateway.ts';
+import { FakeGateway, type Shard, shardOf } from './gateway.ts';
 import {
   guildCreate,
   memberPayload,
@@ -10,6 +10,7 @@ import {
   modalSubmit,
   slashCommand,
   snowflake,
+  snowflakeOnShard,
   textChannel,
   thread,
   user,
@@ -35,6 +36,21 @@ const MESSAGE_LIMIT = 2000;
 
 type Reply = { status: number; body?: unknown };
 
+export interface FakeDiscordOptions {
+  /** Discord's is about 41 s; a test that wants to see heartbeats asks for less. */
+  heartbeatIntervalMs?: number;
+  /** Whether the app may use the privileged intents (the portal's switches); on unless a test says otherwise. */
+  privilegedIntents?: boolean;
+  /** The shard count GET /gateway/bot recommends (1 unless given; Discord's grows with the bot's guilds). */
+  shards?: number;
+  /** The fewest shards Discord accepts (it requires sharding from 2,500 guilds on): fewer are closed with 4011. */
+  requiredShards?: number;
+  /** How many shards may identify at once (`session_start_limit.max_concurrency`): 1 for most bots. */
+  maxConcurrency?: number;
+  /** `[id, count]`: the guild's id is made so that, with `count` shards, its events go to shard `id`. */
+  guildShard?: Shard;
+}
+
 /** What a REST route does instead of answering: an HTTP status (a 5xx, a 429), or a dropped connection. */
 export type Fault = { status: number } | 'reset';
 type Route = (request: RecordedRequest, match: RegExpMatchArray) => Reply;
@@ -42,7 +58,7 @@ type Route = (request: RecordedRequest, match: RegExpMatchArray) => Reply;
 /**
  * A local Discord: REST under /api/v10, a gateway WebSocket at /gateway, attachments served from /attachments.
  * It keeps one guild with a text channel and a thread, records every REST request, and lets a test push
- * gateway dispatches as if users had typed them.
+ * gateway dispatches as if users had typed them; the gateway shards and resumes as Discord's does (gateway.ts).
  */
 export class FakeDiscord {
   readonly token = 'fake-bot-token';
@@ -73,9 +89,9 @@ export class FakeDiscord {
   /** Modals the bot opened (interaction callback type 9), by interaction token. */
   readonly modals = new Map<string, { custom_id: string; title: string; components: unknown[] }>();
 
-  private constructor(readonly url: string, server: Server, heartbeatIntervalMs: number, privilegedIntents: boolean) {
+  private constructor(readonly url: string, server: Server, private readonly options: FakeDiscordOptions) {
     this.server = server;
-    const guildId = snowflake();
+    const guildId = options.guildShard ? snowflakeOnShard(options.guildShard) : snowflake();
     this.channel = textChannel(guildId, 'general');
     this.quiet = textChannel(guildId, 'quiet');
     this.thread = thread(this.channel, 'a thread', this.botUser.id);
@@ -88,47 +104,40 @@ export class FakeDiscord {
     };
     this.gateway = new FakeGateway({
       token: this.token,
-      heartbeatIntervalMs,
-      privilegedIntents,
+      heartbeatIntervalMs: options.heartbeatIntervalMs ?? 41_250,
+      privilegedIntents: options.privilegedIntents ?? true,
+      requiredShards: options.requiredShards ?? 1,
       onReceive: () => this.notify(),
-      onIdentify: () => {
+      onIdentify: ({ shard, sessionId }) => {
         this.ready = true;
         this.notify();
+        const guildHere = shardOf(this.guild.id, shard[1]) === shard[0];
         return [
           {
             t: 'READY',
             d: {
               v: 10,
               user: this.botUser,
-              guilds: [{ id: this.guild.id, unavailable: true }],
-              session_id: sessionId(),
+              guilds: guildHere ? [{ id: this.guild.id, unavailable: true }] : [],
+              session_id: sessionId,
               resume_gateway_url: this.gatewayUrl,
-              shard: [0, 1],
+              shard,
               application: { id: this.application.id, flags: this.application.flags },
               private_channels: [],
             },
           },
-          { t: 'GUILD_CREATE', d: guildCreate(this.guild, this.botUser) },
+          ...(guildHere ? [{ t: 'GUILD_CREATE', d: guildCreate(this.guild, this.botUser) }] : []),
         ];
       },
     });
     this.routes = this.makeRoutes();
   }
 
-  /**
-   * `heartbeatIntervalMs`: Discord's is about 41 s; a test that wants to see heartbeats asks for less.
-   * `privilegedIntents`: whether the app may use them (the portal's switches); on unless a test says otherwise.
-   */
-  static async start(options: { heartbeatIntervalMs?: number; privilegedIntents?: boolean } = {}): Promise<FakeDiscord> {
+  static async start(options: FakeDiscordOptions = {}): Promise<FakeDiscord> {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
-    const fake = new FakeDiscord(
-      `http://127.0.0.1:${port}`,
-      server,
-      options.heartbeatIntervalMs ?? 41_250,
-      options.privilegedIntents ?? true,
-    );
+    const fake = new FakeDiscord(`http://127.0.0.1:${port}`, server, options);
     server.on('request', (req, res) => void fake.serve(req, res));
     server.on('upgrade', (req, socket, head) => {
       if (req.url?.startsWith('/gateway')) fake.gateway.upgrade(req, socket, head);
@@ -304,7 +313,16 @@ export class FakeDiscord {
     return [
       ['GET', /^\/gateway\/bot$/, () => ({
         status: 200,
-        body: { url: this.gatewayUrl, shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 } },
+        body: {
+          url: this.gatewayUrl,
+          shards: this.options.shards ?? 1,
+          session_start_limit: {
+            total: 1000,
+            remaining: 999,
+            reset_after: 14_400_000,
+            max_concurrency: this.options.maxConcurrency ?? 1,
+          },
+        },
       })],
       ['GET', /^\/(oauth2\/)?applications\/@me$/, () => ({ status: 200, body: { ...this.application, bot: this.botUser, bot_public: true, description: '' } })],
       ['GET', /^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/, (_r, m) => ({ status: 200, body: this.commands.get(commandsKey(m)) ?? [] })],

@@ -9,6 +9,13 @@ export function snowflake(): string {
   return (((BigInt(Date.now()) - DISCORD_EPOCH) << 22n) | increment).toString();
 }
 
+/** A snowflake of about now whose guild Discord serves on shard `id` of `count`: its timestamp modulo the count. */
+export function snowflakeOnShard([id, count]: [number, number]): string {
+  increment = (increment + 1n) & 0xfffn;
+  const time = BigInt(Date.now()) - DISCORD_EPOCH;
+  return (((time - (time % BigInt(count)) + BigInt(id)) << 22n) | increment).toString();
+}
+
 export interface FakeUser {
   id: string;
   username: string;
