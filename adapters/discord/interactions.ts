@@ -77,7 +77,7 @@ export async function answerInteraction(
     return ticket.done();
   }
   if (pastDeadline()) {
-    return finished(ticket, await postInChannel(interaction, channelId, request.command, reply, uploadLimit, h), h);
+    return finished(ticket, reply, await postInChannel(interaction, channelId, request.command, reply, uploadLimit, h), h);
   }
   const encoded = encodeReply(reply, uploadLimit);
   const first = { ...encoded.first, allowedMentions: NO_PINGS };
@@ -96,7 +96,7 @@ export async function answerInteraction(
   });
   // The answer went out as a follow-up: the deferred reply would otherwise say "thinking…" for good.
   if (delivered === 'posted') await interaction.deleteReply().catch((error: unknown) => onError(error, 'delete'));
-  finished(ticket, delivered, h);
+  finished(ticket, reply, delivered, h);
   if (delivered === 'apologised' || delivered === 'lost') return;
   for (const content of encoded.rest) {
     const post = () => interaction.followUp({ content, allowedMentions: NO_PINGS });
@@ -105,10 +105,11 @@ export async function answerInteraction(
   }
 }
 
-/** A request leaves the journal once its user heard back; an answer that reached no one stays for the next start. */
-function finished(ticket: Ticket, delivered: Delivered, h: Handling): void {
+/** A request leaves the journal once its user heard back; an answer that reached no one is delivered again later. */
+function finished(ticket: Ticket, reply: BotReply, delivered: Delivered, h: Handling): void {
   if (delivered === 'lost') {
-    h.log.error({ request: ticket.id }, 'discord: answer not delivered; kept for the next start');
+    h.log.warn({ request: ticket.id }, 'discord: answer not delivered; delivering again later');
+    ticket.undelivered(reply);
     return;
   }
   ticket.done();
