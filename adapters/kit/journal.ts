@@ -85,7 +85,7 @@ export class Journal {
     this.deliverTo = deliverTo;
   }
 
-  /** Journals a request not ready to be answered yet (its image not in yet); `ready` completes it. */
+  /** Journals a request not ready to be answered yet (its image or its asker's roles not in); `ready` completes it. */
   hold(request: BotRequest, place: Place): Ticket {
     return this.accept(request, { ...place, awaitingImage: 1 });
   }

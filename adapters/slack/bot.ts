@@ -5,7 +5,6 @@ import type {
   BotReply,
   BotRequest,
   CommandSpec,
-  ConversationKey,
   PendingRequest,
   ReplyStream,
   RequestJournal,
@@ -104,9 +103,25 @@ export class SlackBot {
         const text = decodeEntities(command.text.trim());
         const imageThread = this.imageThreads.get(team, command.channel_id);
         const refusal = textTooLong(text) ?? (spec.usesImage && imageThread === undefined ? MESSAGES.noImageForCommand(spec.name) : undefined);
-        await ack(refusal ?? (spec.usesImage ? MESSAGES.answeringInThread : undefined));
-        if (refusal !== undefined) return;
-        await this.onSlashCommand(client, spec, { ...command, text }, imageThread, respond);
+        if (refusal !== undefined) return void (await ack(refusal));
+        const asked = { ...command, text };
+        if (!spec.usesImage || imageThread === undefined) {
+          await ack();
+          return this.onCommand(client, spec, asked, respond);
+        }
+        // Journaled before the acknowledgement (a write of a few ms): a kill at any point after it, the
+        // placeholder not posted yet, still reaches the image's thread.
+        const heading = MESSAGES.askedBy(command.user_id, spec.name, text);
+        const request = this.commandRequest(spec, asked, { id: command.user_id }, imageThread);
+        const target = { channel: command.channel_id, threadTs: imageThread };
+        const ticket = this.journal.hold(request, { team, ...target, heading });
+        try {
+          await ack(MESSAGES.answeringInThread);
+        } catch (error) {
+          ticket.done();
+          throw error;
+        }
+        await this.onThreadCommand(client, request, team, target, heading, ticket);
       });
     }
     this.registerAskAboutImage(app);
@@ -228,42 +243,51 @@ export class SlackBot {
     });
   }
 
-  private async onSlashCommand(
+  /** A command about the bot or the conversation (help, reset): answered only to the person who asked. */
+  private async onCommand(
     client: webApi.WebClient,
     spec: CommandSpec,
-    command: { team_id: string; channel_id: string; user_id: string; text: string },
-    imageThread: string | undefined,
+    command: SlashCommand,
     respond: (message: { text: string; response_type: 'ephemeral' }) => Promise<unknown>,
   ): Promise<void> {
-    const key: ConversationKey = conversationKey(command.team_id, command.channel_id, imageThread);
-    const request: BotRequest = {
-      key,
-      user: await this.user(client, command.team_id, command.user_id),
+    const user = await this.user(client, command.team_id, command.user_id);
+    const result = await this.run(this.commandRequest(spec, command, user), {});
+    await respond({ text: escapeText(result.text), response_type: 'ephemeral' }).catch((error: unknown) => {
+      const where = { command: spec.name, channel: command.channel_id };
+      this.log.warn({ err: error, ...where }, 'slack response_url refused the reply');
+    });
+  }
+
+  /** A command about the channel's latest image, journaled already: answered in that image's thread. */
+  private async onThreadCommand(
+    client: webApi.WebClient,
+    asked: BotRequest,
+    team: string,
+    target: ThreadTarget,
+    heading: string,
+    ticket: Ticket,
+  ): Promise<void> {
+    const request = { ...asked, user: await this.user(client, team, asked.user.id) };
+    ticket.ready(request);
+    const reply = this.threadReply(client, team, target, heading);
+    await reply.begin(MESSAGES.working);
+    if (reply.messageTs) ticket.moved({ ts: reply.messageTs });
+    await this.finish(ticket, reply, await this.run(request, streamTo(reply)));
+  }
+
+  private commandRequest(
+    spec: CommandSpec,
+    command: SlashCommand,
+    user: BotRequest['user'],
+    imageThread?: string,
+  ): BotRequest {
+    return {
+      key: conversationKey(command.team_id, command.channel_id, imageThread),
+      user,
       command: spec.name,
       args: argsFromText(spec, command.text),
       ...(imageThread === undefined ? {} : { chain: imageThread }),
     };
-    if (!spec.usesImage || imageThread === undefined) {
-      // Commands about the bot or the conversation (help, reset) answer only the person who asked.
-      const result = await this.run(request, {});
-      await respond({ text: escapeText(result.text), response_type: 'ephemeral' }).catch((error: unknown) => {
-        this.log.warn({ err: error, command: spec.name, channel: command.channel_id }, 'slack response_url refused the reply');
-      });
-      return;
-    }
-    const heading = MESSAGES.askedBy(command.user_id, spec.name, command.text);
-    const target = { channel: command.channel_id, threadTs: imageThread };
-    const reply = this.threadReply(client, command.team_id, target, heading);
-    await reply.begin(MESSAGES.working);
-    const ticket = this.accept(request, command.team_id, reply, heading);
-    await this.finish(ticket, reply, await this.run(request, streamTo(reply)));
-  }
-
-  /** Journals a request whose placeholder is up: where it is (thread, message) and the heading kept above it. */
-  private accept(request: BotRequest, team: string, reply: ThreadReply, heading: string): Ticket {
-    const { channel, threadTs } = reply.target;
-    const ts = reply.messageTs;
-    return this.journal.accept(request, { team, channel, threadTs, ...(ts ? { ts } : {}), heading });
   }
 
   /** Posts the final reply; the request leaves the journal once its thread heard back, else it is delivered later. */
@@ -295,6 +319,14 @@ export class SlackBot {
     const optional = { ...(heading ? { heading } : {}), ...(ts ? { ts } : {}) };
     return new ThreadReply({ client, uploads, target, pacing, log: this.log, ...optional });
   }
+}
+
+/** The fields of a slash command's payload the bot reads, its text decoded. */
+interface SlashCommand {
+  team_id: string;
+  channel_id: string;
+  user_id: string;
+  text: string;
 }
 
 function userError(text: string): BotReply {

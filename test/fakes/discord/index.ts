@@ -35,8 +35,11 @@ const MESSAGE_LIMIT = 2000;
 
 type Reply = { status: number; body?: unknown };
 
-/** What a REST route does instead of answering: an HTTP status (a 5xx, a 429), or a dropped connection. */
-export type Fault = { status: number } | 'reset';
+/**
+ * What a REST route does instead of answering: an HTTP status (a 5xx, a 429), a dropped connection, or 'stall':
+ * Discord acts on the call but its response never comes (the caller is killed while waiting for it).
+ */
+export type Fault = { status: number } | 'reset' | 'stall';
 type Route = (request: RecordedRequest, match: RegExpMatchArray) => Reply;
 
 /**
@@ -251,6 +254,10 @@ export class FakeDiscord {
       fault.times -= 1;
       this.notify();
       if (fault.fault === 'reset') return void req.socket.destroy();
+      if (fault.fault === 'stall') {
+        this.route(recorded);
+        return this.notify();
+      }
       return json(res, fault.fault.status, { message: `${fault.fault.status}: fault`, code: 0 });
     }
     const reply = this.route(recorded);
