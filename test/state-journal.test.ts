@@ -10,7 +10,10 @@ import { drawScene } from './helpers/scene.ts';
 const LOST: BotReply = { kind: 'error', text: 'lost' };
 const warnings: object[] = [];
 const errors: object[] = [];
-const log = { warn: (fields: object) => void warnings.push(fields), error: (fields: object) => void errors.push(fields) };
+const log = {
+  warn: (fields: object) => void warnings.push(fields),
+  error: (fields: object) => void errors.push(fields),
+};
 
 function request(text: string, image?: Uint8Array): BotRequest {
   const key = { platform: 'slack', workspace: 'T1', channel: 'C1', thread: '1.2' };
