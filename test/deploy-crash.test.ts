@@ -181,7 +181,8 @@ describe('GIVEN npm start on both fakes with 12 requests in progress', () => {
       const imageTs = '1900000400.000100';
       const files = [slack.addFile(png, { name: 'scene.png' })];
       const text = `<@${slack.botUserId}> what is it?`;
-      const body = messageEnvelope({ team: slack.team, channel: 'C0SLASHED', user: 'U0GRACE', text, ts: imageTs, files });
+      const where = { team: slack.team, channel: 'C0SLASHED', user: 'U0GRACE' };
+      const body = messageEnvelope({ ...where, text, ts: imageTs, files });
       expect((await sendSigned(first.eventsUrl, SECRET, body, 'application/json')).status).toBe(200);
       await until(() => journaled(dir) === 0 && slack.thread('C0SLASHED', imageTs).length === 1, 'the image answered');
 
@@ -201,7 +202,8 @@ describe('GIVEN npm start on both fakes with 12 requests in progress', () => {
         responseUrl: slack.responseUrl(),
       });
       expect((await sendSigned(first.eventsUrl, SECRET, slash, 'application/x-www-form-urlencoded')).status).toBe(200);
-      await slack.waitFor(() => slack.callsTo('chat.postMessage').some((c) => c.params.text?.includes('/vqa')), 'the placeholder');
+      const placeholder = () => slack.callsTo('chat.postMessage').some((c) => c.params.text?.includes('/vqa'));
+      await slack.waitFor(placeholder, 'the placeholder');
       expect(journaled(dir)).toBe(2);
       await first.bot.kill();
       discord.clearFaults();

@@ -109,7 +109,7 @@ describe('GIVEN the sandbox endpoint over a bot whose answers wait until release
     });
   });
 
-  test("WHEN the typed text is over the chats' 1,000 characters THEN the page gets their words, the model unasked", async () => {
+  test("WHEN the typed text is over the chats' 1,000 characters THEN the page gets their words", async () => {
     const asked = engine.requests.length;
     const events = await ask(server.url, {
       browser,
