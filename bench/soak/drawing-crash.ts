@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { processTree, until, type BotProcess } from '../../test/helpers/bot-process.ts';
 
@@ -20,6 +21,23 @@ export const CRASH_ON_NEXT_JOB = `(function arm() {
 /** Whether a worker the inspector attached to is the drawing thread (src/render/off-thread.ts starts it so). */
 export const isDrawingThread = (info: { url: string }): boolean => info.url.endsWith('/annotate-bootstrap.mjs');
 
+/**
+ * The process that runs the program: tsx runs it in a child process of its own (beside which esbuild runs its
+ * service), so it is the one, under the launcher, whose arguments name app/main.ts.
+ */
+function programPid(launcher: number): number {
+  const runsMain = (pid: number): boolean => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((arg) => arg.endsWith('app/main.ts'));
+    } catch {
+      return false;
+    }
+  };
+  const program = processTree(launcher).find((pid) => pid !== launcher && runsMain(pid));
+  if (program === undefined) throw new Error('the bot program is not running');
+  return program;
+}
+
 /** An inspector message: a reply to a command, or an event. */
 interface InspectorMessage {
   method?: string;
@@ -38,9 +56,7 @@ export async function crashDrawingThread(
   drawing: () => Promise<void>,
   timeoutMs: number,
 ): Promise<boolean> {
-  // tsx runs the program in a child process of its own: the inspector to open is that child's.
-  const program = processTree(bot.child.pid!).at(-1)!;
-  process.kill(program, 'SIGUSR1');
+  process.kill(programPid(bot.child.pid!), 'SIGUSR1');
   const url = await until(() => /Debugger listening on (ws:\/\/\S+)/.exec(bot.err())?.[1], 'the inspector', 10_000);
   const socket = new WebSocket(url);
   await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
