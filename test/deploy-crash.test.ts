@@ -7,7 +7,7 @@ import { MESSAGES as SLACK_MESSAGES } from '../adapters/slack/messages.ts';
 import { MINI_MODEL_DIR } from '../src/inference/model-dir.ts';
 import { FakeDiscord, user, type FakeMessage, type RecordedRequest } from './fakes/discord/index.ts';
 import { FakeSlack } from './fakes/slack/server.ts';
-import { messageEnvelope, sendSigned } from './fakes/slack/requests.ts';
+import { messageEnvelope, sendSigned, slashCommandBody } from './fakes/slack/requests.ts';
 import { startBotProcess, until, type BotProcess } from './helpers/bot-process.ts';
 import { drawScene } from './helpers/scene.ts';
 
@@ -15,6 +15,8 @@ import { drawScene } from './helpers/scene.ts';
  * The crash promise: `npm start` on both fakes with 12 requests accepted and unanswered (4 Discord mentions,
  * 4 Discord slash commands, 4 Slack mentions), killed with SIGKILL, started again on the same state file: every
  * one of the 12 gets its final reply, and no "thinking…", queue place or "Looking at the image…" is left.
+ * Slash commands killed right after their acknowledgement (Discord's deferral sent, Slack's ack sent and its
+ * placeholder not yet posted) are answered too.
  */
 
 const SECRET = 'signing-secret-for-the-crash-test';
@@ -25,14 +27,17 @@ const TEST_TIMEOUT = 240_000;
 describe('GIVEN npm start on both fakes with 12 requests in progress', () => {
   let discord: FakeDiscord;
   let slack: FakeSlack;
-  let dir: string;
   const processes: BotProcess[] = [];
   const png = drawScene(5).png;
 
   beforeAll(async () => {
     discord = await FakeDiscord.start();
     slack = await FakeSlack.start();
-    dir = mkdtempSync(join(tmpdir(), 'minigpt-crash-'));
+  });
+
+  /** A directory with the bot's config file; its state file starts empty. */
+  function botDir(): string {
+    const dir = mkdtempSync(join(tmpdir(), 'minigpt-crash-'));
     writeFileSync(
       join(dir, 'bot.yaml'),
       [
@@ -52,7 +57,8 @@ describe('GIVEN npm start on both fakes with 12 requests in progress', () => {
         '',
       ].join('\n'),
     );
-  });
+    return dir;
+  }
 
   afterAll(async () => {
     for (const bot of processes) await bot.kill();
@@ -60,7 +66,7 @@ describe('GIVEN npm start on both fakes with 12 requests in progress', () => {
     await slack?.close();
   });
 
-  async function startBot() {
+  async function startBot(dir: string) {
     const bot = startBotProcess(dir, 'bot.yaml', {
       DISCORD_TOKEN: discord.token,
       DISCORD_API_URL: discord.apiUrl,
@@ -78,7 +84,7 @@ describe('GIVEN npm start on both fakes with 12 requests in progress', () => {
   }
 
   /** Requests in the journal now, read from the state file as another process would. */
-  function journaled(): number {
+  function journaled(dir: string): number {
     const db = new Database(join(dir, 'state/bot.sqlite'), { readonly: true, fileMustExist: true });
     try {
       return db.prepare<[], { n: number }>('SELECT count(*) AS n FROM pending').get()!.n;
@@ -92,7 +98,8 @@ describe('GIVEN npm start on both fakes with 12 requests in progress', () => {
   it(
     'WHEN it is killed with SIGKILL and started again THEN all 12 get a final reply and none stays "thinking"',
     async () => {
-      const first = await startBot();
+      const dir = botDir();
+      const first = await startBot(dir);
       const mentions: FakeMessage[] = [];
       const tokens: string[] = [];
       const slackThreads: string[] = [];
@@ -125,19 +132,19 @@ describe('GIVEN npm start on both fakes with 12 requests in progress', () => {
         expect((await sendSigned(first.eventsUrl, SECRET, body, 'application/json')).status).toBe(200);
         slackThreads.push(ts);
       }
-      await until(() => journaled() === 3 * EACH, 'all 12 requests journaled', 60_000);
+      await until(() => journaled(dir) === 3 * EACH, 'all 12 requests journaled', 60_000);
       await first.bot.kill();
-      const unansweredAtKill = journaled();
+      const unansweredAtKill = journaled(dir);
       expect(unansweredAtKill).toBeGreaterThanOrEqual(10);
 
       const restartedAt = Date.now();
-      const second = await startBot();
-      await until(() => journaled() === 0, 'the journal to empty after the restart', 120_000);
+      const second = await startBot(dir);
+      await until(() => journaled(dir) === 0, 'the journal to empty after the restart', 120_000);
 
       // Slack: each thread's one bot message is the final answer, not a placeholder, queue place or stream.
       for (const ts of slackThreads) {
         const replies = slack.thread(SLACK_CHANNEL, ts);
-        expect(replies).toHaveLength(1);
+        expect(replies.map((r) => r.text)).toHaveLength(1);
         for (const reply of replies) {
           expect(reply.text).not.toContain(SLACK_MESSAGES.working);
           expect(reply.text).not.toMatch(/Waiting for my turn/);
@@ -152,7 +159,7 @@ describe('GIVEN npm start on both fakes with 12 requests in progress', () => {
       expect(mentions).toHaveLength(EACH);
       for (const asked of mentions) {
         const replies = [...discord.messages.values()].filter((m) => m.message_reference?.message_id === asked.id);
-        expect(replies).toHaveLength(1);
+        expect(replies.map((r) => r.text)).toHaveLength(1);
         expect(replies[0]!.content).not.toMatch(queued);
         expect(replies[0]!.content).not.toBe('');
         const touched = (r: RecordedRequest) => r.at >= restartedAt && r.path.includes(replies[0]!.id);
@@ -160,6 +167,55 @@ describe('GIVEN npm start on both fakes with 12 requests in progress', () => {
           r.at >= restartedAt && (r.body as { message_reference?: { message_id?: string } })?.message_reference?.message_id === asked.id;
         expect(discord.requests.some((r) => touched(r) || created(r))).toBe(true);
       }
+      expect(await second.bot.terminate()).toBe(0);
+    },
+    TEST_TIMEOUT,
+  );
+
+  it(
+    'WHEN killed right after acknowledging slash commands THEN each is answered in place after the restart',
+    async () => {
+      const dir = botDir();
+      const first = await startBot(dir);
+      // Slack's slash commands ask about the channel's latest image: one answered mention gives the channel one.
+      const imageTs = '1900000400.000100';
+      const files = [slack.addFile(png, { name: 'scene.png' })];
+      const text = `<@${slack.botUserId}> what is it?`;
+      const where = { team: slack.team, channel: 'C0SLASHED', user: 'U0GRACE' };
+      const body = messageEnvelope({ ...where, text, ts: imageTs, files });
+      expect((await sendSigned(first.eventsUrl, SECRET, body, 'application/json')).status).toBe(200);
+      await until(() => journaled(dir) === 0 && slack.thread('C0SLASHED', imageTs).length === 1, 'the image answered');
+
+      // Discord takes the deferral ("thinking…" shows) and the process dies before hearing back.
+      const interaction = discord.interactionPayload({ name: 'help', user: user('hana'), options: [] });
+      discord.fail('POST', new RegExp(`^/interactions/\\d+/${interaction.token}/callback$`), 'stall');
+      discord.interaction(interaction);
+      await discord.waitForRequest((r) => r.path.includes(interaction.token));
+      // Slack has the acknowledgement; the placeholder never gets through before the process dies.
+      slack.fail('chat.postMessage', 'stall');
+      const slash = slashCommandBody({
+        command: '/vqa',
+        text: 'what colour is it?',
+        team: slack.team,
+        channel: 'C0SLASHED',
+        user: 'U0GRACE',
+        responseUrl: slack.responseUrl(),
+      });
+      expect((await sendSigned(first.eventsUrl, SECRET, slash, 'application/x-www-form-urlencoded')).status).toBe(200);
+      const placeholder = () => slack.callsTo('chat.postMessage').some((c) => c.params.text?.includes('/vqa'));
+      await slack.waitFor(placeholder, 'the placeholder');
+      expect(journaled(dir)).toBe(2);
+      await first.bot.kill();
+      discord.clearFaults();
+      slack.clearFaults();
+
+      const second = await startBot(dir);
+      await until(() => journaled(dir) === 0, 'the journal to empty after the restart', 120_000);
+      expect(discord.original(interaction.token)?.content).toContain('/refer');
+      const thread = slack.thread('C0SLASHED', imageTs).map((m) => m.text);
+      expect(thread).toHaveLength(2);
+      expect(thread[1]).toContain('<@U0GRACE> asked `/vqa what colour is it?`');
+      expect(thread[1]).not.toContain(SLACK_MESSAGES.working);
       expect(await second.bot.terminate()).toBe(0);
     },
     TEST_TIMEOUT,

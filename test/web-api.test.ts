@@ -170,4 +170,46 @@ describe('GIVEN the OpenAI-compatible API on the default model', () => {
       .catch((e: unknown) => e);
     expect(otherModel).toBeInstanceOf(OpenAI.NotFoundError);
   });
+
+  test("WHEN a user message is over the chats' 1,000 characters THEN a 400 says so in their words", async () => {
+    const long = 'é'.repeat(1001);
+    const before = await engine.counters();
+    const error = await client.chat.completions
+      .create({
+        model,
+        messages: [
+          { role: 'system', content: 'x'.repeat(5000) },
+          { role: 'user', content: [{ type: 'text', text: long }, { type: 'image_url', image_url: { url: image } }] },
+          { role: 'assistant', content: 'y'.repeat(3000) },
+          { role: 'user', content: 'and now?' },
+        ],
+      })
+      .then(
+        () => expect.fail('the request was answered'),
+        (e: unknown) => e as InstanceType<typeof OpenAI.APIError>,
+      );
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(error.type).toBe('invalid_request_error');
+    expect(error.code).toBe('string_above_max_length');
+    expect(error.param).toBe('messages.1.content');
+    expect(error.message).toContain('Your message is 1001 characters long; the limit is 1000. Please shorten it.');
+    // Refused before the model: nothing was prefilled.
+    expect((await engine.counters()).prefillTokens).toBe(before.prefillTokens);
+    // 1,000 characters exactly, with long system and assistant messages, is answered.
+    const fits = await client.chat.completions.create({
+      model,
+      messages: [
+        { role: 'system', content: 'x'.repeat(5000) },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: `[refer] ${'a'.repeat(992)}` },
+            { type: 'image_url', image_url: { url: image } },
+          ],
+        },
+      ],
+      max_tokens: 4,
+    });
+    expect(fits.choices[0]!.message.role).toBe('assistant');
+  });
 });

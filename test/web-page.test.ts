@@ -193,4 +193,14 @@ describe('GIVEN the sandbox page in a browser', () => {
     expect(await page.$eval('#stage', (s) => (s as HTMLElement).hidden)).toBe(true);
     expect(pageErrors).toEqual([]);
   });
+
+  test("WHEN more than the chats' 1,000 characters are typed THEN the input keeps the first 1,000", async () => {
+    await page.click('#text');
+    await page.keyboard.sendCharacter('q'.repeat(1005));
+    expect(await page.$eval('#text', (input) => (input as HTMLInputElement).value.length)).toBe(1000);
+    await page.$eval('#text', (input) => {
+      (input as HTMLInputElement).value = '';
+    });
+    expect(pageErrors).toEqual([]);
+  });
 });

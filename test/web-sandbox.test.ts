@@ -108,4 +108,24 @@ describe('GIVEN the sandbox endpoint over a bot whose answers wait until release
       text: expect.stringMatching(/as an image/),
     });
   });
+
+  test("WHEN the typed text is over the chats' 1,000 characters THEN the page gets their words", async () => {
+    const asked = engine.requests.length;
+    const events = await ask(server.url, {
+      browser,
+      user: { id: 'dave' },
+      place: 'direct',
+      command: 'chat',
+      args: { text: 'w'.repeat(1001) },
+      image,
+    });
+    expect(events).toEqual([
+      {
+        type: 'reply',
+        kind: 'user-error',
+        text: 'Your message is 1001 characters long; the limit is 1000. Please shorten it.',
+      },
+    ]);
+    expect(engine.requests).toHaveLength(asked);
+  });
 });

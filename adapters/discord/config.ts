@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REDELIVER_AFTER_MS } from '../kit/journal.ts';
 
 const MiB = 1024 * 1024;
 
@@ -19,6 +20,8 @@ export const Config = z.strictObject({
   editIntervalMs: z.number().int().min(1000).default(1500),
   /** Work finishing later than this after the command ends in a channel message (interaction tokens last 15 min). */
   interactionDeadlineMs: z.number().int().positive().max(15 * 60_000).default(14 * 60_000),
+  /** An answer that reached no one (not even an apology) is tried again this many ms after each failed try. */
+  redeliverAfterMs: z.array(z.number().int().positive()).max(10).default([...REDELIVER_AFTER_MS]),
   /** Register the slash commands at start-up (skipped when Discord already has the same ones). */
   registerCommands: z.boolean().default(true),
   /** Register per guild instead of globally: guild commands update at once, which suits development. */

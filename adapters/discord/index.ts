@@ -14,7 +14,7 @@ import { fatalClose } from './gateway-close.ts';
 import type { Handling } from './handling.ts';
 import { handleInteraction } from './interactions.ts';
 import { handleMessage, isForBot } from './messages.ts';
-import { answerPrevious } from './recover.ts';
+import { answerPrevious, deliveryTo } from './recover.ts';
 import type { DiscordAdapter, Log } from './types.ts';
 
 export { Config, parseConfig, type ConfigInput } from './config.ts';
@@ -87,8 +87,9 @@ export async function start(
     run: guardedRunner(core, message('unexpected'), (error, request) =>
       log.error({ err: error, command: request.command, key: request.key }, 'discord: request failed'),
     ),
-    journal: new Journal(journal, 'discord', log),
+    journal: new Journal(journal, 'discord', log, config.redeliverAfterMs),
   };
+  handling.journal.deliverWith(deliveryTo(client, handling));
 
   const inFlight = new InFlight((error, what) => log.error({ err: error, ...what }, 'discord: handler failed'));
   const track = (work: Promise<void>, what: object): void => void inFlight.track(work, what);
@@ -144,7 +145,7 @@ export async function start(
   });
   const shards = client.options.shardCount;
   log.info({ inviteUrl, user: client.user?.tag, shards }, 'discord: ready; invite the bot with this link');
-  track(answerPrevious(client as Client<true>, handling), { previousRun: true });
+  track(answerPrevious(handling), { previousRun: true });
 
   return {
     inviteUrl,
@@ -153,6 +154,7 @@ export async function start(
     async stop(graceMs = STOP_GRACE_MS) {
       client.removeAllListeners(Events.InteractionCreate).removeAllListeners(Events.MessageCreate);
       await inFlight.settle(graceMs);
+      handling.journal.stop();
       await client.destroy();
     },
     connected: () => client.isReady() && client.ws.shards.every((shard) => shard.status === Status.Ready),

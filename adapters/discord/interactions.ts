@@ -36,18 +36,25 @@ export async function answerInteraction(
     await interaction.reply({ content: refusalText(checked.text), flags: MessageFlags.Ephemeral, allowedMentions: NO_PINGS });
     return;
   }
-  await interaction.deferReply();
   const pastDeadline = (): boolean => Date.now() > deadline;
   // The channel (or thread) the interaction came from: the lane its edits share.
   const channelId = request.key.thread ?? request.key.channel;
 
   // The deferred reply says "thinking…" until edited: where it is, and for how long its token may edit it. It is
-  // journaled before the download, so a kill during it still reaches this user.
+  // journaled before the deferral (a write of a few ms) and the download, so a kill at any point after the
+  // deferral went out still reaches this user.
   const { token, user } = interaction;
   const place = { kind: 'interaction', channel: channelId, token, user: user.id };
   const ticket = attachment
     ? h.journal.hold(request, { ...place, expires: deadline })
     : h.journal.accept(request, { ...place, expires: deadline });
+  try {
+    await interaction.deferReply();
+  } catch (error) {
+    // Discord never showed "thinking…": there is nothing to answer in place of, and no token to answer with.
+    ticket.done();
+    throw error;
+  }
   let image: InputImage | undefined;
   if (attachment) {
     const downloaded = await downloadAttachment(attachment, h.downloadLimits);
@@ -77,7 +84,8 @@ export async function answerInteraction(
     return ticket.done();
   }
   if (pastDeadline()) {
-    return finished(ticket, await postInChannel(interaction, channelId, request.command, reply, uploadLimit, h), h);
+    const late = await postInChannel(interaction, channelId, request.command, reply, uploadLimit, h);
+    return finished(ticket, reply, late, h);
   }
   const encoded = encodeReply(reply, uploadLimit);
   const first = { ...encoded.first, allowedMentions: NO_PINGS };
@@ -96,7 +104,7 @@ export async function answerInteraction(
   });
   // The answer went out as a follow-up: the deferred reply would otherwise say "thinking…" for good.
   if (delivered === 'posted') await interaction.deleteReply().catch((error: unknown) => onError(error, 'delete'));
-  finished(ticket, delivered, h);
+  finished(ticket, reply, delivered, h);
   if (delivered === 'apologised' || delivered === 'lost') return;
   for (const content of encoded.rest) {
     const post = () => interaction.followUp({ content, allowedMentions: NO_PINGS });
@@ -105,10 +113,11 @@ export async function answerInteraction(
   }
 }
 
-/** A request leaves the journal once its user heard back; an answer that reached no one stays for the next start. */
-function finished(ticket: Ticket, delivered: Delivered, h: Handling): void {
+/** A request leaves the journal once its user heard back; an answer that reached no one is delivered again later. */
+function finished(ticket: Ticket, reply: BotReply, delivered: Delivered, h: Handling): void {
   if (delivered === 'lost') {
-    h.log.error({ request: ticket.id }, 'discord: answer not delivered; kept for the next start');
+    h.log.warn({ request: ticket.id }, 'discord: answer not delivered; delivering again later');
+    ticket.undelivered(reply);
     return;
   }
   ticket.done();

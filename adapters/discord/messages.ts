@@ -115,8 +115,10 @@ export async function handleMessage(msg: Message, botId: string, h: Handling): P
   });
   // The answer went out as a new reply: the one that could not be edited would otherwise show a stale state.
   if (delivered === 'posted' && shown) await shown.delete().catch((error: unknown) => onError(error, 'delete'));
-  if (delivered === 'lost') h.log.error({ message: msg.id }, 'discord: answer not delivered; kept for the next start');
-  else ticket.done();
+  if (delivered === 'lost') {
+    h.log.warn({ message: msg.id }, 'discord: answer not delivered; delivering again later');
+    ticket.undelivered(reply);
+  } else ticket.done();
   if (delivered === 'apologised' || delivered === 'lost' || !msg.channel.isSendable()) return;
   const channel = msg.channel;
   for (const content of encoded.rest) {

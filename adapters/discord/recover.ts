@@ -1,7 +1,7 @@
 import { type Client, type MessageCreateOptions, type SendableChannels, WebhookClient } from 'discord.js';
 import { message } from '../../src/bot/messages.ts';
 import type { BotReply, PendingRequest } from '../../src/bot/types.ts';
-import { answerLeftovers } from '../kit/journal.ts';
+import { answerLeftovers, type DeliverTo } from '../kit/journal.ts';
 import { deliver } from '../kit/live-reply.ts';
 import { DEFAULT_UPLOAD_LIMIT, NO_PINGS, encodeReply, notDelivered } from './encode.ts';
 import type { Handling } from './handling.ts';
@@ -10,12 +10,20 @@ const LOST: BotReply = { kind: 'error', text: message('lost') };
 
 /**
  * After a start, the requests the previous run accepted and never answered (it was killed): each is run again
- * and its answer replaces the reply the user has been looking at ("thinking…", a queue place), by the
+ * and its answer delivered by `deliveryTo`.
+ */
+export function answerPrevious(h: Handling): Promise<void> {
+  const run = (request: PendingRequest['request']) => h.run(request, {}, { imageBytes: DEFAULT_UPLOAD_LIMIT });
+  return answerLeftovers(h.journal, run, LOST);
+}
+
+/**
+ * How a journaled request's reply reaches its user, after a restart or when the live answer could not be
+ * delivered: it replaces the reply the user has been looking at ("thinking…", a queue place), by the
  * interaction's token while it is valid, else by editing or answering the message in the channel.
  */
-export function answerPrevious(client: Client<true>, h: Handling): Promise<void> {
-  const run = (request: PendingRequest['request']) => h.run(request, {}, { imageBytes: DEFAULT_UPLOAD_LIMIT });
-  return answerLeftovers(h.journal, run, (entry, reply) => deliverTo(client, entry, reply, h), LOST);
+export function deliveryTo(client: Client, h: Handling): DeliverTo {
+  return (entry, reply) => deliverTo(client as Client<true>, entry, reply, h);
 }
 
 async function deliverTo(client: Client<true>, entry: PendingRequest, reply: BotReply, h: Handling): Promise<boolean> {

@@ -5,7 +5,6 @@ import type {
   BotReply,
   BotRequest,
   CommandSpec,
-  ConversationKey,
   PendingRequest,
   ReplyStream,
   RequestJournal,
@@ -19,7 +18,6 @@ import { textTooLong } from '../kit/text-limit.ts';
 import { conversationKey, isFromBot, isPersonMessage, pickImageFile, plainText, threadOf } from './decode.ts';
 import { type EventClaims, SeenEvents } from './dedupe.ts';
 import { downloadFile, type DownloadLimits } from './download.ts';
-import type { Delivered } from '../kit/live-reply.ts';
 import { type ReplyPacing, ThreadReply, type ThreadTarget } from './encode.ts';
 import { decodeEntities, escapeText } from './escape.ts';
 import { downloadMessage, MESSAGES } from './messages.ts';
@@ -70,7 +68,7 @@ export class SlackBot {
     this.seen = claims ?? new SeenEvents(memory);
     if (config.userGroups) this.userGroups = new UserGroups(log);
     this.imageThreads = new LatestImageThreads(memory);
-    this.journal = new Journal(journal, 'slack', log);
+    this.journal = new Journal(journal, 'slack', log, config.redeliverAfterMs);
     this.updates = CallBudget.perMinute(config.updatesPerMinute);
     this.guarded = guardedRunner(core, MESSAGES.generic, (error, request) =>
       log.error({ err: error, command: request.command, channel: request.key.channel }, 'slack request failed'),
@@ -87,6 +85,7 @@ export class SlackBot {
   }
 
   register(app: App): void {
+    this.journal.deliverWith((entry, reply) => this.deliverTo(app.client, entry, reply));
     app.event('app_mention', async ({ event, body, context, client }) => {
       const mention = event as SlackMessageEvent;
       if (isFromBot(mention) && !this.config.answerBots) return;
@@ -104,9 +103,25 @@ export class SlackBot {
         const text = decodeEntities(command.text.trim());
         const imageThread = this.imageThreads.get(team, command.channel_id);
         const refusal = textTooLong(text) ?? (spec.usesImage && imageThread === undefined ? MESSAGES.noImageForCommand(spec.name) : undefined);
-        await ack(refusal ?? (spec.usesImage ? MESSAGES.answeringInThread : undefined));
-        if (refusal !== undefined) return;
-        await this.onSlashCommand(client, spec, { ...command, text }, imageThread, respond);
+        if (refusal !== undefined) return void (await ack(refusal));
+        const asked = { ...command, text };
+        if (!spec.usesImage || imageThread === undefined) {
+          await ack();
+          return this.onCommand(client, spec, asked, respond);
+        }
+        // Journaled before the acknowledgement (a write of a few ms): a kill at any point after it, the
+        // placeholder not posted yet, still reaches the image's thread.
+        const heading = MESSAGES.askedBy(command.user_id, spec.name, text);
+        const request = this.commandRequest(spec, asked, { id: command.user_id }, imageThread);
+        const target = { channel: command.channel_id, threadTs: imageThread };
+        const ticket = this.journal.hold(request, { team, ...target, heading });
+        try {
+          await ack(MESSAGES.answeringInThread);
+        } catch (error) {
+          ticket.done();
+          throw error;
+        }
+        await this.onThreadCommand(client, request, team, target, heading, ticket);
       });
     }
     this.registerAskAboutImage(app);
@@ -115,19 +130,26 @@ export class SlackBot {
     });
   }
 
-  /**
-   * Answers the requests a killed run accepted and never answered: each is run again and its answer replaces
-   * the "Looking at the image…" message it left (or is posted in the thread when there is none).
-   */
-  answerPrevious(client: webApi.WebClient): Promise<void> {
+  /** Answers the requests a killed run accepted and never answered: each is run again and delivered by `deliverTo`. */
+  answerPrevious(): Promise<void> {
     const lost: BotReply = { kind: 'error', text: message('lost') };
-    const run = (request: BotRequest) => this.run(request, {});
-    return answerLeftovers(this.journal, run, async (entry: PendingRequest, reply) => {
-      const { team, channel, threadTs, ts, heading } = entry.place as Record<string, string | undefined>;
-      const target = { channel: channel ?? '', threadTs: threadTs ?? '' };
-      const thread = this.threadReply(client, team ?? '', target, heading, ts);
-      return (await thread.finish(reply)) !== 'lost';
-    }, lost);
+    return answerLeftovers(this.journal, (request) => this.run(request, {}), lost);
+  }
+
+  /** Stops delivering undelivered answers again; they stay journaled for the next start. */
+  stop(): void {
+    this.journal.stop();
+  }
+
+  /**
+   * A journaled request's reply, after a restart or when the live answer could not be delivered: it replaces the
+   * "Looking at the image…" message the request left (or is posted in the thread when there is none).
+   */
+  private async deliverTo(client: webApi.WebClient, entry: PendingRequest, reply: BotReply): Promise<boolean> {
+    const { team, channel, threadTs, ts, heading } = entry.place as Record<string, string | undefined>;
+    const target = { channel: channel ?? '', threadTs: threadTs ?? '' };
+    const thread = this.threadReply(client, team ?? '', target, heading, ts);
+    return (await thread.finish(reply)) !== 'lost';
   }
 
   private async onMessage(
@@ -173,8 +195,8 @@ export class SlackBot {
     // Slack has its acknowledgement already and will not send the event again: journaled before anything else.
     const ticket = this.journal.hold(asked, { team, ...target, ...(heading ? { heading } : {}) });
     const tooLong = textTooLong(text);
-    if (tooLong !== undefined) return this.finished(ticket, await reply.finish(userError(tooLong)));
-    if (file === 'not-an-image') return this.finished(ticket, await reply.finish(userError(MESSAGES.notAnImage)));
+    if (tooLong !== undefined) return this.finish(ticket, reply, userError(tooLong));
+    if (file === 'not-an-image') return this.finish(ticket, reply, userError(MESSAGES.notAnImage));
     await reply.begin(MESSAGES.working);
     if (reply.messageTs) ticket.moved({ ts: reply.messageTs });
     let image: BotRequest['image'];
@@ -183,7 +205,7 @@ export class SlackBot {
       if (!download.ok) {
         this.log.warn({ channel: target.channel, file: file.id, reason: download.reason, detail: download.detail }, 'slack download failed');
         const refusal = userError(downloadMessage(download.reason, this.config.downloadMaxBytes));
-        return this.finished(ticket, await reply.finish(refusal));
+        return this.finish(ticket, reply, refusal);
       }
       image = download.image;
     }
@@ -193,7 +215,7 @@ export class SlackBot {
     if (image && result.kind === 'answer') this.imageThreads.set(team, target.channel, target.threadTs);
     // the framework's "needs an image", which Slack users get in Slack's own words
     const needsImage = result.error === 'needs-image';
-    this.finished(ticket, await reply.finish(needsImage ? userError(MESSAGES.noImageForMention) : result));
+    await this.finish(ticket, reply, needsImage ? userError(MESSAGES.noImageForMention) : result);
   }
 
   /** "Ask about this image" on a message: a modal asks the question, sent with the message's image. */
@@ -221,48 +243,58 @@ export class SlackBot {
     });
   }
 
-  private async onSlashCommand(
+  /** A command about the bot or the conversation (help, reset): answered only to the person who asked. */
+  private async onCommand(
     client: webApi.WebClient,
     spec: CommandSpec,
-    command: { team_id: string; channel_id: string; user_id: string; text: string },
-    imageThread: string | undefined,
+    command: SlashCommand,
     respond: (message: { text: string; response_type: 'ephemeral' }) => Promise<unknown>,
   ): Promise<void> {
-    const key: ConversationKey = conversationKey(command.team_id, command.channel_id, imageThread);
-    const request: BotRequest = {
-      key,
-      user: await this.user(client, command.team_id, command.user_id),
+    const user = await this.user(client, command.team_id, command.user_id);
+    const result = await this.run(this.commandRequest(spec, command, user), {});
+    await respond({ text: escapeText(result.text), response_type: 'ephemeral' }).catch((error: unknown) => {
+      const where = { command: spec.name, channel: command.channel_id };
+      this.log.warn({ err: error, ...where }, 'slack response_url refused the reply');
+    });
+  }
+
+  /** A command about the channel's latest image, journaled already: answered in that image's thread. */
+  private async onThreadCommand(
+    client: webApi.WebClient,
+    asked: BotRequest,
+    team: string,
+    target: ThreadTarget,
+    heading: string,
+    ticket: Ticket,
+  ): Promise<void> {
+    const request = { ...asked, user: await this.user(client, team, asked.user.id) };
+    ticket.ready(request);
+    const reply = this.threadReply(client, team, target, heading);
+    await reply.begin(MESSAGES.working);
+    if (reply.messageTs) ticket.moved({ ts: reply.messageTs });
+    await this.finish(ticket, reply, await this.run(request, streamTo(reply)));
+  }
+
+  private commandRequest(
+    spec: CommandSpec,
+    command: SlashCommand,
+    user: BotRequest['user'],
+    imageThread?: string,
+  ): BotRequest {
+    return {
+      key: conversationKey(command.team_id, command.channel_id, imageThread),
+      user,
       command: spec.name,
       args: argsFromText(spec, command.text),
       ...(imageThread === undefined ? {} : { chain: imageThread }),
     };
-    if (!spec.usesImage || imageThread === undefined) {
-      // Commands about the bot or the conversation (help, reset) answer only the person who asked.
-      const result = await this.run(request, {});
-      await respond({ text: escapeText(result.text), response_type: 'ephemeral' }).catch((error: unknown) => {
-        this.log.warn({ err: error, command: spec.name, channel: command.channel_id }, 'slack response_url refused the reply');
-      });
-      return;
-    }
-    const heading = MESSAGES.askedBy(command.user_id, spec.name, command.text);
-    const target = { channel: command.channel_id, threadTs: imageThread };
-    const reply = this.threadReply(client, command.team_id, target, heading);
-    await reply.begin(MESSAGES.working);
-    const ticket = this.accept(request, command.team_id, reply, heading);
-    this.finished(ticket, await reply.finish(await this.run(request, streamTo(reply))));
   }
 
-  /** Journals a request whose placeholder is up: where it is (thread, message) and the heading kept above it. */
-  private accept(request: BotRequest, team: string, reply: ThreadReply, heading: string): Ticket {
-    const { channel, threadTs } = reply.target;
-    const ts = reply.messageTs;
-    return this.journal.accept(request, { team, channel, threadTs, ...(ts ? { ts } : {}), heading });
-  }
-
-  /** A request leaves the journal once its thread heard back; one that reached no one stays for the next start. */
-  private finished(ticket: Ticket, delivered: Delivered): void {
-    if (delivered === 'lost') this.log.error({ request: ticket.id }, 'slack answer not delivered; kept for the next start');
-    else ticket.done();
+  /** Posts the final reply; the request leaves the journal once its thread heard back, else it is delivered later. */
+  private async finish(ticket: Ticket, reply: ThreadReply, final: BotReply): Promise<void> {
+    if ((await reply.finish(final)) !== 'lost') return ticket.done();
+    this.log.warn({ request: ticket.id }, 'slack answer not delivered; delivering again later');
+    ticket.undelivered(final);
   }
 
   /** The asker, with their user groups as roles when `userGroups` is on. */
@@ -287,6 +319,14 @@ export class SlackBot {
     const optional = { ...(heading ? { heading } : {}), ...(ts ? { ts } : {}) };
     return new ThreadReply({ client, uploads, target, pacing, log: this.log, ...optional });
   }
+}
+
+/** The fields of a slash command's payload the bot reads, its text decoded. */
+interface SlashCommand {
+  team_id: string;
+  channel_id: string;
+  user_id: string;
+  text: string;
 }
 
 function userError(text: string): BotReply {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REDELIVER_AFTER_MS } from '../kit/journal.ts';
 
 /** Largest image the bot downloads from Slack, by default. */
 const DEFAULT_DOWNLOAD_MAX_BYTES = 20 * 1024 * 1024;
@@ -34,6 +35,8 @@ export const Config = z
     userGroups: z.boolean().default(false),
     /** `chat.update` calls a minute for the whole workspace, shared by every reply (Slack allows about 50). */
     updatesPerMinute: z.number().int().positive().default(50),
+    /** An answer that reached no one (not even an apology) is tried again this many ms after each failed try. */
+    redeliverAfterMs: z.array(z.number().int().positive()).max(10).default([...REDELIVER_AFTER_MS]),
   })
   .refine((c) => c.appToken !== undefined || c.signingSecret !== undefined, {
     path: ['signingSecret'],

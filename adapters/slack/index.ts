@@ -62,13 +62,14 @@ export async function start(
   bot.register(transport.app);
   const port = await transport.start();
   log.info({ mode: config.appToken ? 'socket' : 'http', port }, 'slack adapter started');
-  void inFlight.track(bot.answerPrevious(transport.app.client));
+  void inFlight.track(bot.answerPrevious());
   return {
     ...(port === undefined ? {} : { port }),
     // Replies go through the Web API client, which stays usable after the receiver stops taking events.
     async stop(graceMs = STOP_GRACE_MS) {
       await transport.stop();
       await inFlight.settle(graceMs);
+      bot.stop();
     },
     connected: () => transport.connected(),
   };

@@ -4,7 +4,7 @@ import type { BotCore, BotReply, ReplyLimits } from '../../src/bot/types.ts';
 import { splitTaskTag } from '../../src/grounding/task-tag.ts';
 import { sendApiError, sendJson, startEvents } from './http.ts';
 import { readImageUrl, type ImageUrlLimits } from './image-url.ts';
-import { ChatCompletionBody, generationOf, readConversation } from './openai-request.ts';
+import { ChatCompletionBody, generationOf, readConversation, userTextTooLong } from './openai-request.ts';
 
 export interface ApiOptions {
   core: BotCore;
@@ -62,6 +62,11 @@ export function chatCompletions(options: ApiOptions) {
         'invalid_request_error',
         'model_not_found',
       );
+    }
+    const tooLong = userTextTooLong(body);
+    if (tooLong) {
+      const { message, param } = tooLong;
+      return sendApiError(res, 400, message, 'invalid_request_error', 'string_above_max_length', param);
     }
     const conversation = readConversation(body);
     if ('error' in conversation) return sendApiError(res, 400, conversation.error, 'invalid_request_error');

@@ -7,8 +7,9 @@ export function sendApiError(
   message: string,
   type: string,
   code: string | null = null,
+  param: string | null = null,
 ): void {
-  sendJson(res, status, { error: { message, type, param: null, code } });
+  sendJson(res, status, { error: { message, type, param, code } });
 }
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { GenerationConfig } from '../../src/inference/types.ts';
+import { textTooLong } from '../kit/text-limit.ts';
 
 const TextPart = z.object({ type: z.literal('text'), text: z.string() });
 const ImagePart = z.object({ type: z.literal('image_url'), image_url: z.object({ url: z.string().min(1) }) });
@@ -41,6 +42,18 @@ function imageOf(m: Message): string | undefined {
   const parts = Array.isArray(m.content) ? m.content : [];
   const images = parts.flatMap((p) => (p.type === 'image_url' ? [p.image_url.url] : []));
   return images.at(-1);
+}
+
+/**
+ * The first user message whose text is over the typed-text limit the chats have: its place in `messages` and the
+ * refusal, in the chats' words.
+ */
+export function userTextTooLong(body: ChatCompletionBody): { param: string; message: string } | undefined {
+  for (const [i, m] of body.messages.entries()) {
+    const refusal = m.role === 'user' ? textTooLong(textOf(m)) : undefined;
+    if (refusal !== undefined) return { param: `messages.${i}.content`, message: refusal };
+  }
+  return undefined;
 }
 
 /** The messages as one conversation on one image; an explanation when they cannot be one. */

@@ -6,6 +6,7 @@ import { numberBoxes } from '../../src/grounding/numbering.ts';
 import { colourFor, css } from '../../src/render/palette.ts';
 import { sendJson, startEvents } from './http.ts';
 import { readImageUrl, type ImageUrlLimits } from './image-url.ts';
+import { TEXT_MAX_CHARS, textTooLong } from '../kit/text-limit.ts';
 
 /** One question from the page: who asks (a virtual user), where (their direct chat or the shared channel), what. */
 const AskBody = z.object({
@@ -25,8 +26,11 @@ export interface SandboxOptions {
   reply: ReplyLimits;
 }
 
-/** The command list as the page builds its buttons from it: the registry's, as Discord's slash commands are. */
-export const commandList = (core: BotCore): unknown => ({ commands: core.commands() });
+/**
+ * The command list as the page builds its buttons from it: the registry's, as Discord's slash commands are, and
+ * the longest text its input takes (the chats' limit).
+ */
+export const commandList = (core: BotCore): unknown => ({ commands: core.commands(), textMaxChars: TEXT_MAX_CHARS });
 
 /**
  * Runs a page's question through the bot and streams its progress as server-sent events: `queued`, `text`, then
@@ -37,10 +41,15 @@ export function sandboxAsk(options: SandboxOptions) {
     const parsed = AskBody.safeParse(payload);
     if (!parsed.success) return sendJson(res, 400, { error: `bad request: ${parsed.error.issues[0]!.message}` });
     const ask = parsed.data;
-    const image = ask.image ? await readImageUrl(ask.image, { ...options.images, hosts: [] }) : undefined;
+    // Typed text over the chats' limit is refused in their words, as is an image that cannot be read.
+    const texts = Object.values(ask.args).filter((value) => typeof value === 'string');
+    const tooLong = texts.map(textTooLong).find((text) => text !== undefined);
+    const readable = tooLong === undefined && ask.image;
+    const image = readable ? await readImageUrl(ask.image!, { ...options.images, hosts: [] }) : undefined;
+    const refusal = tooLong ?? (image && !image.ok ? image.message : undefined);
     const send = startEvents(res);
-    if (image && !image.ok) {
-      send({ type: 'reply', kind: 'user-error', text: image.message });
+    if (refusal !== undefined) {
+      send({ type: 'reply', kind: 'user-error', text: refusal });
       return void res.end();
     }
     const channel = ask.place === 'shared' ? 'shared' : `direct-${ask.user.id}`;

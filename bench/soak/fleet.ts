@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { startBotProcess, processTree, type BotProcess } from '../../test/helpers/bot-process.ts';
+import { crashDrawingThread } from './drawing-crash.ts';
 
 /** Resident memory of a process tree in MiB (tsx's launcher and the program), from /proc. */
 function rssMiB(pid: number): number {
@@ -49,6 +50,11 @@ export class Fleet {
     await bot.logLine('discord: connected', 120_000);
     const slack = await bot.logLine('slack adapter started', 60_000);
     return `http://127.0.0.1:${String(slack.port)}/slack/events`;
+  }
+
+  /** Crashes the running bot's drawing thread while `drawing()`'s answers are drawn; whether it did. */
+  crashDrawingThread(drawing: () => Promise<void>, timeoutMs: number): Promise<boolean> {
+    return this.current ? crashDrawingThread(this.current, drawing, timeoutMs) : Promise.resolve(false);
   }
 
   rssNowMiB(): number {

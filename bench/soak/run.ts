@@ -62,6 +62,9 @@ function config(dir: string): void {
 
 /** The platforms misbehave as they do in production: 5xx, dropped connections, `ok:false` and rate limits. */
 function injectFaults(discord: FakeDiscord, slack: FakeSlack): void {
+  discord.fail('PATCH', /^\/channels\/\d+\/messages\/\d+$/, { status: 429, retryAfter: 1.5 }, 4);
+  discord.fail('POST', /^\/channels\/\d+\/messages$/, { status: 429, retryAfter: 1 }, 2);
+  discord.fail('PATCH', /\/messages\/@original$/, { status: 429, retryAfter: 0.5 }, 2);
   discord.fail('PATCH', /^\/channels\/\d+\/messages\/\d+$/, { status: 500 }, 6);
   discord.fail('POST', /^\/channels\/\d+\/messages$/, 'reset', 2);
   discord.fail('PATCH', /\/messages\/@original$/, { status: 503 }, 3);
@@ -87,6 +90,8 @@ async function main(): Promise<void> {
     SLACK_PORT: '0',
     METRICS_PORT: '0',
     MINIGPT_STATE_FILE: undefined,
+    // SIGUSR1 opens Node's inspector on a free port (the drawing thread is crashed through it).
+    NODE_OPTIONS: '--inspect-port=0',
   };
   const startup = await startupFaults(env);
 
@@ -95,7 +100,16 @@ async function main(): Promise<void> {
   const traffic = new Traffic(discord, slack, images, prompts);
   const fleet = new Fleet(dir, env);
   let eventsUrl = await fleet.start();
+  let drawingCrash: Promise<boolean> = Promise.resolve(false);
   for (let round = 0; round < ROUNDS; round++) {
+    if (round === 2) {
+      // The drawing thread crashes while it draws one of these answers (each draws the box it names).
+      const drawing = { image: images[0]!, prompt: '/identify 10,10,60,60' };
+      const send = async () => {
+        for (let c = 0; c < CHANNELS; c++) await traffic.send(c, eventsUrl, drawing);
+      };
+      drawingCrash = fleet.crashDrawingThread(send, SETTLE_MS);
+    }
     for (let c = 0; c < CHANNELS; c++) await traffic.send(c, eventsUrl);
     // Stopped while the round's requests are being downloaded, queued and answered.
     await sleep(round < 2 ? 400 : 1500);
@@ -108,6 +122,7 @@ async function main(): Promise<void> {
     }
   }
   await traffic.settle(() => journaled(dir) === 0, SETTLE_MS);
+  const drawingThreadCrashed = await drawingCrash;
   const rssAfter = fleet.rssNowMiB();
   await fleet.terminate();
   fleet.close();
@@ -148,6 +163,8 @@ async function main(): Promise<void> {
     rss_after_mib: Math.round(rssAfter),
     platform_calls_per_minute: Math.round(platformCalls / minutes),
     slack_rate_limited: slack.rateLimited.length,
+    discord_rate_limited: discord.rateLimited.length,
+    drawing_thread_crashed: drawingThreadCrashed,
     full_disk: disk ? 'run' : 'not run (mounting a tmpfs needs root)',
     minutes: Number(minutes.toFixed(1)),
     startup_faults: startup,
@@ -192,6 +209,8 @@ function printTable(r: Record<string, unknown> & Printed): void {
     ['RSS peak / after the run', `${String(r.peak_rss_mib)} MiB / ${String(r.rss_after_mib)} MiB`],
     ['platform calls per minute', r.platform_calls_per_minute],
     ['Slack calls answered 429', r.slack_rate_limited],
+    ['Discord calls answered 429', r.discord_rate_limited],
+    ['drawing thread crashed mid-job', r.drawing_thread_crashed ? 'yes' : 'NO (not reached)'],
     ['state directory filled mid-run', r.full_disk],
     ['run time', `${String(r.minutes)} min`],
     ...r.startup_faults.map((c): [string, unknown] => [

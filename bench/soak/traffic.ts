@@ -51,10 +51,13 @@ export class Traffic {
     this.watcher = setInterval(() => this.watch(), 100);
   }
 
-  /** One request on each platform in channel `index`; the Slack one only counts when the bot took the event. */
-  async send(index: number, eventsUrl: string): Promise<void> {
-    const image = this.images[this.n % this.images.length]!;
-    const prompt = this.prompts[this.n % this.prompts.length]!;
+  /**
+   * One request on each platform in channel `index`, the corpus's next upload and prompt unless `ask` names them;
+   * the Slack one only counts when the bot took the event.
+   */
+  async send(index: number, eventsUrl: string, ask?: { image: HostileImage; prompt: string }): Promise<void> {
+    const image = ask?.image ?? this.images[this.n % this.images.length]!;
+    const prompt = ask?.prompt ?? this.prompts[this.n % this.prompts.length]!;
     this.n += 1;
     const n = this.n;
     const channel = this.channels[index % this.channels.length]!;

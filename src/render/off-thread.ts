@@ -7,6 +7,9 @@ import type { AnnotateDone, AnnotateJob } from './annotate-worker.ts';
 const IDLE_MS = 30_000;
 
 interface Waiter {
+  job: AnnotateJob;
+  /** Whether the job already outlived one thread that crashed: a second crash fails it (it may be the cause). */
+  retried: boolean;
   resolve: (image: AnnotatedImage) => void;
   reject: (err: Error) => void;
 }
@@ -45,10 +48,15 @@ function thread(): DrawingThread {
     if ('error' in done) waiter?.reject(new Error(done.error));
     else waiter?.resolve(done.image);
   });
+  // A thread that crashed hands its jobs to a new one, once each; one that ended idle has none.
   const fail = (err: Error): void => {
     retire();
-    for (const waiter of started.waiting.values()) waiter.reject(err);
+    const orphans = [...started.waiting.values()];
     started.waiting.clear();
+    for (const waiter of orphans) {
+      if (waiter.retried) waiter.reject(err);
+      else submit({ ...waiter, retried: true });
+    }
   };
   started.worker.on('error', fail);
   started.worker.on('exit', (code) => fail(new Error(`the drawing thread stopped (exit code ${code})`)));
@@ -56,22 +64,25 @@ function thread(): DrawingThread {
   return started;
 }
 
+function submit(waiter: Waiter): void {
+  const target = thread();
+  clearTimeout(target.idle);
+  target.worker.ref();
+  target.waiting.set(waiter.job.id, waiter);
+  target.worker.postMessage(waiter.job);
+}
+
 /**
  * `annotate` in a worker thread: decoding, drawing and encoding a large image take seconds, which on the main
  * thread would stall every chat connection (and miss the platforms' acknowledgement deadlines). One thread, jobs
- * in order; a thread that crashes fails its jobs and is replaced on the next call.
+ * in order; a thread that crashes is replaced and its jobs are drawn again by the new one (a job whose second
+ * thread crashes too fails).
  */
 export function annotateOffThread(
   image: Uint8Array,
   entities: readonly Entity[],
   options: AnnotateOptions,
 ): Promise<AnnotatedImage> {
-  const id = nextId++;
-  const target = thread();
-  clearTimeout(target.idle);
-  target.worker.ref();
-  return new Promise<AnnotatedImage>((resolve, reject) => {
-    target.waiting.set(id, { resolve, reject });
-    target.worker.postMessage({ id, image, entities, options } satisfies AnnotateJob);
-  });
+  const job: AnnotateJob = { id: nextId++, image, entities, options };
+  return new Promise<AnnotatedImage>((resolve, reject) => submit({ job, retried: false, resolve, reject }));
 }

@@ -343,7 +343,9 @@ for (const t of Object.values(state.threads)) {
   for (const m of t.messages)
     if (m.kind === 'pending') Object.assign(m, { kind: 'error', status: '', text: m.text || '(interrupted)' });
 }
-commands = (await (await fetch('api/commands')).json()).commands;
+const listed = await (await fetch('api/commands')).json();
+commands = listed.commands;
+$('text').maxLength = listed.textMaxChars;
 renderCommands();
 render();
 document.body.dataset.ready = 'true';

@@ -51,8 +51,12 @@ export interface FakeDiscordOptions {
   guildShard?: Shard;
 }
 
-/** What a REST route does instead of answering: an HTTP status (a 5xx, a 429), or a dropped connection. */
-export type Fault = { status: number } | 'reset';
+/**
+ * What a REST route does instead of answering: an HTTP status (a 5xx; a 429 with `retryAfter` seconds, sent the way
+ * Discord sends a rate limit), a dropped connection, or 'stall': Discord acts on the call but its response never
+ * comes (the caller is killed while waiting for it).
+ */
+export type Fault = { status: number; retryAfter?: number } | 'reset' | 'stall';
 type Route = (request: RecordedRequest, match: RegExpMatchArray) => Reply;
 
 /**
@@ -72,6 +76,8 @@ export class FakeDiscord {
   /** Paths fetched from the fake CDN, in order. */
   readonly downloads: string[] = [];
   readonly requests: RecordedRequest[] = [];
+  /** Requests answered 429 by a fault. */
+  readonly rateLimited: RecordedRequest[] = [];
   /** Registered commands: key 'global' or a guild id. */
   readonly commands = new Map<string, Record<string, unknown>[]>();
   readonly messages = new Map<string, FakeMessage>();
@@ -260,6 +266,14 @@ export class FakeDiscord {
       fault.times -= 1;
       this.notify();
       if (fault.fault === 'reset') return void req.socket.destroy();
+      if (fault.fault === 'stall') {
+        this.route(recorded);
+        return this.notify();
+      }
+      if (fault.fault.status === 429) {
+        this.rateLimited.push(recorded);
+        return rateLimit(res, fault.fault.retryAfter ?? 1);
+      }
       return json(res, fault.fault.status, { message: `${fault.fault.status}: fault`, code: 0 });
     }
     const reply = this.route(recorded);
@@ -435,6 +449,22 @@ function registered(command: Record<string, unknown>, applicationId: string, gui
     ...(guildId ? { guild_id: guildId } : {}),
     ...(options ? { options } : {}),
   };
+}
+
+/** A 429 as Discord sends one for a route's bucket: the wait in the headers and in the body, in seconds. */
+function rateLimit(res: ServerResponse, retryAfter: number): void {
+  const body = JSON.stringify({ message: 'You are being rate limited.', retry_after: retryAfter, global: false });
+  res.writeHead(429, {
+    'content-type': 'application/json',
+    'retry-after': String(Math.ceil(retryAfter)),
+    'x-ratelimit-limit': '5',
+    'x-ratelimit-remaining': '0',
+    'x-ratelimit-reset': String(Date.now() / 1000 + retryAfter),
+    'x-ratelimit-reset-after': String(retryAfter),
+    'x-ratelimit-bucket': 'fake-bucket',
+    'x-ratelimit-scope': 'user',
+  });
+  res.end(body);
 }
 
 function json(res: ServerResponse, status: number, body: unknown): void {

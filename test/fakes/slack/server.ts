@@ -30,8 +30,11 @@ export interface FakeUpload {
   threadTs?: string;
 }
 
-/** What a Web API method does instead of answering: an HTTP status, a dropped connection, or `ok: false`. */
-export type Fault = { status: number } | 'reset' | { error: string };
+/**
+ * What a Web API method does instead of answering: an HTTP status, a dropped connection, `ok: false`, or 'stall':
+ * the call is never answered nor acted on (the caller is killed before it gets through).
+ */
+export type Fault = { status: number } | 'reset' | 'stall' | { error: string };
 
 export interface FakeSlackOptions {
   botToken?: string;
@@ -212,6 +215,7 @@ export class FakeSlack {
     if (fault && fault.times > 0) {
       fault.times -= 1;
       if (fault.fault === 'reset') return void req.socket.destroy();
+      if (fault.fault === 'stall') return;
       if ('status' in fault.fault) return void res.writeHead(fault.fault.status).end('fault');
       const error = fault.fault.error;
       return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, error }));
