@@ -1,14 +1,9 @@
-import Database from 'better-sqlite3';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MESSAGES as SLACK_MESSAGES } from '../adapters/slack/messages.ts';
-import { MINI_MODEL_DIR } from '../src/inference/model-dir.ts';
-import { FakeDiscord, user, type FakeMessage, type RecordedRequest } from './fakes/discord/index.ts';
-import { FakeSlack } from './fakes/slack/server.ts';
+import { type FakeDiscord, user, type FakeMessage, type RecordedRequest } from './fakes/discord/index.ts';
+import type { FakeSlack } from './fakes/slack/server.ts';
 import { messageEnvelope, sendSigned } from './fakes/slack/requests.ts';
-import { startBotProcess, until, type BotProcess } from './helpers/bot-process.ts';
+import { botFolder, BothFakes, journaledRequests, until } from './helpers/bot-process.ts';
 import { drawScene } from './helpers/scene.ts';
 
 /**
@@ -23,76 +18,33 @@ const EACH = 4;
 const TEST_TIMEOUT = 240_000;
 
 describe('GIVEN npm start on both fakes with 12 requests in progress', () => {
+  let fakes: BothFakes;
   let discord: FakeDiscord;
   let slack: FakeSlack;
   let dir: string;
-  const processes: BotProcess[] = [];
   const png = drawScene(5).png;
 
   beforeAll(async () => {
-    discord = await FakeDiscord.start();
-    slack = await FakeSlack.start();
-    dir = mkdtempSync(join(tmpdir(), 'minigpt-crash-'));
-    writeFileSync(
-      join(dir, 'bot.yaml'),
-      [
-        'model:',
-        `  dir: ${MINI_MODEL_DIR}`,
-        '  threads: 1',
-        '  maxBatch: 1',
-        'generation:',
-        '  maxNewTokens: 200',
-        'limits:',
-        '  perUser: { requests: 100 }',
-        'state:',
-        '  file: state/bot.sqlite',
-        'slack:',
-        '  host: 127.0.0.1',
-        '  apiRetries: 0',
-        '',
-      ].join('\n'),
+    fakes = await BothFakes.start(SECRET);
+    ({ discord, slack } = fakes);
+    dir = botFolder(
+      {
+        model: { maxBatch: 1 },
+        generation: { maxNewTokens: 200 },
+        limits: { perUser: { requests: 100 } },
+        state: { file: 'state/bot.sqlite' },
+        slack: { host: '127.0.0.1', apiRetries: 0 },
+      },
+      'minigpt-crash-',
     );
   });
 
-  afterAll(async () => {
-    for (const bot of processes) await bot.kill();
-    await discord?.close();
-    await slack?.close();
-  });
-
-  async function startBot() {
-    const bot = startBotProcess(dir, 'bot.yaml', {
-      DISCORD_TOKEN: discord.token,
-      DISCORD_API_URL: discord.apiUrl,
-      SLACK_BOT_TOKEN: slack.botToken,
-      SLACK_SIGNING_SECRET: SECRET,
-      SLACK_API_URL: slack.apiUrl,
-      SLACK_PORT: '0',
-      METRICS_PORT: '0',
-      MINIGPT_STATE_FILE: undefined,
-    });
-    processes.push(bot);
-    await bot.logLine('discord: connected');
-    const slackStarted = await bot.logLine('slack adapter started');
-    return { bot, eventsUrl: `http://127.0.0.1:${String(slackStarted.port)}/slack/events` };
-  }
-
-  /** Requests in the journal now, read from the state file as another process would. */
-  function journaled(): number {
-    const db = new Database(join(dir, 'state/bot.sqlite'), { readonly: true, fileMustExist: true });
-    try {
-      return db.prepare<[], { n: number }>('SELECT count(*) AS n FROM pending').get()!.n;
-    } catch {
-      return 0; // the table is created when the store opens
-    } finally {
-      db.close();
-    }
-  }
+  afterAll(() => fakes?.close());
 
   it(
     'WHEN it is killed with SIGKILL and started again THEN all 12 get a final reply and none stays "thinking"',
     async () => {
-      const first = await startBot();
+      const first = await fakes.startBot(dir);
       const mentions: FakeMessage[] = [];
       const tokens: string[] = [];
       const slackThreads: string[] = [];
@@ -125,14 +77,14 @@ describe('GIVEN npm start on both fakes with 12 requests in progress', () => {
         expect((await sendSigned(first.eventsUrl, SECRET, body, 'application/json')).status).toBe(200);
         slackThreads.push(ts);
       }
-      await until(() => journaled() === 3 * EACH, 'all 12 requests journaled', 60_000);
+      await until(() => journaledRequests(dir) === 3 * EACH, 'all 12 requests journaled', 60_000);
       await first.bot.kill();
-      const unansweredAtKill = journaled();
+      const unansweredAtKill = journaledRequests(dir);
       expect(unansweredAtKill).toBeGreaterThanOrEqual(10);
 
       const restartedAt = Date.now();
-      const second = await startBot();
-      await until(() => journaled() === 0, 'the journal to empty after the restart', 120_000);
+      const second = await fakes.startBot(dir);
+      await until(() => journaledRequests(dir) === 0, 'the journal to empty after the restart', 120_000);
 
       // Slack: each thread's one bot message is the final answer, not a placeholder, queue place or stream.
       for (const ts of slackThreads) {
