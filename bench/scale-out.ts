@@ -1,13 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { createInterface } from 'node:readline';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { BotEngine } from '../src/bot/types.ts';
 import { Engine } from '../src/inference/engine.ts';
 import { QueueEngine } from '../src/scale/queue-engine.ts';
 import type { Turn } from '../src/inference/types.ts';
 import type { JobTimes } from '../src/scale/redis.ts';
+import { startBotProcess, writeBotConfig, type BotProcess } from '../test/helpers/bot-process.ts';
 import { startRedisServer } from './redis-server.ts';
 import { concurrentAsks } from './setup.ts';
 import { percentile, round } from './stats.ts';
@@ -53,33 +51,16 @@ export interface ScaleOutPlan {
 
 const CONVERSATIONS = 16;
 const TOKENS = 32;
-const ROOT = join(import.meta.dirname, '..');
-
-/** A `minigpt-bot worker` process with one onnxruntime thread; resolves once it takes jobs. */
-async function startWorker(configFile: string, redisUrl: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/minigpt-bot.js'), 'worker', '--config', configFile], {
-    env: { ...process.env, REDIS_URL: redisUrl },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const lines = createInterface({ input: child.stderr! });
-  let last = '';
-  const ready = new Promise<void>((started, failed) => {
-    lines.on('line', (line) => {
-      last = line;
-      if (line.includes('"worker: taking jobs"')) started();
-    });
-    child.once('exit', (code) => failed(new Error(`the worker exited (code ${code}) before taking jobs: ${last}`)));
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-  await ready.finally(() => clearTimeout(timer));
-  return child;
-}
-
-async function stopWorker(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = once(child, 'exit');
-  child.kill('SIGTERM');
-  await exited;
+/** A `minigpt-bot worker` process in `dir` with one onnxruntime thread; resolves once it takes jobs. */
+async function startWorker(dir: string, redisUrl: string): Promise<BotProcess> {
+  const worker = startBotProcess(dir, { REDIS_URL: redisUrl }, { command: 'worker' });
+  try {
+    await worker.logLine('worker: taking jobs', 120_000);
+  } catch (error) {
+    await worker.kill();
+    throw error;
+  }
+  return worker;
 }
 
 interface Round {
@@ -177,12 +158,10 @@ async function queueHops(queued: QueueEngine, plan: ScaleOutPlan, image: Uint8Ar
 
 export async function benchScaleOut(plan: ScaleOutPlan): Promise<ScaleOutReport> {
   const redis = await startRedisServer();
-  const configFile = join(plan.workDir, 'scale-out.yaml');
-  const config = ['model:', `  dir: ${resolve(plan.modelDir)}`, '  threads: 1', 'log:', '  level: info', ''];
-  await writeFile(configFile, config.join('\n'));
+  writeBotConfig(plan.workDir, { model: { dir: resolve(plan.modelDir) }, log: { level: 'info' } });
   const asks = concurrentAsks(CONVERSATIONS);
   const images = await Promise.all(asks.map(async (a) => new Uint8Array(await readFile(a.image))));
-  const workers: ChildProcess[] = [];
+  const workers: BotProcess[] = [];
   const answeredBy = new Map<string, number>();
   const onAnswered = (times: JobTimes): void => {
     answeredBy.set(times.worker, (answeredBy.get(times.worker) ?? 0) + 1);
@@ -190,11 +169,11 @@ export async function benchScaleOut(plan: ScaleOutPlan): Promise<ScaleOutReport>
   const engine = await QueueEngine.open({ url: redis.url, imageTtlSeconds: 600, maxQueue: CONVERSATIONS, onAnswered });
   try {
     plan.log('scale-out: one worker');
-    workers.push(await startWorker(configFile, redis.url));
+    workers.push(await startWorker(plan.workDir, redis.url));
     const queue_hop_ms = await queueHops(engine, plan, images[0]!);
     const workers1 = await throughput(engine, images, 'one', plan.rounds, answeredBy);
     plan.log('scale-out: two workers');
-    workers.push(await startWorker(configFile, redis.url));
+    workers.push(await startWorker(plan.workDir, redis.url));
     const workers2 = await throughput(engine, images, 'two', plan.rounds, answeredBy);
     return {
       conversations: CONVERSATIONS,
@@ -207,7 +186,7 @@ export async function benchScaleOut(plan: ScaleOutPlan): Promise<ScaleOutReport>
     };
   } finally {
     await engine.close();
-    await Promise.all(workers.map(stopWorker));
+    await Promise.all(workers.map((worker) => worker.terminate(60_000)));
     await redis.stop();
   }
 }

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -13,24 +12,18 @@ import { MINI_MODEL_DIR } from '../src/inference/model-dir.ts';
 import { createLog } from '../src/log.ts';
 import { PALETTE } from '../src/render/palette.ts';
 import { PLUGINS } from '../plugins/index.ts';
+import { botFolder, CONFIG_FILE, runBotProcess } from './helpers/bot-process.ts';
 import { findDrawnBox } from './helpers/drawn-boxes.ts';
 import { drawScene } from './helpers/scene.ts';
 
-const ROOT = join(import.meta.dirname, '..');
 /** Starting Node, compiling TypeScript and loading a model: seconds on a shared machine. */
 const PROCESS_TIMEOUT = 120_000;
 /** The image limits the console is given: one megapixel, so a large image is refused without a large file. */
 const LIMITS = { imageMegabytes: 20, imageMegapixels: 1 };
 
-/** Runs the real `npm start` entry point with `input` piped in, as a script would. */
-function pipeIntoStart(input: string, cwd: string, args: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(process.execPath, [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'app/main.ts'), ...args], { cwd }, (error, stdout, stderr) =>
-      resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
-    );
-    child.stdin!.end(input);
-  });
-}
+/** Runs the real `npm start` entry point in `dir` with `input` piped in, as a script would. */
+const pipeIntoStart = (input: string, dir: string, args: string[] = []) => runBotProcess(dir, {}, { args, input });
+const CONFIG = ['--config', CONFIG_FILE];
 
 const iou = (a: number[], b: number[]): number => {
   const w = Math.max(0, Math.min(a[2]!, b[2]!) - Math.max(a[0]!, b[0]!));
@@ -121,10 +114,10 @@ describe('GIVEN the console on the plumbing model (its words are noise)', () => 
 
 describe('GIVEN `npm start` with piped stdin', () => {
   test('WHEN a config selects a model THEN it answers every line and exits 0 at EOF', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'minigpt-start-'));
+    const dir = botFolder({ generation: { maxNewTokens: 4 }, console: { outDir: 'answers' } }, 'minigpt-start-');
     writeFileSync(join(dir, 'scene.png'), drawScene(21).png);
-    writeFileSync(join(dir, 'bot.yaml'), `model:\n  dir: ${MINI_MODEL_DIR}\n  threads: 1\ngeneration:\n  maxNewTokens: 4\nconsole:\n  outDir: answers\n`);
-    const { code, stdout, stderr } = await pipeIntoStart('/image scene.png\n/identify #1\n/identify 1,1,50,50\n', dir, ['--config', 'bot.yaml']);
+    const input = '/image scene.png\n/identify #1\n/identify 1,1,50,50\n';
+    const { code, stdout, stderr } = await pipeIntoStart(input, dir, CONFIG);
     expect(stderr).not.toMatch(/error/i);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^image: scene\.png \(\d+×\d+\)$/m);
@@ -133,9 +126,8 @@ describe('GIVEN `npm start` with piped stdin', () => {
   }, PROCESS_TIMEOUT);
 
   test('WHEN the model folder is missing THEN it says which setting to fix and exits 1', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'minigpt-start-'));
-    writeFileSync(join(dir, 'bot.yaml'), 'model:\n  dir: nowhere\n');
-    const { code, stderr } = await pipeIntoStart('', dir, ['--config', 'bot.yaml']);
+    const dir = botFolder({ model: { dir: 'nowhere' } }, 'minigpt-start-');
+    const { code, stderr } = await pipeIntoStart('', dir, CONFIG);
     expect(code).toBe(1);
     expect(stderr.trim()).toBe(`minigpt-bot: model.dir: no model in ${join(dir, 'nowhere')} (set model.dir in the config file to a model folder)`);
   }, PROCESS_TIMEOUT);

@@ -1,14 +1,9 @@
-import Database from 'better-sqlite3';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MESSAGES as SLACK_MESSAGES } from '../adapters/slack/messages.ts';
-import { MINI_MODEL_DIR } from '../src/inference/model-dir.ts';
-import { FakeDiscord, user, type FakeMessage, type RecordedRequest } from './fakes/discord/index.ts';
-import { FakeSlack } from './fakes/slack/server.ts';
+import { type FakeDiscord, user, type FakeMessage, type RecordedRequest } from './fakes/discord/index.ts';
+import type { FakeSlack } from './fakes/slack/server.ts';
 import { messageEnvelope, sendSigned, slashCommandBody } from './fakes/slack/requests.ts';
-import { startBotProcess, until, type BotProcess } from './helpers/bot-process.ts';
+import { botFolder, BothFakes, journaledRequests, until } from './helpers/bot-process.ts';
 import { drawScene } from './helpers/scene.ts';
 
 /**
@@ -25,81 +20,37 @@ const EACH = 4;
 const TEST_TIMEOUT = 240_000;
 
 describe('GIVEN npm start on both fakes with 12 requests in progress', () => {
+  let fakes: BothFakes;
   let discord: FakeDiscord;
   let slack: FakeSlack;
-  const processes: BotProcess[] = [];
   const png = drawScene(5).png;
 
   beforeAll(async () => {
-    discord = await FakeDiscord.start();
-    slack = await FakeSlack.start();
+    fakes = await BothFakes.start(SECRET);
+    ({ discord, slack } = fakes);
   });
 
   /** A directory with the bot's config file; its state file starts empty. */
   function botDir(): string {
-    const dir = mkdtempSync(join(tmpdir(), 'minigpt-crash-'));
-    writeFileSync(
-      join(dir, 'bot.yaml'),
-      [
-        'model:',
-        `  dir: ${MINI_MODEL_DIR}`,
-        '  threads: 1',
-        '  maxBatch: 1',
-        'generation:',
-        '  maxNewTokens: 200',
-        'limits:',
-        '  perUser: { requests: 100 }',
-        'state:',
-        '  file: state/bot.sqlite',
-        'slack:',
-        '  host: 127.0.0.1',
-        '  apiRetries: 0',
-        '',
-      ].join('\n'),
+    return botFolder(
+      {
+        model: { maxBatch: 1 },
+        generation: { maxNewTokens: 200 },
+        limits: { perUser: { requests: 100 } },
+        state: { file: 'state/bot.sqlite' },
+        slack: { host: '127.0.0.1', apiRetries: 0 },
+      },
+      'minigpt-crash-',
     );
-    return dir;
   }
 
-  afterAll(async () => {
-    for (const bot of processes) await bot.kill();
-    await discord?.close();
-    await slack?.close();
-  });
-
-  async function startBot(dir: string) {
-    const bot = startBotProcess(dir, 'bot.yaml', {
-      DISCORD_TOKEN: discord.token,
-      DISCORD_API_URL: discord.apiUrl,
-      SLACK_BOT_TOKEN: slack.botToken,
-      SLACK_SIGNING_SECRET: SECRET,
-      SLACK_API_URL: slack.apiUrl,
-      SLACK_PORT: '0',
-      METRICS_PORT: '0',
-      MINIGPT_STATE_FILE: undefined,
-    });
-    processes.push(bot);
-    await bot.logLine('discord: connected');
-    const slackStarted = await bot.logLine('slack adapter started');
-    return { bot, eventsUrl: `http://127.0.0.1:${String(slackStarted.port)}/slack/events` };
-  }
-
-  /** Requests in the journal now, read from the state file as another process would. */
-  function journaled(dir: string): number {
-    const db = new Database(join(dir, 'state/bot.sqlite'), { readonly: true, fileMustExist: true });
-    try {
-      return db.prepare<[], { n: number }>('SELECT count(*) AS n FROM pending').get()!.n;
-    } catch {
-      return 0; // the table is created when the store opens
-    } finally {
-      db.close();
-    }
-  }
+  afterAll(() => fakes?.close());
 
   it(
     'WHEN it is killed with SIGKILL and started again THEN all 12 get a final reply and none stays "thinking"',
     async () => {
       const dir = botDir();
-      const first = await startBot(dir);
+      const first = await fakes.startBot(dir);
       const mentions: FakeMessage[] = [];
       const tokens: string[] = [];
       const slackThreads: string[] = [];
@@ -132,14 +83,14 @@ describe('GIVEN npm start on both fakes with 12 requests in progress', () => {
         expect((await sendSigned(first.eventsUrl, SECRET, body, 'application/json')).status).toBe(200);
         slackThreads.push(ts);
       }
-      await until(() => journaled(dir) === 3 * EACH, 'all 12 requests journaled', 60_000);
+      await until(() => journaledRequests(dir) === 3 * EACH, 'all 12 requests journaled', 60_000);
       await first.bot.kill();
-      const unansweredAtKill = journaled(dir);
+      const unansweredAtKill = journaledRequests(dir);
       expect(unansweredAtKill).toBeGreaterThanOrEqual(10);
 
       const restartedAt = Date.now();
-      const second = await startBot(dir);
-      await until(() => journaled(dir) === 0, 'the journal to empty after the restart', 120_000);
+      const second = await fakes.startBot(dir);
+      await until(() => journaledRequests(dir) === 0, 'the journal to empty after the restart', 120_000);
 
       // Slack: each thread's one bot message is the final answer, not a placeholder, queue place or stream.
       for (const ts of slackThreads) {
@@ -176,7 +127,7 @@ describe('GIVEN npm start on both fakes with 12 requests in progress', () => {
     'WHEN killed right after acknowledging slash commands THEN each is answered in place after the restart',
     async () => {
       const dir = botDir();
-      const first = await startBot(dir);
+      const first = await fakes.startBot(dir);
       // Slack's slash commands ask about the channel's latest image: one answered mention gives the channel one.
       const imageTs = '1900000400.000100';
       const files = [slack.addFile(png, { name: 'scene.png' })];
@@ -184,7 +135,7 @@ describe('GIVEN npm start on both fakes with 12 requests in progress', () => {
       const where = { team: slack.team, channel: 'C0SLASHED', user: 'U0GRACE' };
       const body = messageEnvelope({ ...where, text, ts: imageTs, files });
       expect((await sendSigned(first.eventsUrl, SECRET, body, 'application/json')).status).toBe(200);
-      await until(() => journaled(dir) === 0 && slack.thread('C0SLASHED', imageTs).length === 1, 'the image answered');
+      await until(() => journaledRequests(dir) === 0 && slack.thread('C0SLASHED', imageTs).length === 1, 'the image answered');
 
       // Discord takes the deferral ("thinking…" shows) and the process dies before hearing back.
       const interaction = discord.interactionPayload({ name: 'help', user: user('hana'), options: [] });
@@ -204,13 +155,13 @@ describe('GIVEN npm start on both fakes with 12 requests in progress', () => {
       expect((await sendSigned(first.eventsUrl, SECRET, slash, 'application/x-www-form-urlencoded')).status).toBe(200);
       const placeholder = () => slack.callsTo('chat.postMessage').some((c) => c.params.text?.includes('/vqa'));
       await slack.waitFor(placeholder, 'the placeholder');
-      expect(journaled(dir)).toBe(2);
+      expect(journaledRequests(dir)).toBe(2);
       await first.bot.kill();
       discord.clearFaults();
       slack.clearFaults();
 
-      const second = await startBot(dir);
-      await until(() => journaled(dir) === 0, 'the journal to empty after the restart', 120_000);
+      const second = await fakes.startBot(dir);
+      await until(() => journaledRequests(dir) === 0, 'the journal to empty after the restart', 120_000);
       expect(discord.original(interaction.token)?.content).toContain('/refer');
       const thread = slack.thread('C0SLASHED', imageTs).map((m) => m.text);
       expect(thread).toHaveLength(2);

@@ -1,16 +1,13 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MESSAGES as SLACK_MESSAGES } from '../adapters/slack/messages.ts';
 import { hashImage as imageHash } from '../src/bot/image.ts';
 import { message } from '../src/bot/messages.ts';
-import { MINI_MODEL_DIR } from '../src/inference/model-dir.ts';
 import { SqliteConversationStore } from '../src/state/sqlite-store.ts';
-import { FakeDiscord, user, type FakeMessage, type RecordedRequest } from './fakes/discord/index.ts';
-import { FakeSlack } from './fakes/slack/server.ts';
+import { type FakeDiscord, user, type FakeMessage, type RecordedRequest } from './fakes/discord/index.ts';
+import type { FakeSlack } from './fakes/slack/server.ts';
 import { messageEnvelope, sendSigned } from './fakes/slack/requests.ts';
-import { startBotProcess, until, type BotProcess } from './helpers/bot-process.ts';
+import { botFolder, BothFakes, until, type BotProcess } from './helpers/bot-process.ts';
 import { drawScene } from './helpers/scene.ts';
 
 /**
@@ -24,8 +21,8 @@ const SLACK_CHANNEL = 'C0DEPLOY';
 const SLACK_THREAD = '1900000100.000100';
 const TEST_TIMEOUT = 180_000;
 
-
 describe('GIVEN npm start with Discord and Slack on local fakes and a state file', () => {
+  let fakes: BothFakes;
   let discord: FakeDiscord;
   let slack: FakeSlack;
   let dir: string;
@@ -34,51 +31,25 @@ describe('GIVEN npm start with Discord and Slack on local fakes and a state file
   const carol = user('carol');
 
   beforeAll(async () => {
-    discord = await FakeDiscord.start();
-    slack = await FakeSlack.start();
-    dir = mkdtempSync(join(tmpdir(), 'minigpt-deploy-'));
-    writeFileSync(
-      join(dir, 'bot.yaml'),
-      [
-        'model:',
-        `  dir: ${MINI_MODEL_DIR}`,
-        '  threads: 1',
-        'generation:',
-        '  maxNewTokens: 4',
-        'state:',
-        '  file: state/bot.sqlite',
-        'slack:',
-        '  host: 127.0.0.1',
-        '  apiRetries: 0',
-        '',
-      ].join('\n'),
+    fakes = await BothFakes.start(SECRET);
+    ({ discord, slack } = fakes);
+    dir = botFolder(
+      {
+        generation: { maxNewTokens: 4 },
+        state: { file: 'state/bot.sqlite' },
+        slack: { host: '127.0.0.1', apiRetries: 0 },
+      },
+      'minigpt-deploy-',
     );
   });
 
-  afterAll(async () => {
-    // The whole process tree: tsx runs the bot in a child that a plain SIGKILL of the launcher leaves running.
-    await Promise.all(processes.map((bot) => bot.kill()));
-    await discord?.close();
-    await slack?.close();
-  });
+  afterAll(() => fakes?.close());
 
   /** One start of the bot: resolves once both adapters are up, with where its HTTP endpoints listen. */
   async function startBot() {
-    const bot = startBotProcess(dir, 'bot.yaml', {
-      DISCORD_TOKEN: discord.token,
-      DISCORD_API_URL: discord.apiUrl,
-      SLACK_BOT_TOKEN: slack.botToken,
-      SLACK_SIGNING_SECRET: SECRET,
-      SLACK_API_URL: slack.apiUrl,
-      SLACK_PORT: '0',
-      METRICS_PORT: '0',
-      MINIGPT_STATE_FILE: undefined,
-    });
+    const { bot, eventsUrl } = await fakes.startBot(dir);
     processes.push(bot);
-    await bot.logLine('discord: connected');
-    const slackStarted = await bot.logLine('slack adapter started');
-    const health = await bot.logLine('health and metrics listening');
-    return { bot, eventsUrl: `http://127.0.0.1:${String(slackStarted.port)}/slack/events`, healthUrl: String(health.url) };
+    return { bot, eventsUrl, healthUrl: String((await bot.logLine('health and metrics listening')).url) };
   }
 
   /** A mention in the Discord thread; resolves with the bot's last reply to it once the request is answered. */

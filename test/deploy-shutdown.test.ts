@@ -1,18 +1,14 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { start as startDiscord, type DiscordAdapter } from '../adapters/discord/index.ts';
 import { start as startSlack, type SlackAdapter } from '../adapters/slack/index.ts';
 import { PLUGINS } from '../plugins/index.ts';
 import { createBot } from '../src/bot/core.ts';
 import { message } from '../src/bot/messages.ts';
-import { MINI_MODEL_DIR } from '../src/inference/model-dir.ts';
 import { ShutdownGate, shutDownGracefully } from '../src/ops/shutdown.ts';
 import { FakeDiscord, user, type FakeMessage } from './fakes/discord/index.ts';
 import { FakeSlack } from './fakes/slack/server.ts';
 import { messageEnvelope, sendSigned } from './fakes/slack/requests.ts';
-import { startBotProcess, until } from './helpers/bot-process.ts';
+import { botFolder, fakesEnv, startBotProcess, until } from './helpers/bot-process.ts';
 import { drawScene } from './helpers/scene.ts';
 import { gate, ScriptedEngine } from './helpers/scripted-engine.ts';
 
@@ -157,10 +153,8 @@ describe('GIVEN npm start with a long generation in flight', () => {
   afterEach(() => discord.close());
 
   it('WHEN SIGTERM arrives with no grace period left THEN the generation is cancelled, the asker gets the restarting message, and the process exits 0', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'minigpt-shutdown-'));
-    const config = `model:\n  dir: ${MINI_MODEL_DIR}\n  threads: 1\ngeneration:\n  maxNewTokens: 1500\nstate:\n  file: bot.sqlite\nshutdown:\n  graceSeconds: 0\n`;
-    writeFileSync(join(dir, 'bot.yaml'), config);
-    const bot = startBotProcess(dir, 'bot.yaml', { DISCORD_TOKEN: discord.token, DISCORD_API_URL: discord.apiUrl, METRICS_PORT: '0', MINIGPT_STATE_FILE: undefined });
+    const config = { generation: { maxNewTokens: 1500 }, state: { file: 'bot.sqlite' }, shutdown: { graceSeconds: 0 } };
+    const bot = startBotProcess(botFolder(config, 'minigpt-shutdown-'), fakesEnv({ discord }));
     try {
       await bot.logLine('discord: connected');
       const asked = discord.userMessage({

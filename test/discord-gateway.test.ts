@@ -1,15 +1,11 @@
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { start, type Log } from '../adapters/discord/index.ts';
 import { createBot } from '../src/bot/core.ts';
-import { MINI_MODEL_DIR } from '../src/inference/model-dir.ts';
 import { PLUGINS } from '../plugins/index.ts';
 import { CloseCode } from './fakes/discord/gateway.ts';
 import { FakeDiscord } from './fakes/discord/index.ts';
-import { startBotProcess } from './helpers/bot-process.ts';
+import { botFolder, fakesEnv, startBotProcess } from './helpers/bot-process.ts';
 import { ScriptedEngine } from './helpers/scripted-engine.ts';
 
 /**
@@ -69,15 +65,8 @@ describe('GIVEN a local Discord that closes the gateway for good', () => {
   it('WHEN npm start’s gateway is closed with 4004 THEN the process logs it once and exits non-zero', { timeout: 120_000 }, async () => {
     const fake = await FakeDiscord.start();
     cleanup.push(() => fake.close());
-    const dir = mkdtempSync(join(tmpdir(), 'minigpt-gateway-'));
-    const yaml = ['model:', `  dir: ${MINI_MODEL_DIR}`, '  threads: 1', 'state:', '  file: state/bot.sqlite', ''];
-    writeFileSync(join(dir, 'bot.yaml'), yaml.join('\n'));
-    const bot = startBotProcess(dir, 'bot.yaml', {
-      DISCORD_TOKEN: fake.token,
-      DISCORD_API_URL: fake.apiUrl,
-      METRICS_PORT: '0',
-      MINIGPT_STATE_FILE: undefined,
-    });
+    const dir = botFolder({ state: { file: 'state/bot.sqlite' } }, 'minigpt-gateway-');
+    const bot = startBotProcess(dir, fakesEnv({ discord: fake }));
     cleanup.push(() => bot.kill());
     const exited = once(bot.child, 'exit');
     await bot.logLine('discord: connected');

@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +14,16 @@ import { jobIdFor, keys, QUEUE_NAME, workerQueue } from '../src/scale/redis.ts';
 import { FakeDiscord, user, type RecordedRequest } from './fakes/discord/index.ts';
 import { FakeSlack } from './fakes/slack/server.ts';
 import { messageEnvelope, sendSigned } from './fakes/slack/requests.ts';
-import { startBotProcess, type BotProcess } from './helpers/bot-process.ts';
+import {
+  botFolder,
+  CONFIG_FILE,
+  fakesEnv,
+  killBotProcesses,
+  runBotProcess,
+  startBotProcess,
+  type BotConfig,
+  type BotProcess,
+} from './helpers/bot-process.ts';
 import { REDIS_SERVER, startRedisServer, type RedisServer } from '../bench/redis-server.ts';
 import { drawScene } from './helpers/scene.ts';
 
@@ -26,16 +33,18 @@ import { drawScene } from './helpers/scene.ts';
  * events and a Redis restart must each still end in exactly one answer per question.
  */
 
-const run = promisify(execFile);
 const SECRET = 'signing-secret-for-the-scale-test';
 const CHANNEL = 'C0SCALE';
 const TEST_TIMEOUT = 180_000;
 const IDLE_MINUTES = 30;
 
-const CONFIG = [
-  ...['model:', '  threads: 1', 'conversations:', `  idleMinutes: ${IDLE_MINUTES}`],
-  ...['slack:', '  host: 127.0.0.1', '  apiRetries: 0', 'log:', '  level: info', ''],
-];
+/** The config every process here reads: the default model, one thread each (bot-process.ts's default). */
+const CONFIG: BotConfig = {
+  model: { dir: DEFAULT_MODEL_DIR },
+  conversations: { idleMinutes: IDLE_MINUTES },
+  slack: { host: '127.0.0.1', apiRetries: 0 },
+  log: { level: 'info' },
+};
 
 const ready = existsSync(join(DEFAULT_MODEL_DIR, 'model.json')) && existsSync(REDIS_SERVER);
 
@@ -49,7 +58,6 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
   let eventsUrl: string;
   let healthUrl: string;
   const workers: BotProcess[] = [];
-  const processes: BotProcess[] = [];
   const png = drawScene(5).png;
   let nextTs = 1900000200;
 
@@ -65,8 +73,7 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
   }
 
   async function startWorker(): Promise<BotProcess> {
-    const worker = startBotProcess(dir, 'bot.yaml', env(), ['worker']);
-    processes.push(worker);
+    const worker = startBotProcess(dir, env(), { command: 'worker' });
     workers.push(worker);
     await worker.logLine('worker: taking jobs', 90_000);
     return worker;
@@ -79,20 +86,17 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
   beforeAll(async () => {
     redis = await startRedisServer();
     slack = await FakeSlack.start();
-    dir = mkdtempSync(join(tmpdir(), 'minigpt-scale-'));
-    writeFileSync(join(dir, 'bot.yaml'), CONFIG.join('\n'));
+    dir = botFolder(CONFIG, 'minigpt-scale-');
     client = new Redis(redis.url, { maxRetriesPerRequest: null });
     queue = new Queue(QUEUE_NAME, { connection: client });
-    gateway = startBotProcess(dir, 'bot.yaml', env(), ['gateway']);
-    processes.push(gateway);
-    const started = await gateway.logLine('slack adapter started', 60_000);
-    eventsUrl = `http://127.0.0.1:${String(started.port)}/slack/events`;
+    gateway = startBotProcess(dir, env(), { command: 'gateway' });
+    eventsUrl = await gateway.slackEventsUrl();
     healthUrl = String((await gateway.logLine('health and metrics listening')).url);
     await Promise.all([startWorker(), startWorker()]);
   }, TEST_TIMEOUT);
 
   afterAll(async () => {
-    await Promise.all(processes.map((p) => p.kill()));
+    await killBotProcesses();
     await queue?.close();
     client?.disconnect();
     await slack?.close();
@@ -162,14 +166,12 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
   it('WHEN a gateway runs the Discord adapter THEN a mention is answered once and its follow-up goes to the worker that cached the conversation', async () => {
     expect(workers).toHaveLength(2);
     const discord = await FakeDiscord.start();
-    writeFileSync(join(dir, 'discord.yaml'), [...CONFIG, 'state:', '  file: discord.sqlite', ''].join('\n'));
-    const onDiscord = startBotProcess(dir, 'discord.yaml', {
-      REDIS_URL: redis.url,
-      DISCORD_TOKEN: discord.token,
-      DISCORD_API_URL: discord.apiUrl,
-      METRICS_PORT: '0',
-    }, ['gateway']);
-    processes.push(onDiscord);
+    // A gateway of its own, in a folder of its own (its state file apart from the Slack gateway's).
+    const onDiscord = startBotProcess(
+      botFolder(CONFIG, 'minigpt-scale-discord-'),
+      { REDIS_URL: redis.url, ...fakesEnv({ discord }) },
+      { command: 'gateway' },
+    );
     try {
       await onDiscord.logLine('discord: connected', 60_000);
       const dana = user('dana');
@@ -220,24 +222,20 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
     expect(metrics).toMatch(/^minigpt_jobs_total\{worker="[^"]+",vision="cached"\} [1-9]/m);
     expect(metrics).toMatch(/^minigpt_job_wait_seconds_count [1-9]/m);
     expect(metrics).toMatch(/^minigpt_workers_live 2$/m);
-    const bin = join(import.meta.dirname, '..', 'bin', 'minigpt-bot.js');
-    const status = await run(process.execPath, [bin, 'status', '--json', '--config', 'bot.yaml'], {
-      cwd: dir,
-      env: { ...process.env, ...env() },
-      timeout: 60_000,
-    });
+    const status = await runBotProcess(dir, env(), { command: 'status', args: ['--json', '--config', CONFIG_FILE] });
+    expect(status.code, status.stderr).toBe(0);
     const shown = JSON.parse(status.stdout) as { workers: { id: string }[]; counts: Record<string, number> };
     expect(shown.workers.map((w) => w.id).sort()).toEqual(workers.map((w) => `${hostname()}-${w.child.pid}`).sort());
     expect(shown.counts.completed).toBeGreaterThanOrEqual(4); // two first questions, two follow-ups
   }, TEST_TIMEOUT);
 
   it('WHEN a worker is pointed at a Redis that does not answer THEN it says so in one line and exits 1', async () => {
-    const bin = join(import.meta.dirname, '..', 'bin', 'minigpt-bot.js');
-    const unreachable = { ...process.env, ...env(), REDIS_URL: 'redis://127.0.0.1:1' }; // nothing listens on port 1
-    const failed = await run(process.execPath, [bin, 'worker', '--config', 'bot.yaml'], { cwd: dir, env: unreachable, timeout: 60_000 })
-      .then(() => undefined, (error: { code: number; stderr: string }) => error);
-    expect(failed?.code).toBe(1);
-    expect(failed?.stderr.trim()).toBe(`minigpt-bot worker: queue.url: cannot reach Redis at redis://127.0.0.1:1 (no answer within 5 s); set REDIS_URL`);
+    const unreachable = { ...env(), REDIS_URL: 'redis://127.0.0.1:1' }; // nothing listens on port 1
+    const failed = await runBotProcess(dir, unreachable, { command: 'worker' }, 60_000);
+    expect(failed.code).toBe(1);
+    expect(failed.stderr.trim()).toBe(
+      'minigpt-bot worker: queue.url: cannot reach Redis at redis://127.0.0.1:1 (no answer within 5 s); set REDIS_URL',
+    );
   }, TEST_TIMEOUT);
 
   it('WHEN the workers are restarted one by one while questions are answered THEN every question gets exactly one answer', async () => {
@@ -256,10 +254,9 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
     expect(await answers(ts)).toHaveLength(1);
     const before = await queue.getJobCounts('completed', 'waiting', 'active');
     await mention('[vqa] what colour is the shape?', { eventId, ts });
-    const second = startBotProcess(dir, 'bot.yaml', env(), ['gateway']);
-    processes.push(second);
-    const secondPort = (await second.logLine('slack adapter started', 60_000)).port;
-    await mention('[vqa] what colour is the shape?', { eventId, ts, url: `http://127.0.0.1:${String(secondPort)}/slack/events` });
+    const second = startBotProcess(dir, env(), { command: 'gateway' });
+    const secondUrl = await second.slackEventsUrl();
+    await mention('[vqa] what colour is the shape?', { eventId, ts, url: secondUrl });
     // A second gateway (this test process) asking for the same Slack message joins the finished job.
     const other = await QueueEngine.open({ url: redis.url, imageTtlSeconds: 60, maxQueue: 20 });
     try {
@@ -280,7 +277,7 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
     expect(slack.thread(CHANNEL, ts)).toHaveLength(1); // not even a "looking at the image" placeholder
 
     // The thread goes on through the second gateway: it knows the conversation and its image.
-    const followUp = await mention('[vqa] and its shape?', { inThread: ts, url: `http://127.0.0.1:${String(secondPort)}/slack/events` });
+    const followUp = await mention('[vqa] and its shape?', { inThread: ts, url: secondUrl });
     await slack.waitFor(() => slack.thread(CHANNEL, ts).filter((m) => isFinal(m.text)).length >= 2, 'the follow-up', 90_000);
     expect(slack.thread(CHANNEL, ts).map((m) => m.text)).not.toContain(MESSAGES.noImageForMention);
     const owner = (await queue.getJob(jobId))!.processedBy!;
@@ -381,9 +378,8 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
     await gateway.kill();
     await startWorker();
     await waitForState(jobId, 'completed');
-    gateway = startBotProcess(dir, 'bot.yaml', env(), ['gateway']);
-    processes.push(gateway);
-    eventsUrl = `http://127.0.0.1:${String((await gateway.logLine('slack adapter started', 60_000)).port)}/slack/events`;
+    gateway = startBotProcess(dir, env(), { command: 'gateway' });
+    eventsUrl = await gateway.slackEventsUrl();
     expect(await answers(ts, 120_000)).toHaveLength(1);
     expect(slack.thread(CHANNEL, ts)).toHaveLength(1); // the placeholder, edited into the answer
     expect(slack.thread(CHANNEL, ts)[0]!.text).not.toMatch(/lost|ask again/i);
@@ -392,10 +388,9 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
 
   it('WHEN limits.maxQueue questions already wait in the real queue THEN the gateway refuses the next one as the in-process queue does, and the waiting one is answered once', async () => {
     // A gateway that lets one question wait, with a state file of its own.
-    const limited = [...CONFIG, 'limits:', '  maxQueue: 1', 'state:', '  file: full.sqlite', ''];
-    writeFileSync(join(dir, 'full.yaml'), limited.join('\n'));
-    const full = startBotProcess(dir, 'full.yaml', env(), ['gateway']);
-    processes.push(full);
+    const full = startBotProcess(botFolder({ ...CONFIG, limits: { maxQueue: 1 } }, 'minigpt-scale-full-'), env(), {
+      command: 'gateway',
+    });
     const url = `http://127.0.0.1:${String((await full.logLine('slack adapter started', 60_000)).port)}/slack/events`;
     // The workers up are held (SIGSTOP): they take nothing, so what is added waits.
     const hold = (signal: NodeJS.Signals): void => {

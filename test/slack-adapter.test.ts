@@ -1,20 +1,16 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { start, type SlackAdapter } from '../adapters/slack/index.ts';
 import { MESSAGES } from '../adapters/slack/messages.ts';
-import { PLUGINS } from '../plugins/index.ts';
-import { createBot } from '../src/bot/core.ts';
 import { formatBox } from '../src/grounding/format.ts';
 import { pixelsToGrid } from '../src/grounding/scale.ts';
 import { PALETTE } from '../src/render/palette.ts';
-import { FakeSlack } from './fakes/slack/server.ts';
-import { messageEnvelope, sendSigned, slashCommandBody, type MessageSpec } from './fakes/slack/requests.ts';
+import type { FakeSlack } from './fakes/slack/server.ts';
+import { messageEnvelope, sendSigned, type MessageSpec } from './fakes/slack/requests.ts';
 import { findDrawnBox } from './helpers/drawn-boxes.ts';
 import { drawScene } from './helpers/scene.ts';
 import { ScriptedEngine } from './helpers/scripted-engine.ts';
+import { SIGNING_SECRET as SECRET, SlackOnFake, USER } from './helpers/slack-on-fake.ts';
 
-const SECRET = 'signing-secret-for-tests';
 const CHANNEL = 'C0GENERAL';
-const USER = 'U0ALICE';
 
 // A red circle and a blue square; the scripted model finds the circle when asked to refer.
 const scene = drawScene({
@@ -31,52 +27,24 @@ const circleGrid = pixelsToGrid(circle, { width: scene.width, height: scene.heig
 const errors: object[] = [];
 const log = { debug() {}, info() {}, warn() {}, error: (obj: object) => void errors.push(obj) };
 
+let slack: SlackOnFake;
 let fake: FakeSlack;
 let engine: ScriptedEngine;
-let adapter: SlackAdapter;
 let eventsUrl: string;
-let tsCounter = 0;
 
-const nextTs = () => `1800000000.${String(++tsCounter).padStart(6, '0')}`;
-const mention = (text: string, extra: Partial<MessageSpec> = {}): MessageSpec => ({
-  team: fake.team,
-  channel: CHANNEL,
-  user: USER,
-  text: `<@${fake.botUserId}> ${text}`,
-  ts: nextTs(),
-  ...extra,
-});
-const sendEvent = (body: string, retryNum?: number) =>
-  sendSigned(eventsUrl, SECRET, body, 'application/json', retryNum === undefined ? {} : { retryNum });
-
-/** The thread's messages once the bot's last one no longer shows the streaming mark or a placeholder. */
-async function settledThread(channel: string, threadTs: string, count = 1) {
-  return fake.waitFor(() => {
-    const messages = fake.thread(channel, threadTs);
-    const done = messages.length >= count && messages.every((m) => !m.text.includes(MESSAGES.working) && !m.text.endsWith(MESSAGES.streamingMark));
-    return done && messages;
-  }, `an answer in thread ${threadTs}`);
-}
+const mention = (text: string, extra: Partial<MessageSpec> = {}) => slack.mention(CHANNEL, text, extra);
+const sendEvent = (body: string, retryNum?: number) => slack.send(eventsUrl, body, retryNum);
 
 beforeAll(async () => {
-  fake = await FakeSlack.start();
+  slack = await SlackOnFake.start('1800000000');
+  fake = slack.fake;
   engine = new ScriptedEngine((request) =>
     request.task === 'refer' ? `<p>${request.question}</p>${formatBox(circleGrid)}` : `a ${request.task} answer about ${request.question}`,
   );
-  const bot = createBot({ engine, plugins: PLUGINS });
-  adapter = await start(
-    bot,
-    { botToken: fake.botToken, signingSecret: SECRET, port: 0, host: '127.0.0.1', apiUrl: fake.apiUrl, updateIntervalMs: 50, apiRetries: 0 },
-    log,
-    { env: {} },
-  );
-  eventsUrl = `http://127.0.0.1:${adapter.port}/slack/events`;
+  ({ eventsUrl } = await slack.adapter({ engine }, { updateIntervalMs: 50, apiRetries: 0 }, { log }));
 });
 
-afterAll(async () => {
-  await adapter?.stop();
-  await fake?.close();
-});
+afterAll(() => slack?.close());
 
 beforeEach(() => {
   errors.length = 0;
@@ -90,7 +58,7 @@ describe('Slack adapter against a local Slack', () => {
     expect(res.status).toBe(200);
 
     const upload = await fake.waitFor(() => [...fake.uploads.values()].find((u) => u.threadTs === event.ts && u.bytes.length > 0), 'the upload');
-    const [answer] = await settledThread(CHANNEL, event.ts);
+    const [answer] = await slack.settledThread(CHANNEL, event.ts);
     expect(answer?.text).toContain('the red circle');
     expect(upload.channel).toBe(CHANNEL);
     expect(upload.bytes.subarray(1, 4).toString()).toBe('PNG');
@@ -110,12 +78,12 @@ describe('Slack adapter against a local Slack', () => {
     const file = fake.addFile(scene.png);
     const first = mention('what is in the picture?', { files: [file] });
     await sendEvent(messageEnvelope(first));
-    await settledThread(CHANNEL, first.ts);
+    await slack.settledThread(CHANNEL, first.ts);
     const downloads = fake.callsTo('download').length;
 
     const followUp = mention('and what colour is the square?', { threadTs: first.ts });
     await sendEvent(messageEnvelope(followUp));
-    const messages = await settledThread(CHANNEL, first.ts, 2);
+    const messages = await slack.settledThread(CHANNEL, first.ts, 2);
 
     expect(messages[1]?.text).toContain('what colour is the square?');
     expect(fake.callsTo('download').length).toBe(downloads);
@@ -126,9 +94,16 @@ describe('Slack adapter against a local Slack', () => {
 
   it('answers a DM without a mention, in the DM thread', async () => {
     const file = fake.addFile(scene.png);
-    const dm: MessageSpec = { team: fake.team, channel: 'D0DIRECT', user: USER, text: 'describe this', ts: nextTs(), files: [file] };
+    const dm: MessageSpec = {
+      team: fake.team,
+      channel: 'D0DIRECT',
+      user: USER,
+      text: 'describe this',
+      ts: slack.nextTs(),
+      files: [file],
+    };
     await sendEvent(messageEnvelope(dm, 'message'));
-    const [answer] = await settledThread('D0DIRECT', dm.ts);
+    const [answer] = await slack.settledThread('D0DIRECT', dm.ts);
     expect(answer?.text).toContain('describe this');
   });
 
@@ -136,20 +111,15 @@ describe('Slack adapter against a local Slack', () => {
     const file = fake.addFile(scene.png);
     const image = mention('[refer] the red circle', { channel: 'C0SLASH', files: [file] });
     await sendEvent(messageEnvelope(image));
-    await settledThread('C0SLASH', image.ts);
+    await slack.settledThread('C0SLASH', image.ts);
 
     const started = Date.now();
-    const res = await sendSigned(
-      eventsUrl,
-      SECRET,
-      slashCommandBody({ command: '/vqa', text: 'what shape is red?', team: fake.team, channel: 'C0SLASH', user: USER, responseUrl: fake.responseUrl() }),
-      'application/x-www-form-urlencoded',
-    );
+    const res = await slack.slash(eventsUrl, 'C0SLASH', '/vqa', 'what shape is red?');
     expect(res.status).toBe(200);
     expect(Date.now() - started).toBeLessThan(3000);
     expect(await res.text()).toContain(MESSAGES.answeringInThread);
 
-    const messages = await settledThread('C0SLASH', image.ts, 2);
+    const messages = await slack.settledThread('C0SLASH', image.ts, 2);
     expect(messages[1]?.text).toContain(`<@${USER}> asked \`/vqa what shape is red?\``);
     expect(messages[1]?.text).toContain('a vqa answer about what shape is red?');
     expect(engine.requests.at(-1)?.history).toHaveLength(1);
@@ -157,12 +127,7 @@ describe('Slack adapter against a local Slack', () => {
 
   it('answers /help only to the asker, through the response URL', async () => {
     const responseUrl = fake.responseUrl();
-    const res = await sendSigned(
-      eventsUrl,
-      SECRET,
-      slashCommandBody({ command: '/help', text: '', team: fake.team, channel: 'C0HELP', user: USER, responseUrl }),
-      'application/x-www-form-urlencoded',
-    );
+    const res = await slack.slash(eventsUrl, 'C0HELP', '/help', '', responseUrl);
     expect(res.status).toBe(200);
     const response = await fake.waitFor(() => fake.callsTo('respond').find((c) => c.path === new URL(responseUrl).pathname), 'the response');
     expect(response.params.response_type).toBe('ephemeral');
@@ -175,14 +140,9 @@ describe('Slack adapter against a local Slack', () => {
     const file = fake.addFile(scene.png);
     const image = mention('what is in the picture?', { channel: 'C0BOX', files: [file] });
     await sendEvent(messageEnvelope(image));
-    await settledThread('C0BOX', image.ts);
-    await sendSigned(
-      eventsUrl,
-      SECRET,
-      slashCommandBody({ command: '/identify', text: '40,60,120,140', team: fake.team, channel: 'C0BOX', user: USER, responseUrl: fake.responseUrl() }),
-      'application/x-www-form-urlencoded',
-    );
-    await settledThread('C0BOX', image.ts, 2);
+    await slack.settledThread('C0BOX', image.ts);
+    await slack.slash(eventsUrl, 'C0BOX', '/identify', '40,60,120,140');
+    await slack.settledThread('C0BOX', image.ts, 2);
     expect(engine.requests.at(-1)).toMatchObject({ task: 'identify', question: `what is this ${formatBox(circleGrid)}` });
   });
 
@@ -194,12 +154,7 @@ describe('Slack adapter against a local Slack', () => {
 
   it('explains how to attach an image when a slash command finds none in the channel', async () => {
     const before = engine.requests.length;
-    const res = await sendSigned(
-      eventsUrl,
-      SECRET,
-      slashCommandBody({ command: '/refer', text: 'the cat', team: fake.team, channel: 'C0EMPTY', user: USER, responseUrl: fake.responseUrl() }),
-      'application/x-www-form-urlencoded',
-    );
+    const res = await slack.slash(eventsUrl, 'C0EMPTY', '/refer', 'the cat');
     expect(res.status).toBe(200);
     expect(await res.text()).toContain('There is no image in this channel yet');
     expect(engine.requests.length).toBe(before);
@@ -213,11 +168,11 @@ describe('Slack adapter against a local Slack', () => {
     expect((await sendEvent(body)).status).toBe(200);
     expect((await sendEvent(body, 1)).status).toBe(200);
     expect((await sendEvent(messageEnvelope({ ...event, eventId: 'Ev0RETRY02' }), 2)).status).toBe(200);
-    await settledThread(CHANNEL, event.ts);
+    await slack.settledThread(CHANNEL, event.ts);
     // A later question, answered: any duplicate taken before it would have reached the model first.
     const later = mention('[vqa] and the colours?', { eventId: 'Ev0RETRY03', files: [fake.addFile(scene.png)] });
     await sendEvent(messageEnvelope(later));
-    await settledThread(CHANNEL, later.ts);
+    await slack.settledThread(CHANNEL, later.ts);
     expect(engine.requests.slice(before).map((r) => r.question)).toEqual(['how many shapes?', 'and the colours?']);
     expect(fake.thread(CHANNEL, event.ts)).toHaveLength(1);
   });
@@ -234,7 +189,7 @@ describe('Slack adapter against a local Slack', () => {
     // A signed question sent after them is answered; none of the refused ones got that far.
     const later = mention('[vqa] signed?', { files: [fake.addFile(scene.png)] });
     await sendEvent(messageEnvelope(later));
-    await settledThread(CHANNEL, later.ts);
+    await slack.settledThread(CHANNEL, later.ts);
     expect(engine.requests.slice(before).map((r) => r.question)).toEqual(['signed?']);
     expect(fake.thread(CHANNEL, refused.ts)).toEqual([]);
   });
@@ -244,7 +199,7 @@ describe('Slack adapter against a local Slack', () => {
     const event = mention('[refer] the red circle', { files: [file] });
     const before = engine.requests.length;
     await sendEvent(messageEnvelope(event));
-    const [reply] = await settledThread(CHANNEL, event.ts);
+    const [reply] = await slack.settledThread(CHANNEL, event.ts);
     expect(reply?.text).toContain('`files:read`');
     expect(engine.requests.length).toBe(before);
   });
@@ -252,7 +207,7 @@ describe('Slack adapter against a local Slack', () => {
   it('explains how to give an image when a mention starts a conversation without one', async () => {
     const event = mention('what is this?');
     await sendEvent(messageEnvelope(event));
-    const [reply] = await settledThread(CHANNEL, event.ts);
+    const [reply] = await slack.settledThread(CHANNEL, event.ts);
     expect(reply?.text).toBe(MESSAGES.noImageForMention);
   });
 
@@ -260,7 +215,7 @@ describe('Slack adapter against a local Slack', () => {
     const file = fake.addFile(Buffer.from('%PDF-1.4'), { name: 'report.pdf', mimetype: 'application/pdf' });
     const event = mention('what is this?', { files: [file] });
     await sendEvent(messageEnvelope(event));
-    const [reply] = await settledThread(CHANNEL, event.ts);
+    const [reply] = await slack.settledThread(CHANNEL, event.ts);
     expect(reply?.text).toBe('That file is not an image I can read: attach PNG, JPEG, WebP, GIF (first frame), BMP or TIFF.');
     expect(fake.callsTo('download').some((c) => c.path.includes(file.id))).toBe(false);
   });
@@ -269,8 +224,9 @@ describe('Slack adapter against a local Slack', () => {
 
 describe('Slack adapter start-up', () => {
   it('refuses a bot token Slack rejects with one clear error, and opens no port', async () => {
-    const bot = createBot({ engine, plugins: PLUGINS });
-    const config = { botToken: 'xoxb-wrong', signingSecret: SECRET, port: 0, host: '127.0.0.1', apiUrl: fake.apiUrl, apiRetries: 0 };
-    await expect(start(bot, config, log, { env: {} })).rejects.toThrow(/^slack: could not log in with SLACK_BOT_TOKEN: .*invalid_auth/);
+    const wrongToken = { botToken: 'xoxb-wrong', apiRetries: 0 };
+    await expect(slack.adapter({ engine }, wrongToken, { log })).rejects.toThrow(
+      /^slack: could not log in with SLACK_BOT_TOKEN: .*invalid_auth/,
+    );
   });
 });

@@ -1,14 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { start, type SlackAdapter } from '../adapters/slack/index.ts';
 import { MESSAGES } from '../adapters/slack/messages.ts';
-import { PLUGINS } from '../plugins/index.ts';
-import { createBot } from '../src/bot/core.ts';
 import { formatBox } from '../src/grounding/format.ts';
 import { pixelsToGrid } from '../src/grounding/scale.ts';
-import { FakeSlack } from './fakes/slack/server.ts';
-import { messageEnvelope, sendSigned, type MessageSpec } from './fakes/slack/requests.ts';
+import type { FakeSlack } from './fakes/slack/server.ts';
+import type { MessageSpec } from './fakes/slack/requests.ts';
 import { drawScene } from './helpers/scene.ts';
 import { gate, ScriptedEngine } from './helpers/scripted-engine.ts';
+import { SlackOnFake, type StartedSlack } from './helpers/slack-on-fake.ts';
 
 /**
  * The Slack adapter through Bolt against a local Slack that misbehaves on purpose: failed final edits, dropped
@@ -16,8 +14,6 @@ import { gate, ScriptedEngine } from './helpers/scripted-engine.ts';
  * thread or the thread must say why it could not.
  */
 
-const SECRET = 'signing-secret-for-tests';
-const USER = 'U0ALICE';
 const scene = drawScene({
   width: 160,
   height: 120,
@@ -30,56 +26,34 @@ const log = { debug() {}, info() {}, warn() {}, error: (obj: object) => void err
 
 /** While set, every answer waits for it, so requests pile up in the queue. */
 let hold: Promise<void> | undefined;
+let slack: SlackOnFake;
 let fake: FakeSlack;
 /** No retries of failed Web API calls: a fault is seen at once. */
-let strict: SlackAdapter;
+let strict: StartedSlack;
 /** The library's retries, and a workspace budget of 600 `chat.update` a minute (one per 100 ms). */
-let budgeted: SlackAdapter;
-let tsCounter = 0;
+let budgeted: StartedSlack;
 
-const nextTs = () => `1900000000.${String(++tsCounter).padStart(6, '0')}`;
-const mention = (channel: string, text: string, extra: Partial<MessageSpec> = {}): MessageSpec => ({
-  team: fake.team,
-  channel,
-  user: USER,
-  text: `<@${fake.botUserId}> ${text}`,
-  ts: nextTs(),
-  files: [fake.addFile(scene.png, { name: 'scene.png' })],
-  ...extra,
-});
-const send = (adapter: SlackAdapter, event: MessageSpec) =>
-  sendSigned(`http://127.0.0.1:${adapter.port}/slack/events`, SECRET, messageEnvelope(event), 'application/json');
+/** A mention with the scene attached. */
+const mention = (channel: string, text: string, extra: Partial<MessageSpec> = {}): MessageSpec =>
+  slack.mention(channel, text, { files: [fake.addFile(scene.png, { name: 'scene.png' })], ...extra });
+const send = (to: StartedSlack, event: MessageSpec) => slack.send(to.eventsUrl, event);
 const texts = (channel: string, ts: string) => fake.thread(channel, ts).map((m) => m.text);
 
 beforeAll(async () => {
-  fake = await FakeSlack.start();
+  slack = await SlackOnFake.start('1900000000');
+  fake = slack.fake;
   const engine = new ScriptedEngine(async (request) => {
     await hold;
     return request.task === 'refer'
       ? `<p>${request.question}</p>${formatBox(circleGrid)}`
       : `an answer about ${request.question}`;
   });
-  const base = { botToken: fake.botToken, signingSecret: SECRET, port: 0, host: '127.0.0.1', apiUrl: fake.apiUrl };
-  strict = await start(
-    createBot({ engine, plugins: PLUGINS }),
-    { ...base, apiRetries: 0, updateIntervalMs: 0 },
-    log,
-    { env: {} },
-  );
+  strict = await slack.adapter({ engine }, { apiRetries: 0, updateIntervalMs: 0 }, { log });
   const settings = { limits: { maxQueue: 60, perUser: { requests: 100, windowSeconds: 60 } } };
-  budgeted = await start(
-    createBot({ engine, plugins: PLUGINS, settings }),
-    { ...base, updateIntervalMs: 0, updatesPerMinute: 600 },
-    log,
-    { env: {} },
-  );
+  budgeted = await slack.adapter({ engine, settings }, { updateIntervalMs: 0, updatesPerMinute: 600 }, { log });
 });
 
-afterAll(async () => {
-  await strict?.stop();
-  await budgeted?.stop();
-  await fake?.close();
-});
+afterAll(() => slack?.close());
 
 /** Sends a mention while the model is held, lets `fault` in once the placeholder is up, then lets the model go. */
 async function answerThrough(fault: () => void, channel: string) {

@@ -1,49 +1,26 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { start, type WebAdapter } from '../adapters/web/index.ts';
 import { PLUGINS } from '../plugins/index.ts';
 import { createBot } from '../src/bot/core.ts';
-import { MINI_MODEL_DIR } from '../src/inference/model-dir.ts';
 import { createLog } from '../src/log.ts';
-import { startBotProcess, until } from './helpers/bot-process.ts';
+import { botFolder, killBotProcesses, runBotProcess, startBotProcess, until } from './helpers/bot-process.ts';
 import { ScriptedEngine } from './helpers/scripted-engine.ts';
+import { takenPort } from './helpers/taken-port.ts';
 
-const ROOT = join(import.meta.dirname, '..');
 const PROCESS_TIMEOUT = 120_000;
 
-function folder(yaml: string): string {
-  const dir = mkdtempSync(join(tmpdir(), 'minigpt-web-main-'));
-  writeFileSync(join(dir, 'bot.yaml'), `model:\n  dir: ${MINI_MODEL_DIR}\nstate:\n  file: ':memory:'\n${yaml}`);
-  return dir;
-}
-
-/** `npm start` with no tokens and nothing typed: what it prints, and how it ends. */
-function startOnce(
-  dir: string,
-  env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'app/main.ts'), '--config', 'bot.yaml'],
-      { cwd: dir, env: { PATH: process.env.PATH!, ...env }, timeout: PROCESS_TIMEOUT },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
-    );
-    child.stdin!.end('');
-  });
-}
+/** A folder whose bot.yaml enables the web adapter, with no state kept. */
+const webFolder = () => botFolder({ state: { file: ':memory:' }, web: { enabled: true } }, 'minigpt-web-main-');
 
 describe('GIVEN npm start with web.enabled: true', () => {
+  afterAll(killBotProcesses);
+
   test(
     'WHEN it starts THEN it prints the address, serves the page and the API there, and SIGTERM stops it',
     async () => {
-      const bot = startBotProcess(folder('web:\n  enabled: true\n'), 'bot.yaml', { WEB_PORT: '0', API_KEYS: '' });
+      const bot = startBotProcess(webFolder(), { WEB_PORT: '0', API_KEYS: '' });
       const url = await until(
         () => /sandbox page and OpenAI-compatible API at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(bot.out())?.[1],
         `the address; stderr so far:\n${bot.err()}`,
@@ -62,7 +39,7 @@ describe('GIVEN npm start with web.enabled: true', () => {
   test(
     'WHEN it is to listen beyond loopback without API_KEYS THEN start-up refuses in one line',
     async () => {
-      const { code, stderr } = await startOnce(folder('web:\n  enabled: true\n'), { WEB_HOST: '0.0.0.0' });
+      const { code, stderr } = await runBotProcess(webFolder(), { WEB_HOST: '0.0.0.0' });
       expect(code).toBe(1);
       expect(stderr.trim().split('\n')).toEqual([
         'minigpt-bot: web: host 0.0.0.0 is not loopback: ' +
@@ -73,23 +50,16 @@ describe('GIVEN npm start with web.enabled: true', () => {
   );
 
   describe('AND its port is taken', () => {
-    let taken: Server;
-    let port: number;
-    beforeAll(async () => {
-      taken = createServer();
-      await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
-      port = (taken.address() as { port: number }).port;
-    });
-    afterAll(() => new Promise<void>((resolve) => taken.close(() => resolve())));
+    const port = takenPort();
 
     test(
       'THEN start-up names the setting in one line and exits 1',
       async () => {
-        const { code, stdout, stderr } = await startOnce(folder('web:\n  enabled: true\n'), { WEB_PORT: String(port) });
+        const { code, stdout, stderr } = await runBotProcess(webFolder(), { WEB_PORT: String(port()) });
         expect(code).toBe(1);
         expect(stdout).toBe('');
         expect(stderr.trim().split('\n')).toEqual([
-          `minigpt-bot: web.port: cannot listen on 127.0.0.1:${port} (EADDRINUSE); ` +
+          `minigpt-bot: web.port: cannot listen on 127.0.0.1:${port()} (EADDRINUSE); ` +
             'set WEB_PORT to a free port or web.enabled: false',
         ]);
       },

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { startBotProcess, processTree, type BotProcess } from '../../test/helpers/bot-process.ts';
+import { processTree, startBotProcess, type BotProcess } from '../../test/helpers/bot-process.ts';
 import { crashDrawingThread } from './drawing-crash.ts';
 
 /** Resident memory of a process tree in MiB (tsx's launcher and the program), from /proc. */
@@ -39,7 +39,7 @@ export class Fleet {
 
   /** Starts the bot and resolves once both adapters are up, with the Slack events URL. */
   async start(): Promise<string> {
-    const bot = startBotProcess(this.dir, 'bot.yaml', this.env);
+    const bot = startBotProcess(this.dir, this.env);
     this.current = bot;
     this.expectingExit = false;
     bot.child.once('exit', (code, signal) => {
@@ -47,9 +47,7 @@ export class Fleet {
       this.crashes += 1;
       this.crashLogs.push(`exit ${String(code ?? signal)}: ${bot.err().split('\n').slice(-5).join('\n')}`);
     });
-    await bot.logLine('discord: connected', 120_000);
-    const slack = await bot.logLine('slack adapter started', 60_000);
-    return `http://127.0.0.1:${String(slack.port)}/slack/events`;
+    return bot.adaptersUp(120_000);
   }
 
   /** Crashes the running bot's drawing thread while `drawing()`'s answers are drawn; whether it did. */

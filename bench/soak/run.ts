@@ -1,12 +1,8 @@
-import Database from 'better-sqlite3';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
-import { MINI_MODEL_DIR } from '../../src/inference/model-dir.ts';
 import { FakeDiscord } from '../../test/fakes/discord/index.ts';
 import { FakeSlack } from '../../test/fakes/slack/server.ts';
+import { botFolder, fakesEnv, journaledRequests as journaled, writeBotConfig } from '../../test/helpers/bot-process.ts';
 import { hostileImages, hostilePrompts } from './corpus.ts';
 import { Fleet } from './fleet.ts';
 import { smallDisk } from './full-disk.ts';
@@ -38,27 +34,13 @@ if (flags.help) {
 const CHANNELS = Math.max(1, Number(flags.channels));
 const ROUNDS = Math.max(3, Number(flags.rounds));
 
-function config(dir: string): void {
-  writeFileSync(
-    join(dir, 'bot.yaml'),
-    [
-      'model:',
-      `  dir: ${MINI_MODEL_DIR}`,
-      '  threads: 1',
-      'generation:',
-      '  maxNewTokens: 16',
-      'limits:',
-      '  maxQueue: 200',
-      '  perUser: { requests: 1000 }',
-      'state:',
-      '  file: state/bot.sqlite',
-      'slack:',
-      '  host: 127.0.0.1',
-      '  apiRetries: 1',
-      '',
-    ].join('\n'),
-  );
-}
+/** Each soak folder's bot.yaml: a queue and per-user limit no burst reaches, one retry of a failed Slack call. */
+const CONFIG = {
+  generation: { maxNewTokens: 16 },
+  limits: { maxQueue: 200, perUser: { requests: 1000 } },
+  state: { file: 'state/bot.sqlite' },
+  slack: { host: '127.0.0.1', apiRetries: 1 },
+};
 
 /** The platforms misbehave as they do in production: 5xx, dropped connections, `ok:false` and rate limits. */
 function injectFaults(discord: FakeDiscord, slack: FakeSlack): void {
@@ -79,17 +61,9 @@ async function main(): Promise<void> {
   const prompts = hostilePrompts();
   const discord = await FakeDiscord.start();
   const slack = await FakeSlack.start();
-  const dir = mkdtempSync(join(tmpdir(), 'minigpt-soak-'));
-  config(dir);
+  const dir = botFolder(CONFIG, 'minigpt-soak-');
   const env = {
-    DISCORD_TOKEN: discord.token,
-    DISCORD_API_URL: discord.apiUrl,
-    SLACK_BOT_TOKEN: slack.botToken,
-    SLACK_SIGNING_SECRET: SECRET,
-    SLACK_API_URL: slack.apiUrl,
-    SLACK_PORT: '0',
-    METRICS_PORT: '0',
-    MINIGPT_STATE_FILE: undefined,
+    ...fakesEnv({ discord, slack, signingSecret: SECRET }),
     // SIGUSR1 opens Node's inspector on a free port (the drawing thread is crashed through it).
     NODE_OPTIONS: '--inspect-port=0',
   };
@@ -131,7 +105,7 @@ async function main(): Promise<void> {
   const disk = smallDisk();
   let fullDisk: Fleet | undefined;
   if (disk) {
-    config(disk.dir);
+    writeBotConfig(disk.dir, CONFIG);
     fullDisk = new Fleet(disk.dir, env);
     const url = await fullDisk.start();
     disk.fill();
@@ -174,20 +148,6 @@ async function main(): Promise<void> {
   if (flags.json) console.log(JSON.stringify(result));
   else printTable(result);
   process.exitCode = result.lost === 0 && result.crashes === 0 && result.duplicates === 0 ? 0 : 1;
-}
-
-/** Requests still in the journal of the state file (read as another process would). */
-function journaled(dir: string): number {
-  try {
-    const db = new Database(join(dir, 'state/bot.sqlite'), { readonly: true, fileMustExist: true });
-    try {
-      return db.prepare<[], { n: number }>('SELECT count(*) AS n FROM pending').get()!.n;
-    } finally {
-      db.close();
-    }
-  } catch {
-    return 0;
-  }
 }
 
 interface Printed {

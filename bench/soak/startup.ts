@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MINI_MODEL_DIR } from '../../src/inference/model-dir.ts';
+import { type BotConfig, runBotProcess, writeBotConfig } from '../../test/helpers/bot-process.ts';
 
-const ROOT = join(import.meta.dirname, '..', '..');
 /** A start-up that neither runs nor exits within this long is a hang. */
 const START_LIMIT_MS = 120_000;
 
@@ -13,23 +12,6 @@ export interface StartupCheck {
   /** Exited non-zero with one line on stderr and no stack trace. */
   clean: boolean;
   detail: string;
-}
-
-type Started = { code: number | null; stderr: string; hung: boolean };
-
-function startOnce(dir: string, env: NodeJS.ProcessEnv): Promise<Started> {
-  return new Promise((resolve) => {
-    const child = execFile(
-      process.execPath,
-      [join(ROOT, 'node_modules/tsx/dist/cli.mjs'), join(ROOT, 'src/main.ts'), '--config', 'bot.yaml'],
-      { cwd: dir, env: { ...process.env, ...env }, timeout: START_LIMIT_MS, killSignal: 'SIGKILL' },
-      (error, _stdout, stderr) => {
-        const hung = (error as { killed?: boolean } | null)?.killed === true;
-        resolve({ code: error ? Number((error as { code?: unknown }).code ?? 1) : 0, stderr, hung });
-      },
-    );
-    child.stdin?.end();
-  });
 }
 
 /** A copy of the mini model whose decoder graph is cut in half, as a failed download or a full disk leaves it. */
@@ -46,18 +28,15 @@ function corruptModel(): string {
  * and a state file that cannot be opened (its directory is a file: what a read-only mount looks like to root).
  */
 export async function startupFaults(env: NodeJS.ProcessEnv): Promise<StartupCheck[]> {
-  const cases: [string, (dir: string) => string][] = [
-    ['corrupt decoder.onnx', () => `model:\n  dir: ${corruptModel()}\n`],
-    [
-      'unopenable state file',
-      (dir) => `model:\n  dir: ${MINI_MODEL_DIR}\nstate:\n  file: ${join(dir, 'bot.yaml', 'x.sqlite')}\n`,
-    ],
+  const cases: [string, (dir: string) => BotConfig][] = [
+    ['corrupt decoder.onnx', () => ({ model: { dir: corruptModel() } })],
+    ['unopenable state file', (dir) => ({ state: { file: join(dir, 'bot.yaml', 'x.sqlite') } })],
   ];
   const checks: StartupCheck[] = [];
-  for (const [name, yaml] of cases) {
+  for (const [name, config] of cases) {
     const dir = mkdtempSync(join(tmpdir(), 'soak-startup-'));
-    writeFileSync(join(dir, 'bot.yaml'), `${yaml(dir)}metrics:\n  enabled: false\n`);
-    const { code, stderr, hung } = await startOnce(dir, env);
+    writeBotConfig(dir, { ...config(dir), metrics: { enabled: false } });
+    const { code, stderr, hung } = await runBotProcess(dir, env, {}, START_LIMIT_MS);
     const lines = stderr.trim().split('\n').filter((line) => !line.startsWith('{'));
     const clean = !hung && code !== 0 && lines.length === 1 && !/\n\s+at /.test(stderr);
     checks.push({ name, clean, detail: hung ? 'hung' : (lines[0] ?? '').slice(0, 160) });
