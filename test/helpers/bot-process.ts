@@ -225,18 +225,27 @@ export async function runBotProcess(
   return { code, stdout: bot.out(), stderr: bot.err(), hung };
 }
 
-/** Requests still in the journal of `dir`'s state file, read as another process would (0 before it exists). */
-export function journaledRequests(dir: string, stateFile = 'state/bot.sqlite'): number {
+/**
+ * Where each request still in the journal of `dir`'s state file is to be answered (its platform's place: channel,
+ * thread, the placeholder's id once posted), read as another process would (none before the file exists).
+ */
+export function journaledPlaces(dir: string, stateFile = 'state/bot.sqlite'): Record<string, unknown>[] {
   try {
     const db = new Database(join(dir, stateFile), { readonly: true, fileMustExist: true });
     try {
-      return db.prepare<[], { n: number }>('SELECT count(*) AS n FROM pending').get()!.n;
+      const rows = db.prepare<[], { place: string }>('SELECT place FROM pending').all();
+      return rows.map((row) => JSON.parse(row.place) as Record<string, unknown>);
     } finally {
       db.close();
     }
   } catch {
-    return 0; // no state file yet, or no journal table: the table is created when the store opens
+    return []; // no state file yet, or no journal table: the table is created when the store opens
   }
+}
+
+/** How many requests are still in the journal of `dir`'s state file. */
+export function journaledRequests(dir: string, stateFile = 'state/bot.sqlite'): number {
+  return journaledPlaces(dir, stateFile).length;
 }
 
 /** A process and all its descendants (Linux /proc), parents first; empty once it is gone. */
