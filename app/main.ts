@@ -7,7 +7,8 @@ import { adapterProblems } from '../adapters/config-check.ts';
 import { ConfigError, loadConfig } from '../src/config/load.ts';
 import { StartupError } from '../src/config/startup-error.ts';
 import type { Config } from '../src/config/schema.ts';
-import { Engine } from '../src/inference/engine.ts';
+import { loadEngine } from '../src/config/engine.ts';
+import type { Engine } from '../src/inference/engine.ts';
 import { ModelLoadError } from '../src/inference/errors.ts';
 import { createLog, type Logger } from '../src/log.ts';
 import { startHealthServer } from '../src/ops/health-server.ts';
@@ -93,15 +94,10 @@ async function main(argv: string[]): Promise<number> {
     : undefined;
   if (health) log.info({ url: health.url }, 'health and metrics listening');
 
+  // Once the bot runs: a model that stops answering for good ends the process, for its supervisor to restart.
+  let engineFailed = (_reason: Error): void => undefined;
   try {
-    engine = await Engine.load(config.model.dir, {
-      device: config.model.device,
-      threads: config.model.threads,
-      maxBatch: config.model.maxBatch,
-      maxConversations: config.model.cachedConversations,
-      maxImagePixels: config.limits.imageMegapixels * 1e6,
-      warn: (line) => log.warn(line),
-    });
+    engine = await loadEngine(config, log, (reason) => engineFailed(reason));
   } catch (error) {
     await health?.close();
     throw error;
@@ -153,6 +149,10 @@ async function main(argv: string[]): Promise<number> {
   try {
     // The adapter has logged why; the exit code tells the supervisor to restart or alert.
     const exitOnFatal = () => void shutDown().finally(() => process.exit(1));
+    engineFailed = (reason) => {
+      log.error(`model: ${reason.message}; stopping, to be started again`);
+      exitOnFatal();
+    };
     const journal = store.journal();
     adapters.push(...(await startChatAdapters(core, config, log, { onFatal: exitOnFatal, journal })));
     const typing = withConsole && Boolean(process.stdin.isTTY && process.stdout.isTTY);

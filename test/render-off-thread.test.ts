@@ -1,7 +1,6 @@
-import { Session } from 'node:inspector';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { CRASH_ON_NEXT_JOB, CRASHING, isDrawingThread } from '../bench/soak/drawing-crash.ts';
+import { crashThreadHere } from '../bench/soak/thread-crash.ts';
 import { iou } from '../src/eval/iou.ts';
 import type { Entity } from '../src/grounding/types.ts';
 import { annotate } from '../src/render/annotate.ts';
@@ -49,39 +48,16 @@ describe('annotating in the drawing thread', () => {
     const scene = drawScene(7);
     const entities: Entity[] = scene.objects.map((o) => ({ phrase: o.shape, boxes: [o.box] }));
     await annotateOffThread(scene.png, [], { maxBytes: LIMIT }); // the thread runs
-    const session = new Session();
-    session.connect();
-    const seen: string[] = [];
+    const crash = await crashThreadHere('drawing');
     try {
-      const armed = new Promise<void>((resolve) => {
-        session.on('NodeWorker.attachedToWorker', ({ params }) => {
-          if (!isDrawingThread(params.workerInfo)) return;
-          const commands = [
-            { id: 1, method: 'Runtime.enable', params: {} },
-            { id: 2, method: 'Runtime.evaluate', params: { expression: CRASH_ON_NEXT_JOB } },
-          ];
-          for (const command of commands) {
-            const message = JSON.stringify(command);
-            session.post('NodeWorker.sendMessageToWorker', { sessionId: params.sessionId, message });
-          }
-        });
-        session.on('NodeWorker.receivedMessageFromWorker', ({ params }) => {
-          seen.push(params.message);
-          if ((JSON.parse(params.message) as { id?: number }).id === 2) resolve();
-        });
-      });
-      const detached = new Promise<void>((resolve) => session.once('NodeWorker.detachedFromWorker', () => resolve()));
-      session.post('NodeWorker.enable', { waitForDebuggerOnStart: false });
-      await armed;
       const [drawn, here] = await Promise.all([
         annotateOffThread(scene.png, entities, { maxBytes: LIMIT }),
         annotate(scene.png, entities, { maxBytes: LIMIT }),
       ]);
-      await detached;
-      expect(seen.some((m) => m.includes('Runtime.consoleAPICalled') && m.includes(CRASHING))).toBe(true);
+      await crash.crashed;
       expect(Buffer.from(drawn.bytes).equals(Buffer.from(here.bytes))).toBe(true);
     } finally {
-      session.disconnect();
+      crash.close();
     }
   });
 });

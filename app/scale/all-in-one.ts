@@ -2,7 +2,7 @@ import type { Config } from '../../src/config/schema.ts';
 import type { Logger } from '../../src/log.ts';
 import { runGateway } from './gateway.ts';
 import { checkReachable, redisUrl } from '../../src/scale/redis.ts';
-import { loadEngine } from '../../src/scale/worker-role.ts';
+import { loadEngine } from '../../src/config/engine.ts';
 
 /** `npm start` with REDIS_URL: the gateway and one worker in this process, on the Redis backend. */
 export async function runScaledAllInOne(config: Config, log: Logger, withConsole: boolean): Promise<number> {

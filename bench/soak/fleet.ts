@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { processTree, startBotProcess, type BotProcess } from '../../test/helpers/bot-process.ts';
-import { crashDrawingThread } from './drawing-crash.ts';
+import { crashThread, type BotThread } from './thread-crash.ts';
 
 /** Resident memory of a process tree in MiB (tsx's launcher and the program), from /proc. */
 function rssMiB(pid: number): number {
@@ -50,9 +50,9 @@ export class Fleet {
     return bot.adaptersUp(120_000);
   }
 
-  /** Crashes the running bot's drawing thread while `drawing()`'s answers are drawn; whether it did. */
-  crashDrawingThread(drawing: () => Promise<void>, timeoutMs: number): Promise<boolean> {
-    return this.current ? crashDrawingThread(this.current, drawing, timeoutMs) : Promise.resolve(false);
+  /** Crashes the running bot's `thread` while `work()`'s requests reach it; whether it did. */
+  crashThread(thread: BotThread, work: () => Promise<void>, timeoutMs: number): Promise<boolean> {
+    return this.current ? crashThread(this.current, thread, work, timeoutMs) : Promise.resolve(false);
   }
 
   rssNowMiB(): number {

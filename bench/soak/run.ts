@@ -12,8 +12,9 @@ import { SECRET, Traffic } from './traffic.ts';
 
 const USAGE = `usage: npm run soak -- [--channels N] [--rounds N] [--json]
   --channels N  channels per platform sending at once (default 3)
-  --rounds N    rounds of one request per channel and platform (default 10; at least 3: the first ends with a
-                SIGKILL and a restart, the second with a SIGTERM and a restart)
+  --rounds N    rounds of one request per channel and platform (default 10; at least 5: the first ends with a
+                SIGKILL and a restart, the second with a SIGTERM and a restart, the third crashes the drawing
+                thread mid-job and the fifth the model's thread mid-answer)
   --json        one JSON object instead of the table`;
 
 /** How long the run waits, after the last request, for every one to reach its final state. */
@@ -32,7 +33,7 @@ if (flags.help) {
   process.exit(0);
 }
 const CHANNELS = Math.max(1, Number(flags.channels));
-const ROUNDS = Math.max(3, Number(flags.rounds));
+const ROUNDS = Math.max(5, Number(flags.rounds));
 
 /** Each soak folder's bot.yaml: a queue and per-user limit no burst reaches, one retry of a failed Slack call. */
 const CONFIG = {
@@ -64,7 +65,7 @@ async function main(): Promise<void> {
   const dir = botFolder(CONFIG, 'minigpt-soak-');
   const env = {
     ...fakesEnv({ discord, slack, signingSecret: SECRET }),
-    // SIGUSR1 opens Node's inspector on a free port (the drawing thread is crashed through it).
+    // SIGUSR1 opens Node's inspector on a free port (the drawing and model threads are crashed through it).
     NODE_OPTIONS: '--inspect-port=0',
   };
   const startup = await startupFaults(env);
@@ -74,17 +75,24 @@ async function main(): Promise<void> {
   const traffic = new Traffic(discord, slack, images, prompts);
   const fleet = new Fleet(dir, env);
   let eventsUrl = await fleet.start();
-  let drawingCrash: Promise<boolean> = Promise.resolve(false);
+  const crashed = { drawing: Promise.resolve(false), inference: Promise.resolve(false) };
   for (let round = 0; round < ROUNDS; round++) {
+    const send = async (ask?: Parameters<Traffic['send']>[2]) => {
+      for (let c = 0; c < CHANNELS; c++) await traffic.send(c, eventsUrl, ask);
+    };
     if (round === 2) {
       // The drawing thread crashes while it draws one of these answers (each draws the box it names).
       const drawing = { image: images[0]!, prompt: '/identify 10,10,60,60' };
-      const send = async () => {
-        for (let c = 0; c < CHANNELS; c++) await traffic.send(c, eventsUrl, drawing);
-      };
-      drawingCrash = fleet.crashDrawingThread(send, SETTLE_MS);
+      crashed.drawing = fleet.crashThread('drawing', () => send(drawing), SETTLE_MS);
     }
-    for (let c = 0; c < CHANNELS; c++) await traffic.send(c, eventsUrl);
+    if (round === 4) {
+      // The model's thread crashes with this round's questions in progress (one inspector session at a time).
+      await crashed.drawing;
+      crashed.inference = fleet.crashThread('inference', () => send(), SETTLE_MS);
+      await crashed.inference;
+    } else {
+      await send();
+    }
     // Stopped while the round's requests are being downloaded, queued and answered.
     await sleep(round < 2 ? 400 : 1500);
     if (round === 0) {
@@ -96,7 +104,7 @@ async function main(): Promise<void> {
     }
   }
   await traffic.settle(() => journaled(dir) === 0, SETTLE_MS);
-  const drawingThreadCrashed = await drawingCrash;
+  const threadsCrashed = { drawing: await crashed.drawing, inference: await crashed.inference };
   const rssAfter = fleet.rssNowMiB();
   await fleet.terminate();
   fleet.close();
@@ -138,7 +146,8 @@ async function main(): Promise<void> {
     platform_calls_per_minute: Math.round(platformCalls / minutes),
     slack_rate_limited: slack.rateLimited.length,
     discord_rate_limited: discord.rateLimited.length,
-    drawing_thread_crashed: drawingThreadCrashed,
+    drawing_thread_crashed: threadsCrashed.drawing,
+    inference_thread_crashed: threadsCrashed.inference,
     full_disk: disk ? 'run' : 'not run (mounting a tmpfs needs root)',
     minutes: Number(minutes.toFixed(1)),
     startup_faults: startup,
@@ -171,6 +180,7 @@ function printTable(r: Record<string, unknown> & Printed): void {
     ['Slack calls answered 429', r.slack_rate_limited],
     ['Discord calls answered 429', r.discord_rate_limited],
     ['drawing thread crashed mid-job', r.drawing_thread_crashed ? 'yes' : 'NO (not reached)'],
+    ['model thread crashed mid-answer', r.inference_thread_crashed ? 'yes' : 'NO (not reached)'],
     ['state directory filled mid-run', r.full_disk],
     ['run time', `${String(r.minutes)} min`],
     ...r.startup_faults.map((c): [string, unknown] => [
