@@ -3,6 +3,7 @@ import type { BotCore, RequestJournal } from '../src/bot/types.ts';
 import type { Config } from '../src/config/schema.ts';
 import type { Logger } from '../src/log.ts';
 import { SqliteMemory } from '../src/state/sqlite-memory.ts';
+import { StoredMemory } from '../adapters/kit/memory.ts';
 
 /** A started chat adapter, as the health check and the shutdown see it. */
 export interface Running {
@@ -39,13 +40,15 @@ export async function startChatAdapters(
   if (config.slack.botToken) {
     const slack = await import('../adapters/slack/index.ts');
     // Events already answered and each channel's latest image, kept in the state file across restarts.
-    const memory = new SqliteMemory(config.state.file, 'slack');
-    const section = config.slack as Parameters<typeof slack.start>[1];
     const child = log.child({ adapter: 'slack' });
+    const stored = new SqliteMemory(config.state.file, 'slack');
+    // A full disk must not stop the answers: what the file cannot take is remembered in this process meanwhile.
+    const memory = new StoredMemory(stored, (error) => child.warn({ err: error }, 'slack: state file memory failed'));
+    const section = config.slack as Parameters<typeof slack.start>[1];
     const { slackClaims: claims, journal } = options;
     const adapter = await slack.start(bot, section, child, { memory, claims, journal });
     log.info('slack: connected');
-    const stop = (graceMs?: number) => adapter.stop(graceMs).finally(() => memory.close());
+    const stop = (graceMs?: number) => adapter.stop(graceMs).finally(() => stored.close());
     running.push({ name: 'slack', stop, connected: () => adapter.connected() });
   }
   return running;

@@ -1,9 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Conversation } from '../src/bot/conversations.ts';
+import { StoredMemory } from '../adapters/kit/memory.ts';
+import { SqliteMemory } from '../src/state/sqlite-memory.ts';
 import { SqliteConversationStore } from '../src/state/sqlite-store.ts';
 
 /** A real full disk: a 256 KiB tmpfs (mounting needs root, which CI's machine gives). */
@@ -51,6 +53,29 @@ describe('GIVEN the state file on a disk that fills up', () => {
       expect(store.writable(20_000)).toBe(true);
     } finally {
       store.close();
+    }
+  });
+});
+
+describe('GIVEN the adapters\' memory in a state file on a disk that fills up', () => {
+  it('WHEN the file cannot take an entry THEN it is remembered all the same, and the failure is told', () => {
+    for (const name of readdirSync(dir)) unlinkSync(join(dir, name)); // the disk to this test alone
+    const stored = new SqliteMemory(join(dir, 'memory.sqlite'), 'slack');
+    const failures: string[] = [];
+    const memory = new StoredMemory(stored, (error) => failures.push(error.message));
+    const filler = join(dir, 'other-program.log');
+    try {
+      writeFileSync(filler, new Uint8Array(128 * 1024));
+      const value = 'v'.repeat(500);
+      let n = 0;
+      while (failures.length === 0 && n < 1000) memory.set(`seen:event:Ev${n++}`, value, 60_000);
+      expect(failures[0]).toMatch(/disk is full/);
+      // Every event taken is still known as taken, the one the disk refused included.
+      for (let k = 0; k < n; k++) expect(memory.get(`seen:event:Ev${k}`)).toBe(value);
+      expect(memory.get('seen:event:never-seen')).toBeUndefined();
+    } finally {
+      stored.close();
+      unlinkSync(filler);
     }
   });
 });

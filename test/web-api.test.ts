@@ -165,6 +165,9 @@ describe('GIVEN the OpenAI-compatible API on the default model', () => {
       .create({ model, messages: [{ role: 'user', content: 'hello' }] })
       .catch((e: unknown) => e);
     expect(noImage).toBeInstanceOf(OpenAI.BadRequestError);
+    const several = await client.chat.completions.create({ model, n: 2, messages: [firstMessage] }).catch((e: unknown) => e);
+    expect(several).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((several as Error).message).toContain('n: this server gives one choice per request; leave n out or set it to 1');
     const otherModel = await client.chat.completions
       .create({ model: 'gpt-4o', messages: [firstMessage] })
       .catch((e: unknown) => e);

@@ -35,3 +35,37 @@ export class MapMemory implements Memory {
     }
   }
 }
+
+/**
+ * A stored memory (the state file's) whose writes may fail, a full disk: what it cannot take is kept in this
+ * process meanwhile, so the run still remembers it (a restart then forgets it), and `onWriteError` is told. A
+ * read that fails counts as not remembered.
+ */
+export class StoredMemory implements Memory {
+  private readonly unwritten = new MapMemory();
+
+  constructor(
+    private readonly stored: Memory,
+    private readonly onWriteError: (error: Error) => void,
+  ) {}
+
+  get(key: string): string | undefined {
+    const kept = this.unwritten.get(key);
+    if (kept !== undefined) return kept;
+    try {
+      return this.stored.get(key);
+    } catch (error) {
+      this.onWriteError(error as Error);
+      return undefined;
+    }
+  }
+
+  set(key: string, value: string, ttlMs: number): void {
+    try {
+      this.stored.set(key, value, ttlMs);
+    } catch (error) {
+      this.unwritten.set(key, value, ttlMs);
+      this.onWriteError(error as Error);
+    }
+  }
+}

@@ -16,6 +16,8 @@ export const ChatCompletionBody = z.object({
   temperature: z.number().min(0).max(2).nullish(),
   top_p: z.number().gt(0).lte(1).nullish(),
   seed: z.number().int().nullish(),
+  /** One choice per request: the model gives one answer, and a caller asking for several is told so. */
+  n: z.literal(1, { error: 'this server gives one choice per request; leave n out or set it to 1' }).nullish(),
 });
 export type ChatCompletionBody = z.infer<typeof ChatCompletionBody>;
 
