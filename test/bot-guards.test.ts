@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { createBot, type BotOptions } from '../src/bot/core.ts';
+import { InputError } from '../src/inference/errors.ts';
 import { PLUGINS } from '../plugins/index.ts';
 import { MockAdapter } from './helpers/mock-adapter.ts';
 import { drawScene } from './helpers/scene.ts';
@@ -68,6 +69,26 @@ describe('GIVEN an engine that answers one request at a time and a queue of two'
     held.release();
     expect((await failing).reply.kind).toBe('error');
     expect((await Promise.all(waiting)).map((w) => w.reply.text)).toEqual(['answer to two', 'answer to three']);
+  });
+});
+
+describe('GIVEN an engine whose own queue is full (the Redis backend refuses at the engine)', () => {
+  test('WHEN a user is refused THEN the refusal does not use up their one request a minute', async () => {
+    let full = true;
+    const engine = new ScriptedEngine(() => {
+      if (full) throw new InputError('queue-full', { waiting: 8 });
+      return 'a red circle';
+    });
+    const chat = bot(engine, { limits: { perUser: { requests: 1, windowSeconds: 60 } } });
+    const refused = await chat.send('/vqa what is it?', { image, user: 'ann' });
+    expect(refused.reply).toEqual({
+      kind: 'user-error',
+      error: 'queue-full',
+      text: 'Too many requests are waiting (8); try again in a minute.',
+    });
+    full = false;
+    expect((await chat.send('/vqa what is it?', { image, user: 'ann' })).reply.text).toBe('a red circle');
+    expect((await chat.send('/vqa and now?', { image, user: 'ann' })).reply.error).toBe('rate-limited');
   });
 });
 

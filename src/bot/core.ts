@@ -125,7 +125,11 @@ export function createBot(options: BotOptions): Bot {
         stream.onQueued,
       );
       return buildAnswerReply(plugin, ctx, outcome.ask, result, image.bytes, limits);
-    }, stream.onQueued);
+    }, stream.onQueued).catch((error: unknown) => {
+      // Refused by a queue only the engine sees (Redis's): the request was not taken, so neither is its token.
+      if (!admin && error instanceof InputError && error.problem === 'queue-full') rateLimit.giveBack(request.user.id);
+      throw error;
+    });
     if (!ran.ok) return userError(ran.error);
     const { reply, answer } = ran.value;
     const firstAnswer = conversations.history(conversation.id, image.hash).length === 0;

@@ -34,6 +34,13 @@ export class UserRateLimit {
     return ok(undefined);
   }
 
+  /** Returns the user's latest `take`: the request was refused after it (a queue the engine keeps was full). */
+  giveBack(userId: string): void {
+    const times = this.recent.get(userId);
+    times?.pop();
+    if (times?.length === 0) this.recent.delete(userId);
+  }
+
   /** Users who have not asked within the window need no entry: keeps the map as small as the active users. */
   private prune(cutoff: number): void {
     for (const [user, times] of this.recent) if ((times.at(-1) ?? 0) <= cutoff) this.recent.delete(user);
