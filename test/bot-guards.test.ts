@@ -106,7 +106,7 @@ describe('GIVEN a per-user limit of 2 requests a minute', () => {
     expect(limited.reply).toEqual({
       kind: 'user-error',
       error: 'rate-limited',
-      text: 'You have asked 2 times in 60 s; try again in 35 s.',
+      text: 'You have reached the limit of 2 per 60 s; try again in 35 s.',
     });
     expect((await chat.send('/caption', { image, user: 'bob' })).reply.kind).toBe('answer');
     for (let i = 0; i < 3; i++) expect((await chat.send('/caption', { image, user: 'boss' })).reply.kind).toBe('answer');

@@ -141,7 +141,7 @@ describe('GIVEN WEB_PASSWORD and API_KEYS', () => {
     expect(limited.status).toBe(429);
     expect(await limited.json()).toEqual({
       error: {
-        message: expect.stringMatching(/^You have asked 2 times in 600 s; try again in \d+ s\.$/),
+        message: expect.stringMatching(/^You have reached the limit of 2 per 600 s; try again in \d+ s\.$/),
         type: 'rate_limit_exceeded',
         param: null,
         code: 'rate-limited',

@@ -29,7 +29,7 @@ export const MESSAGES = {
   'blocked-user': 'You are not allowed to use this bot.',
   'admin-only': '/{command} is for admins only.',
   'blocked-channel': 'This bot does not answer in this channel.',
-  'rate-limited': 'You have asked {limit} times in {window} s; try again in {retry} s.',
+  'rate-limited': 'You have reached the limit of {limit} per {window} s; try again in {retry} s.',
   'queue-full': 'Too many requests are waiting ({waiting}); try again in a minute.',
   queued: 'Waiting in the queue: you are #{position}.',
   'reset-done': 'Conversation cleared: send a new image to start again.',
