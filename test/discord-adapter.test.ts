@@ -295,7 +295,7 @@ describe('discord adapter', () => {
     await fake.waitForRequest(placeShown, since);
     hold = undefined;
     held.release();
-    const refusal = await fake.waitForRequest((r) => r.method === 'POST' && r.path.startsWith('/webhooks/') && /asked 3 times/.test(r.body?.content ?? ''), since);
+    const refusal = await fake.waitForRequest((r) => r.method === 'POST' && r.path.startsWith('/webhooks/') && /reached the limit of 3 per/.test(r.body?.content ?? ''), since);
     expect(refusal.body.flags).toBe(64);
     const refused = interactions.find((i) => refusal.path.includes(i.token))!;
     await fake.waitForRequest((r) => r.method === 'DELETE' && byToken(refused.token)(r), since);
