@@ -10,7 +10,7 @@ import { message } from '../src/bot/messages.ts';
 import { DEFAULT_MODEL_DIR } from '../src/inference/model-dir.ts';
 import { conversationKey } from '../adapters/slack/decode.ts';
 import { QueueEngine } from '../src/scale/queue-engine.ts';
-import { jobIdFor, keys, QUEUE_NAME, workerQueue } from '../src/scale/redis.ts';
+import { jobIdFor, type JobTimes, keys, QUEUE_NAME, workerQueue } from '../src/scale/redis.ts';
 import { FakeDiscord, user, type RecordedRequest } from './fakes/discord/index.ts';
 import { FakeSlack } from './fakes/slack/server.ts';
 import { messageEnvelope, sendSigned } from './fakes/slack/requests.ts';
@@ -211,6 +211,25 @@ describe.skipIf(!ready)('GIVEN a gateway and two workers on a real Redis', () =>
       await onDiscord.terminate();
       await discord.close();
     }
+  }, TEST_TIMEOUT);
+
+  it('WHEN 16 new conversations arrive at once THEN the two workers take 8 each, not one of them all', async () => {
+    expect(workers).toHaveLength(2);
+    const answeredBy = new Map<string, number>();
+    const onAnswered = (times: JobTimes) => answeredBy.set(times.worker, (answeredBy.get(times.worker) ?? 0) + 1);
+    const engine = await QueueEngine.open({ url: redis.url, imageTtlSeconds: 60, maxQueue: 100, onAnswered });
+    // Long enough answers that every question is taken before the first is done.
+    const generation = { maxNewTokens: 48, minLength: 48 };
+    try {
+      // Each worker reads the others' heartbeats every 2 s: both have seen each other long before this test.
+      const asks = Array.from({ length: 16 }, (_, k) =>
+        engine.generate({ conversation: `burst-${k}`, image: png, history: [], task: 'vqa', question: 'what is it?', generation }),
+      );
+      await Promise.all(asks);
+    } finally {
+      await engine.close();
+    }
+    expect([...answeredBy.values()]).toEqual([8, 8]);
   }, TEST_TIMEOUT);
 
   it('WHEN an operator looks THEN /healthz reports Redis and live workers, /metrics counts jobs by worker and cache use, and status lists the workers', async () => {

@@ -16,6 +16,8 @@ export interface EngineWorkerOptions {
 }
 
 const BEAT_MS = 2000;
+/** Image bytes a worker keeps after answering about them: a follow-up's image is then not fetched again. */
+const IMAGE_CACHE_BYTES = 64 * 1024 * 1024;
 /** A worker not heard from in this long counts as gone. */
 export const BEAT_TTL_SECONDS = 6;
 
@@ -37,6 +39,9 @@ export class EngineWorker {
   private completed = 0;
   private failed = 0;
   private readonly connections: Connections;
+  /** Recently used images by hash, least recently used first, at most IMAGE_CACHE_BYTES in all. */
+  private readonly images = new Map<string, Uint8Array>();
+  private imageBytes = 0;
 
   private constructor(private readonly options: EngineWorkerOptions) {
     this.connections = new Connections(options.url);
@@ -52,6 +57,7 @@ export class EngineWorker {
     await worker.subscriber.subscribe(keys.forget);
     await worker.redis.sadd(keys.workerIds, worker.id);
     await worker.publishBeat();
+    await worker.lookAround();
     await Promise.all(worker.consumers.map((c) => c.waitUntilReady()));
     return worker;
   }
@@ -80,12 +86,12 @@ export class EngineWorker {
 
   private async answer(job: Job<JobData, JobResult>): Promise<JobResult> {
     const { imageHash, ...rest } = job.data;
-    const image = await this.redis.getBuffer(keys.image(imageHash));
+    const image = await this.image(imageHash);
     if (!image) throw new Error(`the image of job ${job.id} expired before it was answered`);
     const channel = keys.text(job.id ?? '');
     const began = Date.now();
     try {
-      const result = await this.options.engine.generate({ ...rest, image: new Uint8Array(image) }, (text) => {
+      const result = await this.options.engine.generate({ ...rest, image, imageHash }, (text) => {
         void this.redis.publish(channel, text).catch(() => undefined);
       });
       await this.redis.set(keys.affinity(rest.conversation), this.id, 'EX', this.options.affinitySeconds);
@@ -98,15 +104,46 @@ export class EngineWorker {
     }
   }
 
-  private async tick(): Promise<void> {
-    await this.publishBeat();
-    await this.adoptOrphans().catch(() => undefined);
+  /** An image's bytes: kept from an earlier job, else read from Redis (undefined once expired there). */
+  private async image(hash: string): Promise<Uint8Array | undefined> {
+    const kept = this.images.get(hash);
+    if (kept) {
+      this.images.delete(hash);
+      this.images.set(hash, kept);
+      return kept;
+    }
+    const stored = await this.redis.getBuffer(keys.image(hash));
+    if (!stored) return undefined;
+    const bytes = new Uint8Array(stored);
+    this.images.set(hash, bytes);
+    this.imageBytes += bytes.byteLength;
+    for (const [oldest, dropped] of this.images) {
+      if (this.imageBytes <= IMAGE_CACHE_BYTES) break;
+      this.images.delete(oldest);
+      this.imageBytes -= dropped.byteLength;
+    }
+    return bytes;
   }
 
-  /** Drains the queues of workers whose heartbeat expired; lets a drained one go. */
-  private async adoptOrphans(): Promise<void> {
+  private async tick(): Promise<void> {
+    await this.publishBeat();
+    await this.lookAround().catch(() => undefined);
+  }
+
+  /**
+   * Counts the live workers, this one included, and takes its share of new conversations: from the shared queue
+   * each worker takes at most its part of the batch at once. Otherwise the first worker to wake takes them all,
+   * their follow-ups stay with it (its cache), and the others idle. Follow-ups on its own queue use the whole
+   * batch. Then drains the queues of workers whose heartbeat expired, and lets a drained one go.
+   */
+  private async lookAround(): Promise<void> {
+    let live = 1;
     for (const id of await this.redis.smembers(keys.workerIds)) {
-      if (id === this.id || (await this.redis.exists(keys.worker(id))) === 1) continue;
+      if (id === this.id) continue;
+      if ((await this.redis.exists(keys.worker(id))) === 1) {
+        live++;
+        continue;
+      }
       const adopter = this.adopted.get(id);
       if (!adopter) {
         this.adopted.set(id, this.consume(workerQueue(id)));
@@ -122,6 +159,7 @@ export class EngineWorker {
         await this.redis.srem(keys.workerIds, id);
       }
     }
+    this.consumers[0]!.concurrency = Math.ceil(this.options.concurrency / live);
   }
 
   private async publishBeat(): Promise<void> {

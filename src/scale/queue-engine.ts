@@ -1,4 +1,4 @@
-import { Queue, QueueEvents } from 'bullmq';
+import { type Job, Queue, QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { BotEngine } from '../bot/types.ts';
 import { hashImage } from '../bot/image.ts';
@@ -33,6 +33,20 @@ const IN_FLIGHT = 10_000;
 export const WORKER_LOCK_MS = 4000;
 /** A finished job is kept this long (Slack's retries end within 15 minutes): a redelivery enqueues nothing. */
 const KEEP_FINISHED_SECONDS = 900;
+
+/**
+ * Chooses a job's queue in Redis itself: the worker that answered the conversation last (KEYS[1]) if its
+ * heartbeat key (ARGV[1] + its id) lives, else the shared queue (ARGV[2]); recorded under the job id (KEYS[2],
+ * ARGV[4] seconds) unless an earlier delivery recorded one. Returns the queue and 1 when this call chose it.
+ * (It reads a key it is not given, the worker's: one Redis, not a cluster, as the architecture says.)
+ */
+const PICK_QUEUE = `
+local owner = redis.call('GET', KEYS[1])
+local chosen = ARGV[2]
+if owner and redis.call('EXISTS', ARGV[1] .. owner) == 1 then chosen = ARGV[3] .. owner end
+if redis.call('SET', KEYS[2], chosen, 'EX', ARGV[4], 'NX') then return {chosen, 1} end
+return {redis.call('GET', KEYS[2]), 0}
+`;
 
 /**
  * The engine as a gateway sees it: each request becomes a BullMQ job whose id comes from the platform event,
@@ -89,9 +103,10 @@ export class QueueEngine implements BotEngine {
         ...(request.generation ? { generation: request.generation } : {}),
       };
       const { queue, events } = await this.queue(queueName);
-      if (isNew) await this.refuseWhenFull(queue, jobId);
       const removal = { age: KEEP_FINISHED_SECONDS };
       const job = await queue.add('generate', data, { jobId, removeOnComplete: removal, removeOnFail: removal });
+      // Counted once the job is in, so a worker may take it meanwhile: the count is not on the way to the answer.
+      if (isNew) await this.refuseWhenFull(queue, job);
       const stopTelling = onQueued ? this.places.watch(queue, jobId, onQueued) : undefined;
       const finished = (await job.waitUntilFinished(events).finally(() => stopTelling?.())) as JobResult;
       if ('inputError' in finished) throw new InputError(finished.inputError.problem, finished.inputError.context);
@@ -129,27 +144,39 @@ export class QueueEngine implements BotEngine {
   /**
    * The caching worker's queue while it is alive, else the shared one. The choice is recorded under the job id
    * first, so a redelivered event lands on the queue (and the job) the first delivery chose. `isNew`: no earlier
-   * delivery (or a gateway before a restart) chose one.
+   * delivery (or a gateway before a restart) chose one. One round trip (PICK_QUEUE), as it stands before the
+   * first token of every answer.
    */
   private async pickQueue(jobId: string, conversation: string): Promise<{ name: string; isNew: boolean }> {
-    const owner = await this.redis.get(keys.affinity(conversation));
-    const alive = owner !== null && (await this.redis.exists(keys.worker(owner))) === 1;
-    const chosen = alive ? workerQueue(owner) : QUEUE_NAME;
-    const claimed = await this.redis.set(keys.jobQueue(jobId), chosen, 'EX', KEEP_FINISHED_SECONDS, 'NX');
-    if (claimed) return { name: chosen, isNew: true };
-    return { name: (await this.redis.get(keys.jobQueue(jobId))) ?? chosen, isNew: false };
+    const [name, isNew] = (await this.redis.eval(
+      PICK_QUEUE,
+      2,
+      keys.affinity(conversation),
+      keys.jobQueue(jobId),
+      keys.worker(''),
+      QUEUE_NAME,
+      workerQueue(''),
+      KEEP_FINISHED_SECONDS,
+    )) as [string, number];
+    return { name, isNew: isNew === 1 };
   }
 
   /**
-   * The limit on waiting requests, as the in-process queue applies it, on the real queue: a new job is refused
-   * when maxQueue jobs already wait there, and its claim dropped so that it may be asked again. Gateways count
-   * on their own, so a few more may slip in when several add at the same instant.
+   * The limit on waiting requests, as the in-process queue applies it, on the real queue: a new job that finds
+   * more than maxQueue jobs waiting with it (itself included) is taken out again while no worker holds it, and its
+   * claim dropped so that it may be asked again. Gateways count on their own, so a few more may slip in when
+   * several add at the same instant.
    */
-  private async refuseWhenFull(queue: Queue<JobData, JobResult>, jobId: string): Promise<void> {
+  private async refuseWhenFull(queue: Queue<JobData, JobResult>, job: Job<JobData, JobResult>): Promise<void> {
     const waiting = await queue.getWaitingCount();
-    if (waiting < this.options.maxQueue) return;
-    await this.redis.del(keys.jobQueue(jobId));
-    throw new InputError('queue-full', { waiting });
+    if (waiting <= this.options.maxQueue) return;
+    const removed = await job.remove().then(
+      () => true,
+      () => false, // a worker took it after all: it is answered
+    );
+    if (!removed) return;
+    await this.redis.del(keys.jobQueue(job.id ?? ''));
+    throw new InputError('queue-full', { waiting: waiting - 1 });
   }
 
   /** The bytes once per image; each use pushes the expiry back. */
