@@ -82,7 +82,11 @@ function crashArmer(thread: BotThread, post: (method: string, params: object) =>
       if (said.has(sessionId) && ++ended === times) onCrashed();
     }
   };
-  return { notify, armed, crashed };
+  /** The inspector went away with its process: the last crash may have been what ended it. */
+  const gone = (): void => {
+    if (said.size === times) onCrashed();
+  };
+  return { notify, gone, armed, crashed };
 }
 
 /**
@@ -123,21 +127,24 @@ function programPid(launcher: number): number {
 /**
  * Crashes a running bot's `thread` mid-job, from outside, through Node's own inspector: SIGUSR1 opens it (on the
  * port `--inspect-port` in NODE_OPTIONS names; 0 picks a free one, printed on stderr), and the thread, once it
- * runs, is armed to crash on its next message. `work()` then sends requests that reach it. Resolves true once
- * the thread said it crashes and ended, false after `timeoutMs`.
+ * runs, is armed to crash on its next message, and so is each thread started in its place until `times` have
+ * crashed. `work()` then sends requests that reach it. Resolves true once the last crash ended its thread (or the
+ * process, which the last crash may end), false after `timeoutMs`.
  */
 export async function crashThread(
   bot: BotProcess,
   thread: BotThread,
   work: () => Promise<void>,
   timeoutMs: number,
+  times = 1,
 ): Promise<boolean> {
   process.kill(programPid(bot.child.pid!), 'SIGUSR1');
   const url = await until(() => /Debugger listening on (ws:\/\/\S+)/.exec(bot.err())?.[1], 'the inspector', 10_000);
   const socket = new WebSocket(url);
   await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
   let id = 0;
-  const armer = crashArmer(thread, (method, params) => void socket.send(JSON.stringify({ id: ++id, method, params })));
+  const armer = crashArmer(thread, (method, params) => void socket.send(JSON.stringify({ id: ++id, method, params })), times);
+  socket.on('close', () => armer.gone());
   socket.on('message', (data) => {
     const message = JSON.parse(String(data)) as Partial<Notification>;
     if (message.method) armer.notify(message as Notification);
