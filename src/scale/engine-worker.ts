@@ -55,8 +55,9 @@ export class EngineWorker {
   static async start(options: EngineWorkerOptions): Promise<EngineWorker> {
     const worker = new EngineWorker(options);
     await worker.subscriber.subscribe(keys.forget);
-    await worker.redis.sadd(keys.workerIds, worker.id);
+    // Alive before it is listed: a worker that finds it listed never takes it for dead and adopts its queue.
     await worker.publishBeat();
+    await worker.redis.sadd(keys.workerIds, worker.id);
     await worker.lookAround();
     await Promise.all(worker.consumers.map((c) => c.waitUntilReady()));
     return worker;
@@ -140,11 +141,16 @@ export class EngineWorker {
     let live = 1;
     for (const id of await this.redis.smembers(keys.workerIds)) {
       if (id === this.id) continue;
+      const adopter = this.adopted.get(id);
       if ((await this.redis.exists(keys.worker(id))) === 1) {
         live++;
+        // Taken for dead, it was not (a heartbeat late under load): its queue is its own again.
+        if (adopter) {
+          this.adopted.delete(id);
+          await adopter.close();
+        }
         continue;
       }
-      const adopter = this.adopted.get(id);
       if (!adopter) {
         this.adopted.set(id, this.consume(workerQueue(id)));
         continue;
