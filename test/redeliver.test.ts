@@ -108,6 +108,27 @@ describe('GIVEN a Discord whose message posts and edits all fail for a while', (
     expect(log.lines.filter((l) => l.level === 'error')).toEqual([]);
     await until(() => new Journal(store.journal(), 'discord', log).pending().length === 0, 'the journal empty', 5000);
   });
+
+  it('WHEN a refusal (a message over the length limit) cannot be posted THEN it arrives once Discord recovers', async () => {
+    const notDelivered = log.count('discord: answer not delivered; delivering again later');
+    const stillUndelivered = log.count(STILL_UNDELIVERED);
+    fake.fail('POST', /^\/channels\/\d+\/messages$/, 'reset');
+    const asked = fake.userMessage({
+      channel: fake.channel,
+      author: user('erin'),
+      content: `<@${fake.botUser.id}> ${'why '.repeat(300)}`,
+      mentions: [fake.botUser],
+    });
+    await log.waitFor('discord: answer not delivered; delivering again later', notDelivered + 1);
+    await log.waitFor(STILL_UNDELIVERED, stillUndelivered + 1);
+    fake.clearFaults();
+    const replies = () => [...fake.messages.values()].filter((m) => m.message_reference?.message_id === asked.id);
+    const refused = await fake.waitFor(() => (replies().length > 0 ? replies() : undefined), 10_000);
+    expect(refused.map((m) => m.content)).toEqual([
+      'Your message is 1199 characters long; the limit is 1000. Please shorten it.',
+    ]);
+    await until(() => new Journal(store.journal(), 'discord', log).pending().length === 0, 'the journal empty', 5000);
+  });
 });
 
 describe('GIVEN a Slack whose chat.postMessage and chat.update all fail for a while', () => {

@@ -1,11 +1,11 @@
 import type { Message } from 'discord.js';
 import { message } from '../../src/bot/messages.ts';
-import type { InputImage } from '../../src/bot/types.ts';
+import type { BotReply, InputImage } from '../../src/bot/types.ts';
 import { deliver, LiveReply } from '../kit/live-reply.ts';
 import { textTooLong } from '../kit/text-limit.ts';
 import { chainRoot, decodeMessage, looksBlank, pickAttachment, stripMention } from './decode.ts';
 import { downloadAttachment } from './download.ts';
-import { DEFAULT_UPLOAD_LIMIT, NO_PINGS, encodeReply, notDelivered, preview, refusalText } from './encode.ts';
+import { DEFAULT_UPLOAD_LIMIT, NO_PINGS, encodeReply, notDelivered, preview } from './encode.ts';
 import type { Handling } from './handling.ts';
 import type { AttachmentRef } from './types.ts';
 
@@ -48,23 +48,30 @@ async function findAttachment(msg: Message, botId: string): Promise<AttachmentRe
 
 /** A mention or DM: its queue place and the answer streamed by editing one reply, split when long. */
 export async function handleMessage(msg: Message, botId: string, h: Handling): Promise<void> {
-  const refusal = textTooLong(stripMention(msg.content, botId));
-  const attachment = refusal === undefined ? await findAttachment(msg, botId) : undefined;
-  if (refusal !== undefined || attachment === 'unseen') {
-    await msg.reply({ content: refusal ?? CANNOT_SEE_REPLIED, allowedMentions: NO_PINGS });
-    return;
-  }
   const request = decodeMessage(msg, botId, h.commands, await chainRoot(msg));
-  // Discord sends an event once: journaled before the download and the answer, so a kill from here on still
-  // reaches this user.
+  // Discord sends an event once: journaled before anything else, so a kill from here on still reaches this
+  // user (a refusal included: after a restart they hear their question was lost).
   const ticket = h.journal.hold(request, { kind: 'message', channel: msg.channelId, asked: msg.id });
+  const onError = (error: unknown, step: string) =>
+    h.log.warn({ err: error, step }, 'discord: answer not delivered that way');
+  const apologise = (reason: string) => msg.reply({ content: notDelivered(reason), allowedMentions: NO_PINGS });
+  /** A refusal, delivered as an answer is: posted, else apologised for, else journaled to be posted again. */
+  const refuse = async (text: string): Promise<void> => {
+    const reply: BotReply = { kind: 'user-error', text };
+    const post = () => msg.reply({ ...encodeReply(reply, DEFAULT_UPLOAD_LIMIT).first, allowedMentions: NO_PINGS });
+    const delivered = await deliver({ post, apologise, onError });
+    if (delivered !== 'lost') return ticket.done();
+    h.log.warn({ message: msg.id }, 'discord: answer not delivered; delivering again later');
+    ticket.undelivered(reply);
+  };
+  const tooLong = textTooLong(stripMention(msg.content, botId));
+  if (tooLong !== undefined) return refuse(tooLong);
+  const attachment = await findAttachment(msg, botId);
+  if (attachment === 'unseen') return refuse(CANNOT_SEE_REPLIED);
   let image: InputImage | undefined;
   if (attachment) {
     const downloaded = await downloadAttachment(attachment, h.downloadLimits);
-    if (!downloaded.ok) {
-      await msg.reply({ content: refusalText(downloaded.text), allowedMentions: NO_PINGS });
-      return ticket.done();
-    }
+    if (!downloaded.ok) return refuse(downloaded.text);
     image = downloaded.image;
   }
   ticket.ready({ ...request, ...(image ? { image } : {}) });
@@ -97,9 +104,6 @@ export async function handleMessage(msg: Message, botId: string, h: Handling): P
   const encoded = encodeReply(reply, DEFAULT_UPLOAD_LIMIT);
   const first = { ...encoded.first, allowedMentions: NO_PINGS };
   const shown = answer.message;
-  const onError = (error: unknown, step: string) =>
-    h.log.warn({ err: error, step }, 'discord: answer not delivered that way');
-  const apologise = (reason: string) => msg.reply({ content: notDelivered(reason), allowedMentions: NO_PINGS });
   const delivered = await deliver({
     ...(shown
       ? {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { processTree, startBotProcess, type BotProcess } from '../../test/helpers/bot-process.ts';
 import { crashThread, type BotThread } from './thread-crash.ts';
 
@@ -31,6 +31,8 @@ export class Fleet {
   constructor(
     private readonly dir: string,
     private readonly env: NodeJS.ProcessEnv,
+    /** Where every run's stderr is kept, one after the other, to look up what became of a request. */
+    readonly logFile: string,
   ) {
     this.sampler = setInterval(() => {
       if (this.current?.child.pid) this.peakRssMiB = Math.max(this.peakRssMiB, rssMiB(this.current.child.pid));
@@ -43,6 +45,7 @@ export class Fleet {
     this.current = bot;
     this.expectingExit = false;
     bot.child.once('exit', (code, signal) => {
+      appendFileSync(this.logFile, `${bot.err()}\n--- exit ${String(code ?? signal)}\n`);
       if (this.expectingExit) return;
       this.crashes += 1;
       this.crashLogs.push(`exit ${String(code ?? signal)}: ${bot.err().split('\n').slice(-5).join('\n')}`);

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FakeDiscord } from '../../test/fakes/discord/index.ts';
 import { FakeSlack } from '../../test/fakes/slack/server.ts';
@@ -73,7 +74,7 @@ async function main(): Promise<void> {
   injectFaults(discord, slack);
   const began = Date.now();
   const traffic = new Traffic(discord, slack, images, prompts);
-  const fleet = new Fleet(dir, env);
+  const fleet = new Fleet(dir, env, join(dir, 'bot-stderr.log'));
   let eventsUrl = await fleet.start();
   const crashed = { drawing: Promise.resolve(false), inference: Promise.resolve(false) };
   for (let round = 0; round < ROUNDS; round++) {
@@ -114,7 +115,7 @@ async function main(): Promise<void> {
   let fullDisk: Fleet | undefined;
   if (disk) {
     writeBotConfig(disk.dir, CONFIG);
-    fullDisk = new Fleet(disk.dir, env);
+    fullDisk = new Fleet(disk.dir, env, join(dir, 'bot-stderr-full-disk.log'));
     const url = await fullDisk.start();
     disk.fill();
     for (let c = 0; c < CHANNELS; c++) await traffic.send(c, url);
@@ -153,6 +154,7 @@ async function main(): Promise<void> {
     startup_faults: startup,
     crash_logs: [...fleet.crashLogs, ...(fullDisk?.crashLogs ?? [])],
     lost_seen: tally.lostSeen,
+    bot_logs: [fleet.logFile, ...(fullDisk ? [fullDisk.logFile] : [])],
   };
   if (flags.json) console.log(JSON.stringify(result));
   else printTable(result);
@@ -163,6 +165,7 @@ interface Printed {
   startup_faults: { name: string; clean: boolean; detail: string }[];
   crash_logs: string[];
   lost_seen: string[];
+  bot_logs: string[];
 }
 
 function printTable(r: Record<string, unknown> & Printed): void {
@@ -192,6 +195,7 @@ function printTable(r: Record<string, unknown> & Printed): void {
   for (const [name, value] of rows) console.log(`${name.padEnd(width)}  ${String(value)}`);
   for (const log of r.crash_logs) console.log(`crash: ${log}`);
   for (const seen of r.lost_seen) console.log(`lost: ${seen}`);
+  if (r.lost_seen.length > 0 || r.crash_logs.length > 0) console.log(`the bot's logs: ${r.bot_logs.join(', ')}`);
 }
 
 await main();
