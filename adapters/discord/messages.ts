@@ -1,7 +1,7 @@
 import type { Message } from 'discord.js';
 import { message } from '../../src/bot/messages.ts';
 import type { BotReply, InputImage } from '../../src/bot/types.ts';
-import { deliver, LiveReply } from '../kit/live-reply.ts';
+import { type Delivered, deliver, LiveReply } from '../kit/live-reply.ts';
 import { textTooLong } from '../kit/text-limit.ts';
 import { chainRoot, decodeMessage, looksBlank, pickAttachment, stripMention } from './decode.ts';
 import { downloadAttachment } from './download.ts';
@@ -55,14 +55,20 @@ export async function handleMessage(msg: Message, botId: string, h: Handling): P
   const onError = (error: unknown, step: string) =>
     h.log.warn({ err: error, step }, 'discord: answer not delivered that way');
   const apologise = (reason: string) => msg.reply({ content: notDelivered(reason), allowedMentions: NO_PINGS });
+  /** The request leaves the journal once its user heard back; a reply that reached no one is delivered later. */
+  const settle = (delivered: Delivered, reply: BotReply): void => {
+    if (delivered !== 'lost') {
+      ticket.done();
+      return;
+    }
+    h.log.warn({ message: msg.id }, 'discord: answer not delivered; delivering again later');
+    ticket.undelivered(reply);
+  };
   /** A refusal, delivered as an answer is: posted, else apologised for, else journaled to be posted again. */
   const refuse = async (text: string): Promise<void> => {
     const reply: BotReply = { kind: 'user-error', text };
     const post = () => msg.reply({ ...encodeReply(reply, DEFAULT_UPLOAD_LIMIT).first, allowedMentions: NO_PINGS });
-    const delivered = await deliver({ post, apologise, onError });
-    if (delivered !== 'lost') return ticket.done();
-    h.log.warn({ message: msg.id }, 'discord: answer not delivered; delivering again later');
-    ticket.undelivered(reply);
+    settle(await deliver({ post, apologise, onError }), reply);
   };
   const tooLong = textTooLong(stripMention(msg.content, botId));
   if (tooLong !== undefined) return refuse(tooLong);
@@ -119,10 +125,7 @@ export async function handleMessage(msg: Message, botId: string, h: Handling): P
   });
   // The answer went out as a new reply: the one that could not be edited would otherwise show a stale state.
   if (delivered === 'posted' && shown) await shown.delete().catch((error: unknown) => onError(error, 'delete'));
-  if (delivered === 'lost') {
-    h.log.warn({ message: msg.id }, 'discord: answer not delivered; delivering again later');
-    ticket.undelivered(reply);
-  } else ticket.done();
+  settle(delivered, reply);
   if (delivered === 'apologised' || delivered === 'lost' || !msg.channel.isSendable()) return;
   const channel = msg.channel;
   for (const content of encoded.rest) {

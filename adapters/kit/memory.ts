@@ -38,15 +38,15 @@ export class MapMemory implements Memory {
 
 /**
  * A stored memory (the state file's) whose writes may fail, a full disk: what it cannot take is kept in this
- * process meanwhile, so the run still remembers it (a restart then forgets it), and `onWriteError` is told. A
- * read that fails counts as not remembered.
+ * process meanwhile, so the run still remembers it (a restart then forgets it), and `onError` is told. A read
+ * that fails counts as not remembered.
  */
 export class StoredMemory implements Memory {
   private readonly unwritten = new MapMemory();
 
   constructor(
     private readonly stored: Memory,
-    private readonly onWriteError: (error: Error) => void,
+    private readonly onError: (error: Error) => void,
   ) {}
 
   get(key: string): string | undefined {
@@ -55,7 +55,7 @@ export class StoredMemory implements Memory {
     try {
       return this.stored.get(key);
     } catch (error) {
-      this.onWriteError(error as Error);
+      this.onError(error as Error);
       return undefined;
     }
   }
@@ -65,7 +65,7 @@ export class StoredMemory implements Memory {
       this.stored.set(key, value, ttlMs);
     } catch (error) {
       this.unwritten.set(key, value, ttlMs);
-      this.onWriteError(error as Error);
+      this.onError(error as Error);
     }
   }
 }

@@ -255,19 +255,18 @@ export class Engine {
     }
     this.held.clear();
     this.backlog = [];
-    const retried: number[] = [];
     for (const [id, waiter] of this.pending) {
       if (waiter.replay && !waiter.retried) {
         waiter.retried = true;
         waiter.withImage = undefined;
         this.backlog.push(waiter.replay);
-        retried.push(id);
       } else {
         this.pending.delete(id);
         waiter.reject(reason);
       }
     }
-    const questions = retried.length === 1 ? '1 question' : `${retried.length} questions`;
+    const again = this.backlog.length;
+    const questions = again === 1 ? '1 question' : `${again} questions`;
     this.warn(`${reason.message}; starting a new one, which answers the ${questions} in progress again`);
     try {
       const { worker } = await startWorker(this.init, this.warn);
